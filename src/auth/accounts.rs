@@ -1,0 +1,202 @@
+//! Signing up, logging in and out, and the staff accounts and API keys the
+//! command line hands out.
+
+use std::net::IpAddr;
+
+use anyhow::Context;
+use diesel::Connection;
+use time::Duration;
+
+use super::{throttle::RetryAfter, token};
+use crate::{
+    db::{
+        self, DbConnection,
+        api_keys::NewApiKey,
+        sessions::{self, NewSession},
+        users::{self, NewUser, User},
+    },
+    domain::{email::EmailAddress, password::Password, role::Role},
+    state::AppState,
+};
+
+/// How long a login lasts.
+pub const SESSION_LIFETIME: Duration = Duration::days(30);
+
+pub enum SignUpOutcome {
+    /// A new account, logged in with this session token.
+    Created { user: User, session_token: String },
+    /// The email already has an account; nothing was changed, and the caller
+    /// must answer exactly as for a new account.
+    EmailTaken,
+}
+
+#[tracing::instrument(skip_all, fields(email = %email.masked()))]
+pub async fn sign_up(
+    state: &AppState,
+    email: EmailAddress,
+    password: Password,
+    user_agent: Option<String>,
+) -> anyhow::Result<SignUpOutcome> {
+    // Hash before looking: a taken email costs the same time as a free one.
+    let password_hash = state.hasher.hash(password).await?;
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let new_user = NewUser {
+                email: email.as_str(),
+                name: None,
+                password_hash: Some(&password_hash),
+                role: Role::Reader.as_str(),
+                created_at: db::now(),
+            };
+            let user = match new_user.insert(conn) {
+                Ok(user) => user,
+                Err(e) if db::is_unique_violation(&e) => return Ok(SignUpOutcome::EmailTaken),
+                Err(e) => return Err(e).context("inserting a user"),
+            };
+            let session_token = start_session(conn, user.id, user_agent.as_deref())?;
+            tracing::info!(user_id = user.id, "signed up");
+            Ok(SignUpOutcome::Created { user, session_token })
+        })
+    })
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("too many login attempts")]
+    Throttled(RetryAfter),
+    /// Unknown email and wrong password alike.
+    #[error("incorrect email or password")]
+    BadCredentials,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Checks the password and starts a session; returns its token.
+#[tracing::instrument(skip_all, fields(email = %email.masked(), %client))]
+pub async fn log_in(
+    state: &AppState,
+    client: IpAddr,
+    email: EmailAddress,
+    password: Password,
+    user_agent: Option<String>,
+) -> Result<String, LoginError> {
+    state
+        .login_throttle
+        .check(client, email.as_str())
+        .map_err(LoginError::Throttled)?;
+    let user = db::run(&state.pool, move |conn| Ok(users::find_by_email(conn, &email)?)).await?;
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    if !state.hasher.verify(password, stored_hash).await? {
+        tracing::info!("failed login");
+        return Err(LoginError::BadCredentials);
+    }
+    let user = user.ok_or(LoginError::BadCredentials)?;
+    let token = db::run(&state.pool, move |conn| {
+        start_session(conn, user.id, user_agent.as_deref())
+    })
+    .await?;
+    tracing::info!(user_id = user.id, "logged in");
+    Ok(token)
+}
+
+/// Ends the session whose cookie carried `session_token`.
+pub async fn log_out(state: &AppState, session_token: String) -> anyhow::Result<()> {
+    let token_hash = token::hash(&session_token);
+    db::run(&state.pool, move |conn| {
+        sessions::delete_by_token_hash(conn, &token_hash).context("deleting a session")?;
+        Ok(())
+    })
+    .await
+}
+
+/// A new session for `user_id`; the raw token goes to the cookie only.
+pub fn start_session(
+    conn: &mut DbConnection,
+    user_id: i32,
+    user_agent: Option<&str>,
+) -> anyhow::Result<String> {
+    let session_token = token::generate("");
+    let now = db::now();
+    NewSession {
+        token_hash: &token::hash(&session_token),
+        user_id,
+        // Enough to recognise a device in the session list, never a novel.
+        user_agent: user_agent.map(|ua| &ua[..ua.floor_char_boundary(200)]),
+        created_at: now,
+        expires_at: now + SESSION_LIFETIME,
+        last_seen_at: now,
+    }
+    .insert(conn)
+    .context("inserting a session")?;
+    Ok(session_token)
+}
+
+/// Creates a staff account, or gives an existing account the role (and the
+/// password, when one is given). For the command line and the demo seed.
+pub async fn create_staff(
+    state: &AppState,
+    email: EmailAddress,
+    name: Option<String>,
+    role: Role,
+    password: Password,
+) -> anyhow::Result<User> {
+    let password_hash = state.hasher.hash(password).await?;
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            if let Some(existing) = users::find_by_email(conn, &email)? {
+                users::set_role(conn, existing.id, role)?;
+                users::set_password_hash(conn, existing.id, &password_hash)?;
+                return users::find(conn, existing.id)?.context("the user vanished");
+            }
+            NewUser {
+                email: email.as_str(),
+                name: name.as_deref(),
+                password_hash: Some(&password_hash),
+                role: role.as_str(),
+                created_at: db::now(),
+            }
+            .insert(conn)
+            .context("inserting a staff user")
+        })
+    })
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueKeyError {
+    #[error("no account has the email {0}; create it first with `broadsheet admin create-editor`")]
+    NoSuchUser(String),
+    #[error("{0} is a reader; API keys are for editors and admins")]
+    NotStaff(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A new API key for the staff member with `email`. The key is returned once
+/// and only its hash is kept.
+pub async fn issue_api_key(
+    state: &AppState,
+    email: EmailAddress,
+    key_name: String,
+) -> Result<String, IssueKeyError> {
+    db::run(&state.pool, move |conn| {
+        let Some(user) = users::find_by_email(conn, &email)? else {
+            return Ok(Err(IssueKeyError::NoSuchUser(email.to_string())));
+        };
+        if !user.role().is_staff() {
+            return Ok(Err(IssueKeyError::NotStaff(email.to_string())));
+        }
+        let key = token::generate(token::API_KEY_PREFIX);
+        NewApiKey {
+            name: &key_name,
+            key_hash: &token::hash(&key),
+            user_id: user.id,
+            created_at: db::now(),
+        }
+        .insert(conn)
+        .context("inserting an API key")?;
+        Ok(Ok(key))
+    })
+    .await?
+}

@@ -1,0 +1,123 @@
+//! Extractors that say who is asking: `CurrentReader` for the site and the
+//! reader API (session cookie, or `Authorization: Bearer <session token>`),
+//! `ApiEditor` for the admin API (`Authorization: Bearer <API key>`).
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::token;
+use crate::{
+    db::{self, api_keys, members, sessions, users::User},
+    domain::access::Reader,
+    routes::error::{ApiError, Problem},
+    state::AppState,
+};
+
+pub const SESSION_COOKIE: &str = "bs_session";
+
+/// The person behind the request, as the access policy sees them.
+pub struct CurrentReader {
+    pub user: Option<User>,
+    pub reader: Reader,
+    /// The raw session token, to end the session on logout.
+    pub session_token: Option<String>,
+}
+
+impl CurrentReader {
+    pub fn email(&self) -> Option<String> {
+        self.user.as_ref().map(|u| u.email.clone())
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim().to_owned())
+        .filter(|c| !c.is_empty())
+}
+
+fn state(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered on the app")
+        .clone()
+}
+
+impl FromRequest for CurrentReader {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let session_token = req
+            .cookie(SESSION_COOKIE)
+            .map(|c| c.value().to_owned())
+            .or_else(|| bearer(&req));
+        Box::pin(async move {
+            let Some(session_token) = session_token else {
+                return Ok(CurrentReader {
+                    user: None,
+                    reader: Reader::Anonymous,
+                    session_token: None,
+                });
+            };
+            let state = state(&req);
+            let token_hash = token::hash(&session_token);
+            let found = db::run(&state.pool, move |conn| {
+                let Some((_, user)) = sessions::find_live(conn, &token_hash, db::now())? else {
+                    return Ok(None);
+                };
+                let member = members::load_member(conn, &user)?;
+                Ok(Some((user, member)))
+            })
+            .await
+            .map_err(|e| Problem::internal(e).for_request(&req))?;
+            Ok(match found {
+                Some((user, member)) => CurrentReader {
+                    user: Some(user),
+                    reader: Reader::Member(member),
+                    session_token: Some(session_token),
+                },
+                // An expired or unknown token is simply a visitor.
+                None => CurrentReader {
+                    user: None,
+                    reader: Reader::Anonymous,
+                    session_token: None,
+                },
+            })
+        })
+    }
+}
+
+/// A staff member allowed to publish, identified by an API key.
+pub struct ApiEditor(pub User);
+
+impl FromRequest for ApiEditor {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = bearer(req);
+        let state = state(req);
+        Box::pin(async move {
+            let key = key.ok_or_else(|| {
+                Problem::unauthorized("Send your API key as `Authorization: Bearer <key>`.")
+            })?;
+            // Looking up the key's SHA-256 compares hashes, never the secret,
+            // so response time says nothing about how much of a guess was right.
+            let key_hash = token::hash(&key);
+            let user = db::run(&state.pool, move |conn| {
+                Ok(api_keys::owner_of_live_key(conn, &key_hash, db::now())?)
+            })
+            .await?
+            .ok_or_else(|| Problem::unauthorized("That API key is not valid or has been revoked."))?;
+            if !user.role().can_publish() {
+                return Err(
+                    Problem::forbidden("Your role may not publish; ask an admin for editor access.").into(),
+                );
+            }
+            Ok(ApiEditor(user))
+        })
+    }
+}

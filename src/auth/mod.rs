@@ -1,0 +1,12 @@
+//! Who is asking: password hashing, sessions, API keys, CSRF, login
+//! throttling, and the extractors that turn a request into a reader or an
+//! editor.
+
+pub mod accounts;
+pub mod csrf;
+pub mod extract;
+pub mod password;
+pub mod throttle;
+pub mod token;
+
+pub use extract::{ApiEditor, CurrentReader};

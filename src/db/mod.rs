@@ -1,0 +1,73 @@
+//! Everything that speaks SQL: the schema, row models and their queries, the
+//! connection enum over SQLite and PostgreSQL, the pool and the migrations.
+//! Model functions return `QueryResult`; callers add context.
+
+pub mod api_keys;
+pub mod articles;
+mod connection;
+pub mod members;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+pub use connection::{
+    Backend, DatabaseUrl, DbConnection, Pool, connect, has_pending_migrations, run_migrations,
+};
+
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// Now, in UTC, as stored: every timestamp in the database is UTC.
+pub fn now() -> PrimitiveDateTime {
+    let now = OffsetDateTime::now_utc();
+    // Whole microseconds: both backends keep that much, so a value read back
+    // equals the value written.
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now);
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+/// Whether an error is a unique-constraint violation (a taken email or slug).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Runs the same diesel expression on whichever backend `conn` is, for the
+/// queries the `MultiConnection` enum cannot run itself (`RETURNING`,
+/// `ON CONFLICT`, multi-row inserts).
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs blocking database work on the blocking pool, so no connection is held
+/// across an `.await` and no async thread waits on SQLite or the network.
+pub async fn run<T, F>(pool: &Pool, work: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> anyhow::Result<T> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool
+            .get()
+            .map_err(|e| anyhow::Error::new(Unavailable(e.to_string())))?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("database task panicked: {e}"))?
+}
+
+/// The database could not be reached (no connection within the pool's
+/// timeout). Answered as 503, not 500: it is an outage, not a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is unavailable: {0}")]
+pub struct Unavailable(pub String);

@@ -1,0 +1,113 @@
+// Hand-kept diesel schema, portable across SQLite and PostgreSQL: integer ids,
+// text enums, UTC `Timestamp`s. It must match both `migrations/*` folders.
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        email -> Text,
+        name -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        stripe_customer_id -> Nullable<Text>,
+        newsletter -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        token_hash -> Text,
+        user_id -> Integer,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_tokens (id) {
+        id -> Integer,
+        token_hash -> Text,
+        user_id -> Integer,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Integer,
+        name -> Text,
+        key_hash -> Text,
+        user_id -> Integer,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> Integer,
+        slug -> Text,
+        title -> Text,
+        author_id -> Integer,
+        body_markdown -> Text,
+        body_html -> Text,
+        preview_html -> Text,
+        excerpt -> Text,
+        visibility -> Text,
+        status -> Text,
+        email -> Text,
+        publish_at -> Nullable<Timestamp>,
+        published_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Integer,
+        user_id -> Integer,
+        stripe_subscription_id -> Text,
+        status -> Text,
+        price_id -> Text,
+        current_period_end -> Nullable<Timestamp>,
+        cancel_at_period_end -> Bool,
+        stripe_updated_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comps (id) {
+        id -> Integer,
+        user_id -> Integer,
+        granted_by -> Nullable<Integer>,
+        expires_at -> Nullable<Timestamp>,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(login_tokens -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(subscriptions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    login_tokens,
+    api_keys,
+    articles,
+    subscriptions,
+    comps,
+);

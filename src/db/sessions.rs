@@ -1,0 +1,66 @@
+use diesel::prelude::*;
+use time::{Duration, PrimitiveDateTime};
+
+use super::{
+    DbConnection,
+    schema::{sessions, users},
+    users::User,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: i32,
+    pub user_id: i32,
+    pub created_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub last_seen_at: PrimitiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i32,
+    pub user_agent: Option<&'a str>,
+    pub created_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub last_seen_at: PrimitiveDateTime,
+}
+
+impl NewSession<'_> {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<usize> {
+        diesel::insert_into(sessions::table).values(self).execute(conn)
+    }
+}
+
+/// `last_seen_at` is refreshed at most this often, so reading a page is not a
+/// write on every request.
+const TOUCH_EVERY: Duration = Duration::minutes(10);
+
+/// The live session with this token hash and its user.
+pub fn find_live(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<(Session, User)>> {
+    let found = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::expires_at.gt(now))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?;
+    if let Some((session, _)) = &found
+        && now - session.last_seen_at > TOUCH_EVERY
+    {
+        diesel::update(sessions::table.find(session.id))
+            .set(sessions::last_seen_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(found)
+}
+
+pub fn delete_by_token_hash(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
+}

@@ -1,0 +1,80 @@
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::{DbConnection, schema::users};
+use crate::domain::{email::EmailAddress, role::Role};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub email_verified_at: Option<PrimitiveDateTime>,
+    pub stripe_customer_id: Option<String>,
+    pub newsletter: bool,
+    pub created_at: PrimitiveDateTime,
+}
+
+impl User {
+    /// The stored role; the table's CHECK constraint keeps it one of ours, and
+    /// anything else would read as the least privileged.
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Reader)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub role: &'a str,
+    pub created_at: PrimitiveDateTime,
+}
+
+impl NewUser<'_> {
+    /// Inserts the user; a taken email is a unique violation for the caller.
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<User> {
+        diesel::insert_into(users::table).values(self).execute(conn)?;
+        users::table
+            .filter(users::email.eq(self.email))
+            .select(User::as_select())
+            .first(conn)
+    }
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &EmailAddress) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_role(conn: &mut DbConnection, id: i32, role: Role) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+pub fn set_password_hash(conn: &mut DbConnection, id: i32, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+}

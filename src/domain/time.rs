@@ -1,0 +1,26 @@
+//! How timestamps are written for people and for machines. Every stored time
+//! is UTC.
+
+use time::{PrimitiveDateTime, format_description::well_known::Rfc3339, macros::format_description};
+
+pub fn rfc3339(at: PrimitiveDateTime) -> String {
+    at.assume_utc().format(&Rfc3339).unwrap_or_default()
+}
+
+/// "27 November 2026".
+pub fn human_date(at: PrimitiveDateTime) -> String {
+    at.format(format_description!("[day padding:none] [month repr:long] [year]"))
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time from input and stores it as UTC.
+pub fn parse_rfc3339(text: &str, field: &'static str) -> Result<PrimitiveDateTime, super::InvalidInput> {
+    let at = time::OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        super::InvalidInput::new(
+            field,
+            format!("{field} must be an RFC 3339 time like 2026-12-01T09:00:00Z"),
+        )
+    })?;
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    Ok(PrimitiveDateTime::new(utc.date(), utc.time()))
+}

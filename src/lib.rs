@@ -1,0 +1,14 @@
+//! Broadsheet: a paywalled newsletter backend. See DESIGN.md for the map.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod publishing;
+pub mod reading;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod views;

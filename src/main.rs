@@ -1,0 +1,129 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+use broadsheet::{
+    auth::accounts::{self, IssueKeyError},
+    config::Config,
+    domain::{email::EmailAddress, password::Password, role::Role},
+    startup::{self, Application},
+    telemetry,
+};
+use clap::{Parser, Subcommand};
+
+/// Broadsheet: a paywalled newsletter in one binary.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// A TOML file with settings (the environment still wins).
+    #[arg(long, global = true, env = "BROADSHEET_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the website and APIs (the default).
+    Serve {
+        /// Do not seed demo content, even into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administration tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an editor (or admin) account, or promote an existing one.
+    CreateEditor {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the account an admin rather than an editor.
+        #[arg(long)]
+        admin: bool,
+        /// The password; one is generated and printed when left out.
+        #[arg(long, env = "BROADSHEET_EDITOR_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Issue an API key for an editor; it is printed once and stored hashed.
+    ApiKey {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve { no_demo: false }) {
+        Command::Serve { no_demo } => {
+            if no_demo {
+                config.demo = Some(false);
+            }
+            serve(config).await
+        }
+        Command::Migrate => {
+            startup::prepare_state(config).await?;
+            println!("Migrations are up to date.");
+            Ok(())
+        }
+        Command::Admin(command) => admin(config, command).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let public_url = config.public_url.clone();
+    let app = Application::build(config).await?;
+    if let Some(editor) = &app.demo_editor {
+        println!(
+            "Demo content created. Demo editor (shown once): {} / {}",
+            editor.email, editor.password
+        );
+    }
+    println!("Broadsheet is running at {public_url} (port {})", app.port());
+    app.run_until_stopped().await.context("running the server")
+}
+
+async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
+    let state = startup::prepare_state(config).await?;
+    match command {
+        AdminCommand::CreateEditor {
+            email,
+            name,
+            admin,
+            password,
+        } => {
+            let email = EmailAddress::parse(&email)?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| broadsheet::auth::token::generate("")[..20].to_owned());
+            let role = if admin { Role::Admin } else { Role::Editor };
+            let user =
+                accounts::create_staff(&state, email, name, role, Password::parse(password.clone())?).await?;
+            println!("{} is now an {role} (user id {}).", user.email, user.id);
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        AdminCommand::ApiKey { email, name } => {
+            match accounts::issue_api_key(&state, EmailAddress::parse(&email)?, name).await {
+                Ok(key) => {
+                    println!("API key (shown once, store it now): {key}");
+                    Ok(())
+                }
+                Err(IssueKeyError::Internal(e)) => Err(e),
+                Err(e) => anyhow::bail!("{e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! What a reader gets of an article: the article, the access decision, and
+//! the HTML that decision allows. Site pages and the JSON API both come
+//! through here, so there is one place where a paid body can be chosen.
+
+use crate::{
+    db::{
+        self,
+        articles::{self, Article},
+    },
+    domain::access::{self, Access, CallToAction, Reader},
+    state::AppState,
+};
+
+pub struct ReadableArticle {
+    pub article: Article,
+    pub access: Access,
+}
+
+impl ReadableArticle {
+    fn decide(article: Article, reader: &Reader, state: &AppState) -> Self {
+        let access = access::decide(reader, article.visibility(), db::now(), &state.policy);
+        Self { article, access }
+    }
+
+    /// The whole body only when the policy said `Full`; the preview otherwise.
+    pub fn html(&self) -> &str {
+        match self.access {
+            Access::Full { .. } => &self.article.row.body_html,
+            Access::Preview { .. } => &self.article.row.preview_html,
+        }
+    }
+
+    pub fn call_to_action(&self) -> Option<CtaLink> {
+        match self.access {
+            Access::Full { .. } => None,
+            Access::Preview { cta } => Some(CtaLink::new(cta, &self.article.row.slug)),
+        }
+    }
+}
+
+/// A call to action with its words and where it leads.
+pub struct CtaLink {
+    pub cta: CallToAction,
+    /// A site path: `/login?next=/p/slug`, `/subscribe`, `/account`.
+    pub path: String,
+}
+
+impl CtaLink {
+    fn new(cta: CallToAction, slug: &str) -> Self {
+        let path = match cta {
+            CallToAction::Login => format!("/login?next=/p/{slug}"),
+            CallToAction::Subscribe => "/subscribe".to_owned(),
+            CallToAction::UpdateCard => "/account".to_owned(),
+        };
+        Self { cta, path }
+    }
+
+    pub fn button(&self) -> &'static str {
+        match self.cta {
+            CallToAction::Login => "Log in",
+            CallToAction::Subscribe => "Subscribe",
+            CallToAction::UpdateCard => "Update your card",
+        }
+    }
+}
+
+/// The live article at `slug` as `reader` may see it.
+pub async fn article(
+    state: &AppState,
+    reader: &Reader,
+    slug: String,
+) -> anyhow::Result<Option<ReadableArticle>> {
+    let found = db::run(&state.pool, move |conn| {
+        Ok(articles::find_live_by_slug(conn, &slug, db::now())?)
+    })
+    .await?;
+    Ok(found.map(|article| ReadableArticle::decide(article, reader, state)))
+}
+
+/// A page of live articles, newest first, as `reader` may see them.
+pub async fn latest(state: &AppState, reader: &Reader, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {
+    let found = db::run(&state.pool, move |conn| {
+        Ok(articles::list_live(
+            conn,
+            db::now(),
+            page.per_page,
+            page.offset(),
+        )?)
+    })
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|article| ReadableArticle::decide(article, reader, state))
+        .collect())
+}
+
+/// Which slice of a list: 1-based page number, bounded page size.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub const MAX_PER_PAGE: i64 = 100;
+
+    pub fn offset(self) -> i64 {
+        (self.number - 1) * self.per_page
+    }
+}

@@ -1,0 +1,199 @@
+//! Signing up, logging in and out on the website. Every form is CSRF-checked.
+
+use std::net::IpAddr;
+
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
+use serde::Deserialize;
+
+use super::{error::PageResult, pages};
+use crate::{
+    auth::{
+        CurrentReader,
+        accounts::{self, LoginError, SignUpOutcome},
+        csrf::CsrfForm,
+    },
+    domain::{email::EmailAddress, password::Password},
+    state::AppState,
+    views::{LoginPage, SignupPage},
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(signup_form)
+        .service(signup)
+        .service(login_form)
+        .service(login)
+        .service(logout);
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// What a new member is told, whether or not the email already had an
+/// account, so the answer does not say which.
+const WELCOME: &str = "Welcome to Broadsheet! You are signed up as a free member.";
+
+#[get("/signup")]
+async fn signup_form(
+    req: HttpRequest,
+    reader: CurrentReader,
+    query: web::Query<NextQuery>,
+) -> PageResult<HttpResponse> {
+    let page = SignupPage {
+        layout: pages::layout(&req, &reader),
+        next: pages::local_path(query.next.as_deref()),
+        email: String::new(),
+        email_error: None,
+        password_error: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/signup")]
+async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<CredentialsForm>,
+) -> PageResult<HttpResponse> {
+    let next = pages::local_path(form.next.as_deref());
+    let email = EmailAddress::parse(&form.email);
+    let password = Password::parse(form.password);
+    let (email, password) = match (email, password) {
+        (Ok(email), Ok(password)) => (email, password),
+        (email, password) => {
+            let page = SignupPage {
+                layout: pages::layout(&req, &reader),
+                next,
+                email: form.email.chars().take(EmailAddress::MAX_LEN).collect(),
+                email_error: email.err().map(|e| e.message),
+                password_error: password.err().map(|e| e.message),
+            };
+            return Ok(pages::render(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+        }
+    };
+    let outcome = accounts::sign_up(&state, email, password, user_agent(&req)).await?;
+    let mut response = pages::redirect_with_flash(&next, WELCOME);
+    if let SignUpOutcome::Created { session_token, .. } = outcome {
+        response.add_cookie(&pages::session_cookie(&state.config, session_token))?;
+    }
+    Ok(response)
+}
+
+#[get("/login")]
+async fn login_form(
+    req: HttpRequest,
+    reader: CurrentReader,
+    query: web::Query<NextQuery>,
+) -> PageResult<HttpResponse> {
+    let page = LoginPage {
+        layout: pages::layout(&req, &reader),
+        next: pages::local_path(query.next.as_deref()),
+        email: String::new(),
+        error: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/login")]
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<CredentialsForm>,
+) -> PageResult<HttpResponse> {
+    let next = pages::local_path(form.next.as_deref());
+    let typed_email: String = form.email.chars().take(EmailAddress::MAX_LEN).collect();
+    let failed = |status: StatusCode, error: String| -> PageResult<HttpResponse> {
+        let page = LoginPage {
+            layout: pages::layout(&req, &reader),
+            next: next.clone(),
+            email: typed_email.clone(),
+            error: Some(error),
+        };
+        Ok(pages::render(&req, status, &page)?)
+    };
+    let credentials =
+        EmailAddress::parse(&form.email).and_then(|email| Ok((email, Password::for_login(form.password)?)));
+    let Ok((email, password)) = credentials else {
+        return failed(
+            StatusCode::UNAUTHORIZED,
+            LoginError::BadCredentials.to_string() + ".",
+        );
+    };
+    match accounts::log_in(&state, client_ip(&req, &state), email, password, user_agent(&req)).await {
+        Ok(token) => {
+            let mut response = pages::redirect(&next);
+            response.add_cookie(&pages::session_cookie(&state.config, token))?;
+            Ok(response)
+        }
+        Err(LoginError::BadCredentials) => {
+            failed(StatusCode::UNAUTHORIZED, "Incorrect email or password.".into())
+        }
+        Err(LoginError::Throttled(retry)) => {
+            let mut response = failed(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many login attempts. Try again in {} seconds.",
+                    retry.seconds()
+                ),
+            )?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.seconds().into());
+            Ok(response)
+        }
+        Err(LoginError::Internal(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {}
+
+#[post("/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<LogoutForm>,
+) -> PageResult<HttpResponse> {
+    if let Some(token) = reader.session_token {
+        accounts::log_out(&state, token).await?;
+    }
+    let mut response = pages::redirect_with_flash("/", "You are logged out.");
+    response.add_cookie(&pages::session_cookie_removal())?;
+    Ok(response)
+}
+
+fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|ua| ua.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The client's address for throttling: the TCP peer, or the proxy's
+/// `X-Forwarded-For` when configured to trust it.
+fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
+    let forwarded = state
+        .config
+        .trust_proxy
+        .then(|| {
+            req.connection_info()
+                .realip_remote_addr()
+                .and_then(|a| a.parse().ok())
+        })
+        .flatten();
+    forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}

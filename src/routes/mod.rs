@@ -1,0 +1,89 @@
+//! HTTP: handlers grouped by audience, registered in one place. Handlers
+//! parse input into domain types, call one service, and render.
+
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod error;
+pub mod ops;
+mod pages;
+pub mod site;
+
+use actix_web::{
+    HttpRequest, HttpResponse, error::JsonPayloadError, http::StatusCode, middleware::from_fn, web,
+};
+
+use crate::auth::csrf;
+use error::{ApiError, Problem};
+
+/// Largest admin JSON body: a 1 MB markdown article plus its fields.
+const JSON_LIMIT: usize = 2 * 1024 * 1024;
+/// Largest site form or other body.
+const FORM_LIMIT: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(json_error),
+    )
+    .app_data(web::PayloadConfig::default().limit(FORM_LIMIT))
+    .app_data(web::QueryConfig::default().error_handler(|e, req| {
+        Problem::bad_request(format!("The query string is not valid: {e}")).for_request(req)
+    }))
+    .configure(ops::configure)
+    .service(
+        web::scope("/admin/api")
+            .configure(admin::configure)
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::scope("/api")
+            .configure(api::configure)
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::scope("")
+            .wrap(from_fn(csrf::ensure_cookie))
+            .configure(site::configure)
+            .configure(accounts::configure)
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let problem = Problem::not_found(format!("There is nothing at {}.", req.path()));
+    if error::wants_json(req.path()) {
+        problem.to_json_response()
+    } else {
+        problem.to_page_response()
+    }
+}
+
+/// Malformed JSON is a 400, well-formed JSON of the wrong shape (unknown or
+/// missing fields, wrong types) a 422, too large a 413, not JSON a 415.
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let problem = match &err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "The body is larger than the {} MB limit.",
+                JSON_LIMIT / 1024 / 1024
+            ),
+        ),
+        JsonPayloadError::ContentType => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("The JSON does not fit: {e}"),
+        ),
+        JsonPayloadError::Deserialize(e) => Problem::bad_request(format!("The body is not valid JSON: {e}")),
+        other => Problem::bad_request(format!("The body could not be read: {other}")),
+    };
+    ApiError(problem).into()
+}

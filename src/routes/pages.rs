@@ -1,0 +1,125 @@
+//! What every site page shares: the layout, flash messages, safe redirects.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    http::{StatusCode, header},
+};
+
+use crate::{
+    auth::{CurrentReader, csrf, extract::SESSION_COOKIE},
+    config::Config,
+    views::{self, Layout},
+};
+
+const FLASH_COOKIE: &str = "bs_flash";
+
+pub fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
+    Layout {
+        user_email: reader.email(),
+        csrf_token: csrf::token_for(req),
+        flash: req
+            .cookie(FLASH_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|f| !f.is_empty()),
+        here: req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_owned(),
+    }
+}
+
+/// Renders a page with `status`; a shown flash message is cleared.
+pub fn render(
+    req: &HttpRequest,
+    status: StatusCode,
+    page: &impl askama::Template,
+) -> anyhow::Result<HttpResponse> {
+    let html = views::render(page)?;
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if req.cookie(FLASH_COOKIE).is_some() {
+        let mut gone = Cookie::new(FLASH_COOKIE, "");
+        gone.set_path("/");
+        gone.make_removal();
+        response.cookie(gone);
+    }
+    Ok(response.body(html))
+}
+
+/// 303 See Other to `to`, carrying a one-time message for the next page.
+pub fn redirect_with_flash(to: &str, flash: &str) -> HttpResponse {
+    let mut cookie = Cookie::new(FLASH_COOKIE, flash.to_owned());
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .cookie(cookie)
+        .finish()
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// A `next` target that stays on this site: a local path, not `//host` or
+/// `/\host` (which browsers read as another host) and not a URL.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control()) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+pub fn session_cookie(config: &Config, token: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(config.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::days(
+            crate::auth::accounts::SESSION_LIFETIME.whole_days(),
+        ))
+        .finish()
+}
+
+pub fn session_cookie_removal() -> Cookie<'static> {
+    let mut cookie = Cookie::new(SESSION_COOKIE, "");
+    cookie.set_path("/");
+    cookie.make_removal();
+    cookie
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_accepts_only_local_paths() {
+        assert_eq!(local_path(Some("/p/hello?x=1")), "/p/hello?x=1");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+}

@@ -1,0 +1,86 @@
+//! Building the application: database, migrations, state, HTTP server.
+//! Tests call [`Application::build`] with port 0 exactly as `serve` does.
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::{
+    config::Config,
+    db::{self, DatabaseUrl},
+    demo::{self, DemoEditor},
+    routes,
+    state::AppState,
+};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// Set when this start seeded the demo content.
+    pub demo_editor: Option<DemoEditor>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = web::Data::new(prepare_state(config).await?);
+        let demo_editor = if state.config.demo_enabled() {
+            demo::seed_if_empty(&state)
+                .await
+                .context("seeding demo content")?
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(state.config.bind)
+            .with_context(|| format!("listening on {}", state.config.bind))?;
+        let port = listener.local_addr()?.port();
+        forget_idle_throttle_keys(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(routes::configure)
+        })
+        // Slow clients get a few seconds to send their headers, then go.
+        .client_request_timeout(Duration::from_secs(5))
+        .keep_alive(Duration::from_secs(30))
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            demo_editor,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects, migrates, and builds the shared state: what `serve`, `migrate`
+/// and the admin commands all need.
+pub async fn prepare_state(config: Config) -> anyhow::Result<AppState> {
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    let pool = db::connect(&url, config.db_pool_size)?;
+    let applied = db::run(&pool, db::run_migrations).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    AppState::new(config, pool)
+}
+
+fn forget_idle_throttle_keys(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            state.login_throttle.forget_idle();
+        }
+    });
+}

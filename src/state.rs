@@ -1,0 +1,33 @@
+//! The one shared state of the application, handed to every handler.
+
+use crate::{
+    auth::{password::PasswordHasher, throttle::LoginThrottle},
+    config::Config,
+    db::Pool,
+    domain::access::Policy,
+};
+
+pub struct AppState {
+    pub config: Config,
+    pub pool: Pool,
+    pub hasher: PasswordHasher,
+    pub login_throttle: LoginThrottle,
+    pub policy: Policy,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
+        Ok(Self {
+            hasher: PasswordHasher::new(config.hashing_concurrency)?,
+            login_throttle: LoginThrottle::new(
+                config.login_per_ip_per_minute,
+                config.login_per_account_per_minute,
+            ),
+            policy: Policy {
+                past_due_grace: time::Duration::days(config.past_due_grace_days),
+            },
+            config,
+            pool,
+        })
+    }
+}

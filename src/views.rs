@@ -1,0 +1,109 @@
+//! The askama templates' data: one struct per page, plus the layout every
+//! page shares. Templates escape by default; only HTML we sanitized on save
+//! is marked `|safe`.
+
+use askama::Template;
+
+/// Versioned so browsers may cache it for a year; bump with the file.
+pub const STYLESHEET_URL: &str = "/static/style.v1.css";
+pub const STYLESHEET: &str = include_str!("../static/style.css");
+
+/// What the header and footer of every page need.
+pub struct Layout {
+    pub user_email: Option<String>,
+    pub csrf_token: String,
+    pub flash: Option<String>,
+    /// This page's path, for "Log in" links that come back here.
+    pub here: String,
+}
+
+pub fn render(template: &impl Template) -> anyhow::Result<String> {
+    template
+        .render()
+        .map_err(|e| anyhow::anyhow!("rendering a template: {e}"))
+}
+
+/// An article as the list and the article page show it.
+pub struct ArticleSummary {
+    pub slug: String,
+    pub title: String,
+    pub author: String,
+    pub visibility: &'static str,
+    pub visibility_label: &'static str,
+    pub published_iso: String,
+    pub published_human: String,
+    pub preview_html: String,
+    pub excerpt: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub articles: Vec<ArticleSummary>,
+}
+
+/// The box under a teaser.
+pub struct CtaView {
+    pub kind: &'static str,
+    pub message: &'static str,
+    pub button: &'static str,
+    pub url: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/article.html")]
+pub struct ArticlePage {
+    pub layout: Layout,
+    pub article: ArticleSummary,
+    /// The body or the preview, as the access policy decided.
+    pub html: String,
+    pub cta: Option<CtaView>,
+    pub banner: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub next: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/signup.html")]
+pub struct SignupPage {
+    pub layout: Layout,
+    pub next: String,
+    pub email: String,
+    pub email_error: Option<String>,
+    pub password_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub email: String,
+    pub plan: &'static str,
+    pub notice: Option<&'static str>,
+    pub show_subscribe: bool,
+}
+
+/// A page with a title and a sentence: "billing is not configured" and such.
+#[derive(Template)]
+#[template(path = "pages/notice.html")]
+pub struct NoticePage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}

@@ -1,0 +1,289 @@
+//! Signing up, logging in and out, and what must not give anything away.
+
+use reqwest::{StatusCode, header};
+
+use crate::helpers::{new_client, spawn_app, spawn_app_with};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn location(response: &reqwest::Response) -> &str {
+    response.headers()[header::LOCATION].to_str().unwrap()
+}
+
+fn has_session_cookie(response: &reqwest::Response) -> bool {
+    response
+        .cookies()
+        .any(|c| c.name() == "bs_session" && !c.value().is_empty())
+}
+
+#[tokio::test]
+async fn a_new_member_signs_up_is_logged_in_and_sees_a_paid_post_as_a_teaser_with_subscribe() {
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let client = new_client();
+
+    let response = app
+        .post_form(
+            &client,
+            "/signup",
+            &[
+                ("email", "New@Example.com"),
+                ("password", PASSWORD),
+                ("next", &format!("/p/{paid}")),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), format!("/p/{paid}"));
+    let cookie = response
+        .cookies()
+        .find(|c| c.name() == "bs_session")
+        .expect("a session cookie");
+    assert!(cookie.http_only(), "the session cookie must be HttpOnly");
+    assert!(cookie.same_site_lax(), "the session cookie must be SameSite=Lax");
+
+    let (_, html) = app.get_text(&client, &format!("/p/{paid}")).await;
+    assert!(html.contains("Subscribe to keep reading"));
+    assert!(
+        html.contains("Welcome to Broadsheet!"),
+        "the flash message is shown once"
+    );
+    let (_, html) = app.get_text(&client, "/").await;
+    assert!(
+        !html.contains("Welcome to Broadsheet!"),
+        "the flash message is gone on the next page"
+    );
+    assert!(
+        html.contains("new@example.com"),
+        "the header shows who is logged in"
+    );
+}
+
+#[tokio::test]
+async fn session_cookies_are_secure_when_the_site_is_served_over_https() {
+    let app = spawn_app_with([("PUBLIC_URL", "https://news.example.com".to_owned())].into()).await;
+    let response = app.signup(&new_client(), "secure@example.com", PASSWORD).await;
+    let cookie = response.cookies().find(|c| c.name() == "bs_session").unwrap();
+    assert!(cookie.secure());
+}
+
+#[tokio::test]
+async fn signup_errors_are_shown_next_to_their_fields_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let response = app.signup(&new_client(), "not-an-email", "short").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"email-error\""), "{html}");
+    assert!(html.contains("enter a valid email address"));
+    assert!(html.contains("password must be at least 8 characters"));
+    assert!(html.contains("value=\"not-an-email\""), "the typed email is kept");
+    assert_eq!(app.count_rows("users").await, 0);
+}
+
+#[tokio::test]
+async fn oversized_fields_are_refused_with_a_clear_message() {
+    let app = spawn_app().await;
+    let long_email = format!("{}@example.com", "a".repeat(300));
+    let response = app.signup(&new_client(), &long_email, &"p".repeat(500)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("too long"));
+    assert!(html.contains("at most 128 characters"));
+    let huge = "x".repeat(200 * 1024);
+    let response = app.signup(&new_client(), &huge, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.count_rows("users").await, 0);
+}
+
+#[tokio::test]
+async fn signing_up_with_a_taken_email_answers_like_a_new_signup_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.member("taken@example.com").await;
+
+    let response = app
+        .signup(&new_client(), "taken@example.com", "another password")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/");
+    assert!(
+        !has_session_cookie(&response),
+        "a taken email must not log anyone in"
+    );
+    assert_eq!(app.count_rows("users").await, 1);
+    let login = app.login(&new_client(), "taken@example.com", PASSWORD).await;
+    assert_eq!(
+        login.status(),
+        StatusCode::SEE_OTHER,
+        "the first password still works"
+    );
+}
+
+#[tokio::test]
+async fn a_member_logs_in_with_the_right_password_and_out_again() {
+    let app = spawn_app().await;
+    app.member("ada@example.com").await;
+    let client = new_client();
+
+    let response = app
+        .post_form(
+            &client,
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/account");
+    let (status, html) = app.get_text(&client, "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ada@example.com") && html.contains("Free member"));
+
+    let response = app.post_form(&client, "/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = app.get_with(&client, "/account").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "logged out: the account page sends to login"
+    );
+    assert_eq!(
+        app.count_rows("sessions").await,
+        1,
+        "only the signup session of the other browser remains"
+    );
+}
+
+#[tokio::test]
+async fn a_logged_out_session_token_no_longer_works() {
+    let app = spawn_app().await;
+    let client = new_client();
+    let signup = app.signup(&client, "gone@example.com", PASSWORD).await;
+    let token = signup
+        .cookies()
+        .find(|c| c.name() == "bs_session")
+        .unwrap()
+        .value()
+        .to_owned();
+    app.post_form(&client, "/logout", &[]).await;
+    let (_, html) = app.get_text(&new_client(), "/").await;
+    assert!(html.contains("Log in"));
+    let response = new_client()
+        .get(app.url("/account"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.member("known@example.com").await;
+
+    let wrong = app
+        .login(&new_client(), "known@example.com", "wrong password")
+        .await;
+    let unknown = app
+        .login(&new_client(), "nobody@example.com", "wrong password")
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status(), wrong.status());
+    assert!(!has_session_cookie(&wrong) && !has_session_cookie(&unknown));
+    let normalize = |html: String, email: &str| {
+        html.replace(email, "EMAIL")
+            .replace(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_', "")
+    };
+    let wrong_html = wrong.text().await.unwrap();
+    assert!(wrong_html.contains("Incorrect email or password."));
+    assert_eq!(
+        normalize(wrong_html, "known@example.com"),
+        normalize(unknown.text().await.unwrap(), "nobody@example.com"),
+        "the pages differ only in the typed email and the CSRF token"
+    );
+}
+
+#[tokio::test]
+async fn a_form_post_without_its_csrf_token_is_refused_and_writes_nothing() {
+    let app = spawn_app().await;
+    let client = new_client();
+    app.csrf_token(&client).await; // the browser has a CSRF cookie...
+    let response = client
+        .post(app.url("/signup"))
+        .form(&[("email", "csrf@example.com"), ("password", PASSWORD)]) // ...but the form lacks the field
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("This form has expired"));
+
+    let forged = new_client()
+        .post(app.url("/signup"))
+        .form(&[
+            ("email", "csrf@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", "A".repeat(43).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "a token without its cookie is refused"
+    );
+    assert_eq!(app.count_rows("users").await, 0);
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_account_with_retry_after() {
+    let app = spawn_app_with([("BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE", "3".to_owned())].into()).await;
+    app.member("target@example.com").await;
+    for attempt in 0..3 {
+        let response = app.login(&new_client(), "target@example.com", "guess").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let response = app.login(&new_client(), "target@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        response.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert!(response.text().await.unwrap().contains("Too many login attempts"));
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_address_across_accounts() {
+    let app = spawn_app_with([("BROADSHEET_LOGIN_PER_IP_PER_MINUTE", "2".to_owned())].into()).await;
+    app.login(&new_client(), "a@example.com", "guess").await;
+    app.login(&new_client(), "b@example.com", "guess").await;
+    let response = app.login(&new_client(), "c@example.com", "guess").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn next_never_redirects_off_the_site() {
+    let app = spawn_app().await;
+    app.member("nav@example.com").await;
+    for hostile in ["https://evil.example/", "//evil.example/", "/\\evil.example"] {
+        let response = app
+            .post_form(
+                &new_client(),
+                "/login",
+                &[
+                    ("email", "nav@example.com"),
+                    ("password", PASSWORD),
+                    ("next", hostile),
+                ],
+            )
+            .await;
+        assert_eq!(location(&response), "/", "next={hostile}");
+    }
+}

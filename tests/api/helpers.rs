@@ -1,0 +1,367 @@
+//! `spawn_app()` and `TestApp`: one server and one database per test.
+
+use std::{
+    collections::HashMap,
+    sync::{Once, OnceLock},
+};
+
+use broadsheet::{
+    auth::token,
+    config::Config,
+    db::{
+        self, DatabaseUrl, Pool,
+        api_keys::NewApiKey,
+        members::{NewComp, NewSubscription},
+        users,
+    },
+    domain::{email::EmailAddress, role::Role},
+    startup::Application,
+};
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use reqwest::{Response, StatusCode, redirect::Policy};
+use time::Duration;
+
+const PG_TEMPLATE: &str = "bs_test_template";
+const PG_TEST_PREFIX: &str = "bs_test_db_";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: Pool,
+    /// A client with a cookie jar, like one browser.
+    pub client: reqwest::Client,
+    pub config: Config,
+    database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+pub fn new_client() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("building a client")
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+/// Once per test process: drop what earlier runs left behind, then build a
+/// migrated template that each test's database is copied from.
+fn postgres_template(admin_url: &str) -> &'static str {
+    static TEMPLATE: OnceLock<()> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let mut admin = PgConnection::establish(admin_url).expect("connecting to TEST_DATABASE_URL");
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            datname: String,
+        }
+        let leftovers: Vec<Name> =
+            diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'bs_test_%'")
+                .load(&mut admin)
+                .expect("listing test databases");
+        for Name { datname } in leftovers {
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .expect("dropping a leftover test database");
+        }
+        diesel::sql_query(format!("CREATE DATABASE \"{PG_TEMPLATE}\""))
+            .execute(&mut admin)
+            .expect("creating the template database");
+        let template_url = DatabaseUrl::parse(&with_database(admin_url, PG_TEMPLATE)).unwrap();
+        let pool = db::connect(&template_url, 1).expect("connecting to the template");
+        db::run_migrations(&mut pool.get().unwrap()).expect("migrating the template");
+    });
+    PG_TEMPLATE
+}
+
+fn fresh_database() -> (String, TestDatabase) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let template = postgres_template(&admin_url);
+            let name = format!("{PG_TEST_PREFIX}{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::establish(&admin_url).expect("connecting to TEST_DATABASE_URL");
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+                .execute(&mut admin)
+                .expect("creating a test database");
+            (
+                with_database(&admin_url, &name),
+                TestDatabase::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(HashMap::new()).await
+}
+
+/// A server with settings (by environment name) on top of the test defaults.
+pub async fn spawn_app_with(settings: HashMap<&str, String>) -> TestApp {
+    let (database_url, database) = fresh_database();
+    let mut values = HashMap::from([
+        ("BROADSHEET_BIND", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", database_url),
+        ("BROADSHEET_DEMO", "off".to_owned()),
+        ("BROADSHEET_DB_POOL_SIZE", "4".to_owned()),
+    ]);
+    values.extend(settings);
+    let config = Config::default()
+        .with_values(&values)
+        .expect("test settings are valid");
+    let app = Application::build(config.clone())
+        .await
+        .expect("building the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let pool = db::connect(&DatabaseUrl::parse(&config.database_url).unwrap(), 2).expect("a test pool");
+    TestApp {
+        address,
+        pool,
+        client: new_client(),
+        config,
+        database,
+    }
+}
+
+/// A marker that must appear only to readers entitled to the paid part.
+pub const PAID_MARKER: &str = "PAIDMARKER7f3a9c";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_with(&self.client, path).await
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> Response {
+        client.get(self.url(path)).send().await.expect("GET failed")
+    }
+
+    pub async fn get_text(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let response = self.get_with(client, path).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> (StatusCode, serde_json::Value) {
+        let response = self.get_with(client, path).await;
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// The CSRF token a form on the site would carry for this client.
+    pub async fn csrf_token(&self, client: &reqwest::Client) -> String {
+        let (_, html) = self.get_text(client, "/login").await;
+        const FIELD: &str = "name=\"csrf_token\" value=\"";
+        let start = html.find(FIELD).expect("a CSRF field") + FIELD.len();
+        html[start..start + 43].to_owned()
+    }
+
+    /// Submits a site form the way a browser would, with its CSRF token.
+    pub async fn post_form(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token(client).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST failed")
+    }
+
+    pub async fn signup(&self, client: &reqwest::Client, email: &str, password: &str) -> Response {
+        self.post_form(client, "/signup", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> Response {
+        self.post_form(client, "/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// A new browser signed up (and so logged in) as `email`; returns the
+    /// client and the user's id.
+    pub async fn member(&self, email: &str) -> (reqwest::Client, i32) {
+        let client = new_client();
+        let response = self.signup(&client, email, "correct horse battery").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "signup of {email}");
+        (client, self.user_id(email).await)
+    }
+
+    pub async fn user_id(&self, email: &str) -> i32 {
+        let email = EmailAddress::parse(email).unwrap();
+        self.db(move |conn| Ok(users::find_by_email(conn, &email)?.expect("the user exists").id))
+            .await
+    }
+
+    pub async fn db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut db::DbConnection) -> anyhow::Result<T> + Send + 'static,
+    ) -> T {
+        db::run(&self.pool, work).await.expect("test database work")
+    }
+
+    pub async fn set_role(&self, user_id: i32, role: Role) {
+        self.db(move |conn| Ok(users::set_role(conn, user_id, role)?))
+            .await;
+    }
+
+    /// Gives the user a subscription with `status` whose period ends
+    /// `days_from_now` days from now (negative: in the past).
+    pub async fn add_subscription(&self, user_id: i32, status: &'static str, days_from_now: i64) {
+        self.db(move |conn| {
+            let now = db::now();
+            NewSubscription {
+                user_id,
+                stripe_subscription_id: &format!("sub_{}", uuid::Uuid::new_v4().simple()),
+                status,
+                price_id: "price_monthly",
+                current_period_end: Some(now + Duration::days(days_from_now)),
+                cancel_at_period_end: false,
+                stripe_updated_at: now,
+                created_at: now,
+            }
+            .insert(conn)?;
+            Ok(())
+        })
+        .await;
+    }
+
+    pub async fn add_comp(&self, user_id: i32, expires_in_days: Option<i64>) {
+        self.db(move |conn| {
+            let now = db::now();
+            NewComp {
+                user_id,
+                granted_by: None,
+                expires_at: expires_in_days.map(|d| now + Duration::days(d)),
+                reason: "test",
+                created_at: now,
+            }
+            .insert(conn)?;
+            Ok(())
+        })
+        .await;
+    }
+
+    /// A staff user with an API key; returns the key.
+    pub async fn api_key_for(&self, email: &str, role: Role) -> String {
+        let (_, user_id) = self.member(email).await;
+        self.set_role(user_id, role).await;
+        let key = token::generate(token::API_KEY_PREFIX);
+        let key_hash = token::hash(&key);
+        self.db(move |conn| {
+            NewApiKey {
+                name: "test",
+                key_hash: &key_hash,
+                user_id,
+                created_at: db::now(),
+            }
+            .insert(conn)?;
+            Ok(())
+        })
+        .await;
+        key
+    }
+
+    pub async fn editor_key(&self) -> String {
+        self.api_key_for("editor@example.com", Role::Editor).await
+    }
+
+    pub async fn post_article(&self, key: &str, body: serde_json::Value) -> Response {
+        self.client
+            .post(self.url("/admin/api/articles"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST failed")
+    }
+
+    /// Publishes an article of each visibility; the paid one hides
+    /// [`PAID_MARKER`] after its divider. Returns the slugs (public, members, paid).
+    pub async fn publish_one_of_each(&self) -> (String, String, String) {
+        let key = self.editor_key().await;
+        let mut slugs = Vec::new();
+        for (title, visibility, markdown) in [
+            (
+                "Open letter",
+                "public",
+                "Everyone may read this.\n\nAll of it.".to_owned(),
+            ),
+            (
+                "Members memo",
+                "members",
+                "Members only intro.\n\nMembers only rest.".to_owned(),
+            ),
+            (
+                "Paid piece",
+                "paid",
+                format!("Free intro.\n\n<!-- paywall -->\n\nThe secret {PAID_MARKER} part."),
+            ),
+        ] {
+            let response = self
+                .post_article(&key, serde_json::json!({"title": title, "markdown": markdown, "visibility": visibility, "publish": true}))
+                .await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let json: serde_json::Value = response.json().await.unwrap();
+            slugs.push(json["slug"].as_str().unwrap().to_owned());
+        }
+        (slugs[0].clone(), slugs[1].clone(), slugs[2].clone())
+    }
+
+    pub async fn count_rows(&self, table: &'static str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.db(move |conn| {
+            let count: Count =
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn)?;
+            Ok(count.n)
+        })
+        .await
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.database {
+            TestDatabase::Sqlite(_) => "sqlite",
+            TestDatabase::Postgres { .. } => "postgres",
+        }
+    }
+}

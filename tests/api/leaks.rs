@@ -1,0 +1,54 @@
+//! The paid part of a paid article never reaches a reader who may not read it.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{PAID_MARKER, new_client, spawn_app};
+
+#[tokio::test]
+async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader() {
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (free_member, _) = app.member("free@example.com").await;
+    let (lapsed, lapsed_id) = app.member("lapsed@example.com").await;
+    app.add_subscription(lapsed_id, "canceled", -5).await;
+    let (card_failed, failed_id) = app.member("failed@example.com").await;
+    app.add_subscription(failed_id, "past_due", -30).await;
+
+    let paths = [
+        "/".to_owned(),
+        format!("/p/{paid}"),
+        "/api/articles".to_owned(),
+        "/api/articles?per_page=100".to_owned(),
+        format!("/api/articles/{paid}"),
+        "/account".to_owned(),
+    ];
+    for (who, client) in [
+        ("anonymous", new_client()),
+        ("free member", free_member),
+        ("lapsed", lapsed),
+        ("card failed", card_failed),
+    ] {
+        for path in &paths {
+            let response = app.get_with(&client, path).await;
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            assert!(
+                !body.contains(PAID_MARKER),
+                "{who} saw the paid part at {path} ({status})"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_paid_marker_does_reach_a_subscriber_so_the_scan_above_means_something() {
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (client, user_id) = app.member("paying@example.com").await;
+    app.add_subscription(user_id, "active", 30).await;
+    let (status, body) = app.get_text(&client, "/api/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(PAID_MARKER));
+    let (_, body) = app.get_text(&client, &format!("/p/{paid}")).await;
+    assert!(body.contains(PAID_MARKER));
+}

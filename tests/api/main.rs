@@ -1,0 +1,11 @@
+//! Integration tests: the real server on port 0 against a fresh database per
+//! test (SQLite by default; PostgreSQL when TEST_DATABASE_URL is set).
+
+mod access;
+mod accounts;
+mod admin;
+mod cli;
+mod helpers;
+mod leaks;
+mod ops;
+mod reading;
