@@ -9,6 +9,7 @@ use crate::{
     db::{self, users},
     domain::{
         article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        editorial::Actor,
         email::EmailAddress,
         password::Password,
         role::Role,
@@ -77,9 +78,16 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoEditor
             publish_at: None,
             email: EmailSegment::None,
         };
-        publishing::create_article(state, &editor, draft)
-            .await
-            .with_context(|| format!("creating the demo article {title:?}"))?;
+        publishing::create_article(
+            state,
+            Actor {
+                user_id: editor.id,
+                role: Role::Editor,
+            },
+            draft,
+        )
+        .await
+        .with_context(|| format!("creating the demo article {title:?}"))?;
     }
     tracing::info!("seeded demo content");
     Ok(Some(DemoEditor {

@@ -4,6 +4,8 @@ use anyhow::Context;
 use broadsheet::{
     auth::accounts::{self, IssueKeyError},
     config::Config,
+    db::{self, api_keys},
+    domain::time::rfc3339,
     domain::{email::EmailAddress, password::Password, role::Role},
     startup::{self, Application},
     telemetry,
@@ -57,6 +59,13 @@ enum AdminCommand {
         email: String,
         #[arg(long)]
         name: String,
+    },
+    /// List API keys: id, name, owner, last use, whether revoked.
+    ApiKeys,
+    /// Revoke an API key by its id (see `api-keys`); it stops working at once.
+    RevokeKey {
+        #[arg(long)]
+        id: i32,
     },
 }
 
@@ -124,6 +133,37 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 Err(IssueKeyError::Internal(e)) => Err(e),
                 Err(e) => anyhow::bail!("{e}"),
             }
+        }
+        AdminCommand::ApiKeys => {
+            let keys = db::run(&state.pool, |conn| Ok(api_keys::list(conn)?)).await?;
+            println!(
+                "{:>4}  {:<20} {:<32} {:<22} status",
+                "id", "name", "owner", "last used"
+            );
+            for (key, owner) in keys {
+                let last_used = key.last_used_at.map_or("never".to_owned(), rfc3339);
+                let status = if key.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!(
+                    "{:>4}  {:<20} {:<32} {:<22} {status}",
+                    key.id, key.name, owner, last_used
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::RevokeKey { id } => {
+            let revoked = db::run(&state.pool, move |conn| {
+                Ok(api_keys::revoke(conn, id, db::now())?)
+            })
+            .await?;
+            if !revoked {
+                anyhow::bail!("there is no live API key with id {id}");
+            }
+            println!("API key {id} is revoked.");
+            Ok(())
         }
     }
 }

@@ -64,17 +64,29 @@ impl CtaLink {
     }
 }
 
+/// What is at a slug.
+pub enum Lookup {
+    Found(Box<ReadableArticle>),
+    /// The article was renamed; it lives at this slug now.
+    Moved(String),
+    Missing,
+}
+
 /// The live article at `slug` as `reader` may see it.
-pub async fn article(
-    state: &AppState,
-    reader: &Reader,
-    slug: String,
-) -> anyhow::Result<Option<ReadableArticle>> {
+pub async fn article(state: &AppState, reader: &Reader, slug: String) -> anyhow::Result<Lookup> {
     let found = db::run(&state.pool, move |conn| {
-        Ok(articles::find_live_by_slug(conn, &slug, db::now())?)
+        let now = db::now();
+        if let Some(article) = articles::find_live_by_slug(conn, &slug, now)? {
+            return Ok(Ok(article));
+        }
+        Ok(Err(articles::redirect_target(conn, &slug, now)?))
     })
     .await?;
-    Ok(found.map(|article| ReadableArticle::decide(article, reader, state)))
+    Ok(match found {
+        Ok(article) => Lookup::Found(Box::new(ReadableArticle::decide(article, reader, state))),
+        Err(Some(new_slug)) => Lookup::Moved(new_slug),
+        Err(None) => Lookup::Missing,
+    })
 }
 
 /// A page of live articles, newest first, as `reader` may see them.
@@ -103,6 +115,24 @@ pub struct Page {
 
 impl Page {
     pub const MAX_PER_PAGE: i64 = 100;
+    pub const DEFAULT_PER_PAGE: i64 = 20;
+
+    /// From optional `page` and `per_page` inputs, with defaults and bounds.
+    pub fn parse(number: Option<i64>, per_page: Option<i64>) -> Result<Self, crate::domain::InvalidInput> {
+        use crate::domain::InvalidInput;
+        let number = number.unwrap_or(1);
+        let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
+        if !(1..=100_000).contains(&number) {
+            return Err(InvalidInput::new("page", "page must be from 1 to 100000"));
+        }
+        if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
+            return Err(InvalidInput::new(
+                "per_page",
+                format!("per_page must be from 1 to {}", Self::MAX_PER_PAGE),
+            ));
+        }
+        Ok(Self { number, per_page })
+    }
 
     pub fn offset(self) -> i64 {
         (self.number - 1) * self.per_page

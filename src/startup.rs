@@ -8,10 +8,11 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
+    auth::signed::SigningKey,
     config::Config,
     db::{self, DatabaseUrl},
     demo::{self, DemoEditor},
-    routes,
+    routes, scheduler,
     state::AppState,
 };
 
@@ -35,7 +36,7 @@ impl Application {
         let listener = TcpListener::bind(state.config.bind)
             .with_context(|| format!("listening on {}", state.config.bind))?;
         let port = listener.local_addr()?.port();
-        forget_idle_throttle_keys(state.clone());
+        scheduler::spawn(state.clone().into_inner());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
@@ -72,15 +73,16 @@ pub async fn prepare_state(config: Config) -> anyhow::Result<AppState> {
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
     }
-    AppState::new(config, pool)
-}
-
-fn forget_idle_throttle_keys(state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            every_minute.tick().await;
-            state.login_throttle.forget_idle();
-        }
-    });
+    let signing_key = db::run(&pool, |conn| {
+        let hex_key = db::secrets::get_or_create(conn, "signing_key", || {
+            hex::encode(crate::auth::token::random_bytes())
+        })?;
+        let bytes: [u8; 32] = hex::decode(&hex_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .context("the stored signing key is not 32 bytes of hex")?;
+        Ok(SigningKey::new(bytes))
+    })
+    .await?;
+    AppState::new(config, pool, signing_key)
 }

@@ -1,7 +1,7 @@
 //! The one shared state of the application, handed to every handler.
 
 use crate::{
-    auth::{password::PasswordHasher, throttle::LoginThrottle},
+    auth::{password::PasswordHasher, signed::SigningKey, throttle::LoginThrottle},
     config::Config,
     db::Pool,
     domain::access::Policy,
@@ -13,11 +13,15 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub login_throttle: LoginThrottle,
     pub policy: Policy,
+    /// Signs feed (and later unsubscribe and gift) links; shared by every
+    /// instance through the database.
+    pub signing_key: SigningKey,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
+    pub fn new(config: Config, pool: Pool, signing_key: SigningKey) -> anyhow::Result<Self> {
         Ok(Self {
+            signing_key,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             login_throttle: LoginThrottle::new(
                 config.login_per_ip_per_minute,

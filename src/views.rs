@@ -89,6 +89,8 @@ pub struct AccountPage {
     pub plan: &'static str,
     pub notice: Option<&'static str>,
     pub show_subscribe: bool,
+    /// The member's private RSS address (full text where they may read it).
+    pub feed_url: String,
 }
 
 /// A page with a title and a sentence: "billing is not configured" and such.

@@ -7,15 +7,16 @@ use anyhow::Context;
 use diesel::Connection;
 use time::Duration;
 
-use super::{throttle::RetryAfter, token};
+use super::{signed, throttle::RetryAfter, token};
 use crate::{
     db::{
         self, DbConnection,
         api_keys::NewApiKey,
+        members,
         sessions::{self, NewSession},
         users::{self, NewUser, User},
     },
-    domain::{email::EmailAddress, password::Password, role::Role},
+    domain::{access::Reader, email::EmailAddress, password::Password, role::Role},
     state::AppState,
 };
 
@@ -199,4 +200,37 @@ pub async fn issue_api_key(
         Ok(Ok(key))
     })
     .await?
+}
+
+/// The member a private feed token belongs to, if it is valid and has not
+/// been replaced.
+pub async fn feed_reader(state: &AppState, token: &str) -> anyhow::Result<Option<(User, Reader)>> {
+    let Some((user_id, generation)) = signed::parse_feed_token(&state.signing_key, token) else {
+        return Ok(None);
+    };
+    db::run(&state.pool, move |conn| {
+        let Some(user) = users::find(conn, user_id)?.filter(|u| u.feed_generation == generation) else {
+            return Ok(None);
+        };
+        let member = members::load_member(conn, &user)?;
+        Ok(Some((user, Reader::Member(member))))
+    })
+    .await
+}
+
+/// The user's private feed URL path.
+pub fn feed_path(state: &AppState, user: &User) -> String {
+    format!(
+        "/feed/{}.xml",
+        signed::feed_token(&state.signing_key, user.id, user.feed_generation)
+    )
+}
+
+/// Replaces the user's private feed URL; the old one stops working.
+pub async fn rotate_feed(state: &AppState, user_id: i32) -> anyhow::Result<()> {
+    db::run(&state.pool, move |conn| {
+        users::bump_feed_generation(conn, user_id).context("rotating a feed token")?;
+        Ok(())
+    })
+    .await
 }

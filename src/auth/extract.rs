@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use super::token;
 use crate::{
     db::{self, api_keys, members, sessions, users::User},
-    domain::access::Reader,
+    domain::{access::Reader, editorial::Actor},
     routes::error::{ApiError, Problem},
     state::AppState,
 };
@@ -90,10 +90,14 @@ impl FromRequest for CurrentReader {
     }
 }
 
-/// A staff member allowed to publish, identified by an API key.
-pub struct ApiEditor(pub User);
+/// A staff member (author, editor or admin), identified by an API key.
+/// What they may do to which article is the service's to decide.
+pub struct ApiStaff {
+    pub user: User,
+    pub actor: Actor,
+}
 
-impl FromRequest for ApiEditor {
+impl FromRequest for ApiStaff {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -112,12 +116,19 @@ impl FromRequest for ApiEditor {
             })
             .await?
             .ok_or_else(|| Problem::unauthorized("That API key is not valid or has been revoked."))?;
-            if !user.role().can_publish() {
+            let role = user.role();
+            if !role.can_use_admin_api() {
                 return Err(
-                    Problem::forbidden("Your role may not publish; ask an admin for editor access.").into(),
+                    Problem::forbidden("This key belongs to a reader; the admin API is for staff.").into(),
                 );
             }
-            Ok(ApiEditor(user))
+            Ok(ApiStaff {
+                actor: Actor {
+                    user_id: user.id,
+                    role,
+                },
+                user,
+            })
         })
     }
 }

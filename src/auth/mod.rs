@@ -6,7 +6,8 @@ pub mod accounts;
 pub mod csrf;
 pub mod extract;
 pub mod password;
+pub mod signed;
 pub mod throttle;
 pub mod token;
 
-pub use extract::{ApiEditor, CurrentReader};
+pub use extract::{ApiStaff, CurrentReader};

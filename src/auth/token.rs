@@ -9,8 +9,12 @@ use sha2::{Digest, Sha256};
 /// A fresh 256-bit secret, URL-safe base64, with an optional prefix that
 /// tells people (and secret scanners) what it is.
 pub fn generate(prefix: &str) -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes()))
+}
+
+/// 32 bytes from the thread's CSPRNG.
+pub fn random_bytes() -> [u8; 32] {
+    rand::rng().random()
 }
 
 /// The stored form of a secret: hex SHA-256.

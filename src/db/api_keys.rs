@@ -43,3 +43,31 @@ pub fn owner_of_live_key(
         .execute(conn)?;
     Ok(Some(user))
 }
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    pub id: i32,
+    pub name: String,
+    pub user_id: i32,
+    pub created_at: PrimitiveDateTime,
+    pub last_used_at: Option<PrimitiveDateTime>,
+    pub revoked_at: Option<PrimitiveDateTime>,
+}
+
+/// Every key with its owner's email, oldest first.
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<(ApiKey, String)>> {
+    api_keys::table
+        .inner_join(users::table)
+        .order(api_keys::id)
+        .select((ApiKey::as_select(), users::email))
+        .load(conn)
+}
+
+/// Revokes key `id`; returns whether a live key was revoked.
+pub fn revoke(conn: &mut DbConnection, id: i32, now: PrimitiveDateTime) -> QueryResult<bool> {
+    diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+        .set(api_keys::revoked_at.eq(now))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -3,7 +3,7 @@ use time::PrimitiveDateTime;
 
 use super::{
     DbConnection, is_unique_violation,
-    schema::{articles, users},
+    schema::{article_events, articles, slug_redirects, users},
 };
 use crate::domain::{
     article::{ArticleStatus, EmailSegment, Visibility},
@@ -184,4 +184,176 @@ pub fn find_live_by_slug(
         LIVE_STATUSES.contains(&article.row.status.as_str())
             && article.row.published_at.is_some_and(|at| at <= now)
     }))
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Article>> {
+    articles::table
+        .inner_join(users::table)
+        .filter(articles::id.eq(id))
+        .select((ArticleRow::as_select(), users::name))
+        .first::<(ArticleRow, Option<String>)>(conn)
+        .optional()
+        .map(|found| found.map(Article::from))
+}
+
+/// Which articles an editor's list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    pub status: Option<ArticleStatus>,
+    pub visibility: Option<Visibility>,
+    /// Only this author's (an author sees only their own).
+    pub author_id: Option<i32>,
+}
+
+/// A page of articles matching `filter`, newest first, and how many match.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &ArticleFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<Article>, i64)> {
+    let filtered = || {
+        let mut query = articles::table.into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(articles::status.eq(status.as_str()));
+        }
+        if let Some(visibility) = filter.visibility {
+            query = query.filter(articles::visibility.eq(visibility.as_str()));
+        }
+        if let Some(author_id) = filter.author_id {
+            query = query.filter(articles::author_id.eq(author_id));
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let ids: Vec<i32> = filtered()
+        .order((articles::updated_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(articles::id)
+        .load(conn)?;
+    let mut found: Vec<Article> = articles::table
+        .inner_join(users::table)
+        .filter(articles::id.eq_any(&ids))
+        .select((ArticleRow::as_select(), users::name))
+        .load::<(ArticleRow, Option<String>)>(conn)?
+        .into_iter()
+        .map(Article::from)
+        .collect();
+    found.sort_by_key(|a| ids.iter().position(|id| *id == a.row.id));
+    Ok((found, total))
+}
+
+/// The columns an edit may change; `None` leaves a column alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = articles)]
+pub struct ArticleChanges<'a> {
+    pub slug: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub body_markdown: Option<&'a str>,
+    pub body_html: Option<&'a str>,
+    pub preview_html: Option<&'a str>,
+    pub excerpt: Option<&'a str>,
+    pub visibility: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub publish_at: Option<Option<PrimitiveDateTime>>,
+    pub published_at: Option<Option<PrimitiveDateTime>>,
+    pub updated_at: Option<PrimitiveDateTime>,
+}
+
+/// Applies `changes` to article `id`. Where `from_statuses` is given, only
+/// while the article is in one of them: the compare-and-set that makes a
+/// scheduled publish happen once however many instances try. Returns the
+/// number of rows changed (0 or 1).
+pub fn update(
+    conn: &mut DbConnection,
+    id: i32,
+    from_statuses: Option<&[ArticleStatus]>,
+    changes: &ArticleChanges<'_>,
+) -> QueryResult<usize> {
+    let mut update = diesel::update(articles::table.filter(articles::id.eq(id))).into_boxed();
+    if let Some(statuses) = from_statuses {
+        update = update.filter(articles::status.eq_any(statuses.iter().map(|s| s.as_str())));
+    }
+    update.set(changes).execute(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
+    diesel::delete(articles::table.find(id)).execute(conn)
+}
+
+pub fn slug_taken_by_other(conn: &mut DbConnection, slug: &str, id: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        articles::table
+            .filter(articles::slug.eq(slug))
+            .filter(articles::id.ne(id)),
+    ))
+    .get_result(conn)
+}
+
+/// Ids of scheduled articles whose time has come.
+pub fn due_scheduled(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<Vec<i32>> {
+    articles::table
+        .filter(articles::status.eq(ArticleStatus::Scheduled.as_str()))
+        .filter(articles::published_at.le(now))
+        .select(articles::id)
+        .load(conn)
+}
+
+/// Keeps `old_slug` answering with a redirect to the article.
+pub fn add_redirect(conn: &mut DbConnection, old_slug: &str, article_id: i32) -> QueryResult<usize> {
+    diesel::delete(slug_redirects::table.filter(slug_redirects::old_slug.eq(old_slug))).execute(conn)?;
+    diesel::insert_into(slug_redirects::table)
+        .values((
+            slug_redirects::old_slug.eq(old_slug),
+            slug_redirects::article_id.eq(article_id),
+            slug_redirects::created_at.eq(super::now()),
+        ))
+        .execute(conn)
+}
+
+/// A slug taken by an article stops redirecting elsewhere.
+pub fn drop_redirect(conn: &mut DbConnection, slug: &str) -> QueryResult<usize> {
+    diesel::delete(slug_redirects::table.filter(slug_redirects::old_slug.eq(slug))).execute(conn)
+}
+
+/// The current slug of the live article that used to be at `old_slug`.
+pub fn redirect_target(
+    conn: &mut DbConnection,
+    old_slug: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<String>> {
+    slug_redirects::table
+        .inner_join(articles::table)
+        .filter(slug_redirects::old_slug.eq(old_slug))
+        .filter(articles::status.eq_any(LIVE_STATUSES))
+        .filter(articles::published_at.le(now))
+        .select(articles::slug)
+        .first(conn)
+        .optional()
+}
+
+pub fn record_event(
+    conn: &mut DbConnection,
+    article_id: i32,
+    event: &str,
+    actor_id: Option<i32>,
+) -> QueryResult<usize> {
+    diesel::insert_into(article_events::table)
+        .values((
+            article_events::article_id.eq(article_id),
+            article_events::event.eq(event),
+            article_events::actor_id.eq(actor_id),
+            article_events::created_at.eq(super::now()),
+        ))
+        .execute(conn)
+}
+
+pub fn count_events(conn: &mut DbConnection, article_id: i32, event: &str) -> QueryResult<i64> {
+    article_events::table
+        .filter(article_events::article_id.eq(article_id))
+        .filter(article_events::event.eq(event))
+        .count()
+        .get_result(conn)
 }

@@ -5,8 +5,10 @@
 pub mod api_keys;
 pub mod articles;
 mod connection;
+pub mod idempotency;
 pub mod members;
 pub mod schema;
+pub mod secrets;
 pub mod sessions;
 pub mod users;
 

@@ -12,6 +12,7 @@ diesel::table! {
         stripe_customer_id -> Nullable<Text>,
         newsletter -> Bool,
         created_at -> Timestamp,
+        feed_generation -> Integer,
     }
 }
 
@@ -110,4 +111,50 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     subscriptions,
     comps,
+    slug_redirects,
+    article_events,
+    idempotency_keys,
+    server_secrets,
 );
+
+diesel::table! {
+    slug_redirects (id) {
+        id -> Integer,
+        old_slug -> Text,
+        article_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_events (id) {
+        id -> Integer,
+        article_id -> Integer,
+        event -> Text,
+        actor_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> Integer,
+        owner_hash -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(slug_redirects -> articles (article_id));
+diesel::joinable!(article_events -> articles (article_id));

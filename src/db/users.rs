@@ -16,6 +16,8 @@ pub struct User {
     pub stripe_customer_id: Option<String>,
     pub newsletter: bool,
     pub created_at: PrimitiveDateTime,
+    /// Bumped to rotate the private feed URL (see `auth::feed_token`).
+    pub feed_generation: i32,
 }
 
 impl User {
@@ -76,5 +78,11 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 pub fn set_password_hash(conn: &mut DbConnection, id: i32, hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set(users::password_hash.eq(hash))
+        .execute(conn)
+}
+
+pub fn bump_feed_generation(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::feed_generation.eq(users::feed_generation + 1))
         .execute(conn)
 }

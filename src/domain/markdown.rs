@@ -198,6 +198,121 @@ mod tests {
     }
 
     #[test]
+    fn hostile_markdown_is_neutralised() {
+        // (case, markdown, must not appear in the body HTML)
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "script tag",
+                "<script>alert(1)</script>",
+                &["<script", "alert(1)"],
+            ),
+            (
+                "script in a paragraph",
+                "Hi <script src=//evil.example/x.js></script> there",
+                &["<script", "evil.example"],
+            ),
+            (
+                "javascript: link",
+                "[click](javascript:alert(1))",
+                &["javascript:"],
+            ),
+            (
+                "javascript: autolink",
+                "<javascript:alert(1)>",
+                &["href=\"javascript:"],
+            ),
+            (
+                "data: link",
+                "[x](data:text/html;base64,PHNjcmlwdD4=)",
+                &["data:text/html"],
+            ),
+            ("event attribute", "<img src=x onerror=alert(1)>", &["onerror"]),
+            (
+                "event attribute on a link",
+                "<a href=\"https://a.example\" onclick=\"steal()\">a</a>",
+                &["onclick", "steal()"],
+            ),
+            (
+                "iframe",
+                "<iframe src=\"https://evil.example\"></iframe>",
+                &["<iframe"],
+            ),
+            (
+                "style tag",
+                "<style>body{display:none}</style>",
+                &["<style", "display:none"],
+            ),
+            (
+                "svg with script",
+                "<svg><script>alert(1)</script></svg>",
+                &["<svg", "<script"],
+            ),
+            (
+                "form",
+                "<form action=\"https://evil.example\"><input name=p></form>",
+                &["<form", "<input"],
+            ),
+            (
+                "html comment",
+                "Text <!-- hidden note --> more",
+                &["<!--", "hidden note"],
+            ),
+        ];
+        for (case, markdown, forbidden) in cases {
+            let html = to_safe_html(markdown);
+            for bad in *forbidden {
+                assert!(!html.contains(bad), "case {case}: {bad:?} survived in {html:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn comments_that_fake_the_divider_never_widen_the_preview() {
+        // (case, markdown, the free preview must not contain)
+        let secret = "SECRET";
+        let cases: &[(&str, String)] = &[
+            (
+                "divider inline in a paragraph",
+                format!("Intro <!-- paywall --> {secret}.\n\nMore {secret}."),
+            ),
+            (
+                "divider with other spacing",
+                format!("Intro.\n\n<!--paywall-->\n\n{secret}."),
+            ),
+            (
+                "divider in a code fence",
+                format!("Intro.\n\n```\n<!-- paywall -->\n```\n\n{secret}."),
+            ),
+            (
+                "divider after the secret",
+                format!("{secret} first.\n\nSecond.\n\n<!-- paywall -->\n\nThird."),
+            ),
+            (
+                "divider inside an HTML block",
+                format!("Intro.\n\n<div>\n<!-- paywall -->\n</div>\n\n{secret}."),
+            ),
+        ];
+        for (case, markdown) in cases {
+            let rendered = render(markdown, 10);
+            assert!(
+                rendered.body_html.len() > rendered.preview_html.len(),
+                "case {case}: the preview is not shorter"
+            );
+            if *case != "divider after the secret" {
+                assert!(
+                    !rendered.preview_html.contains(secret),
+                    "case {case}: {}",
+                    rendered.preview_html
+                );
+            }
+            assert!(
+                !rendered.body_html.contains("<!--"),
+                "case {case}: a comment reached the HTML"
+            );
+        }
+    }
+
+    #[test]
     fn tables_footnotes_strikethrough_and_smart_quotes_render() {
         let html = to_safe_html("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ \"quoted\"[^1]\n\n[^1]: note");
         assert!(html.contains("<table>"));

@@ -16,8 +16,24 @@ impl Role {
         matches!(self, Role::Author | Role::Editor | Role::Admin)
     }
 
-    /// May create and publish articles through the admin API.
+    /// May use the admin API at all (authors write drafts there).
+    pub fn can_use_admin_api(self) -> bool {
+        self.is_staff()
+    }
+
+    /// May publish, schedule and unpublish, and edit anyone's articles.
+    /// Authors only write and edit their own drafts.
     pub fn can_publish(self) -> bool {
         matches!(self, Role::Editor | Role::Admin)
+    }
+
+    /// May see the member list and counts.
+    pub fn can_read_members(self) -> bool {
+        matches!(self, Role::Editor | Role::Admin)
+    }
+
+    /// May change members: comps, suppressions.
+    pub fn can_manage_members(self) -> bool {
+        self == Role::Admin
     }
 }

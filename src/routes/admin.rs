@@ -1,37 +1,96 @@
-//! The editors' JSON API under `/admin/api`, authenticated by API key.
+//! The editors' JSON API under `/admin/api`, authenticated by API key
+//! (DESIGN §8). Every route here is listed in the OpenAPI document served at
+//! `/admin/api/openapi.json`, generated from these handlers and types.
 
-use actix_web::{HttpResponse, http::header, post, web};
-use serde::{Deserialize, Serialize};
+use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{
+    IntoParams, Modify, OpenApi, ToSchema,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
 
-use super::error::{ApiResult, Problem};
+use super::error::{ApiResult, ErrorBody, Problem};
 use crate::{
-    auth::ApiEditor,
-    db::articles::Article,
+    auth::ApiStaff,
+    db::articles::{Article, ArticleFilter},
     domain::{
         InvalidInput,
-        article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         slug::Slug,
         time::{parse_rfc3339, rfc3339},
     },
-    publishing::{self, ArticleDraft, CreateError},
+    publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
+    reading::Page,
     state::AppState,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_article);
+    cfg.service(openapi_json)
+        .service(list_articles)
+        .service(create_article)
+        .service(get_article)
+        .service(patch_article)
+        .service(delete_article)
+        .service(publish_article)
+        .service(unpublish_article);
 }
 
-/// The body of `POST /admin/api/articles`, as sent.
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerKey),
+    security(("api_key" = []))
+)]
+pub struct AdminApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[get("/openapi.json")]
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(AdminApiDoc::openapi())
+}
+
+impl From<PublishingError> for Problem {
+    fn from(e: PublishingError) -> Self {
+        match e {
+            PublishingError::NotFound => Problem::not_found("There is no article with that id."),
+            PublishingError::Forbidden(message) => Problem::forbidden(message),
+            PublishingError::Conflict { field, message } => Problem::conflict(field, message),
+            PublishingError::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+/// The body of `POST /admin/api/articles`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateArticleBody {
+    /// 1 to 300 characters.
     title: String,
+    /// The body in markdown; a line `<!-- paywall -->` ends the free preview.
     markdown: String,
     visibility: Visibility,
+    /// Made from the title when left out.
     slug: Option<String>,
+    /// Publish now.
     #[serde(default)]
     publish: bool,
+    /// RFC 3339. In the future: schedule; in the past: backdate.
+    #[schema(format = DateTime)]
     publish_at: Option<String>,
+    /// Who gets it by email when it is published (default `none`).
     email: Option<EmailSegment>,
 }
 
@@ -55,28 +114,117 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
     }
 }
 
+/// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The body of `PATCH /admin/api/articles/{id}`: only the fields sent change;
+/// `null` clears `slug` (made from the title again), `email` (to `none`) and
+/// `publish_at` (unschedules). `title`, `markdown` and `visibility` cannot be
+/// cleared.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PatchArticleBody {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    markdown: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Visibility>)]
+    visibility: Option<Option<Visibility>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    slug: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<EmailSegment>)]
+    email: Option<Option<EmailSegment>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    publish_at: Option<Option<String>>,
+}
+
+fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
+    match value {
+        Some(None) => Err(InvalidInput::new(field, format!("{field} cannot be cleared"))),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}
+
+impl TryFrom<PatchArticleBody> for ArticleEdit {
+    type Error = InvalidInput;
+
+    fn try_from(body: PatchArticleBody) -> Result<Self, InvalidInput> {
+        Ok(ArticleEdit {
+            title: required("title", body.title)?
+                .as_deref()
+                .map(ArticleTitle::parse)
+                .transpose()?,
+            markdown: required("markdown", body.markdown)?
+                .map(ArticleMarkdown::parse)
+                .transpose()?,
+            visibility: required("visibility", body.visibility)?,
+            slug: body
+                .slug
+                .map(|s| s.as_deref().map(Slug::parse).transpose())
+                .transpose()?,
+            email: body.email.map(|e| e.unwrap_or(EmailSegment::None)),
+            publish_at: body
+                .publish_at
+                .map(|t| t.as_deref().map(|t| parse_rfc3339(t, "publish_at")).transpose())
+                .transpose()?,
+        })
+    }
+}
+
+/// The optional body of `POST /admin/api/articles/{id}/publish`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    /// RFC 3339; in the future it schedules. Left out: publish now.
+    #[schema(format = DateTime)]
+    publish_at: Option<String>,
+}
+
 /// An article as the admin API answers it.
-#[derive(Serialize)]
-struct AdminArticleJson {
+#[derive(Serialize, ToSchema)]
+struct AdminArticle {
     id: i32,
     slug: String,
     title: String,
     author: String,
     author_id: i32,
-    status: String,
-    visibility: String,
-    email: String,
+    status: ArticleStatus,
+    visibility: Visibility,
+    email: EmailSegment,
     markdown: String,
+    /// The whole body, rendered and sanitized.
+    html: String,
+    /// The free part shown in teasers, feeds and meta tags.
+    preview_html: String,
     url: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+    #[schema(format = DateTime)]
     publish_at: Option<String>,
+    /// When it went (or goes) live.
+    #[schema(format = DateTime)]
     published_at: Option<String>,
 }
 
-impl AdminArticleJson {
+impl AdminArticle {
     fn new(article: Article, state: &AppState) -> Self {
-        let author = article.author().to_owned();
+        let (author, status, visibility, email) = (
+            article.author().to_owned(),
+            article.status(),
+            article.visibility(),
+            article.email_segment(),
+        );
         let row = article.row;
         Self {
             url: state.config.url_for(&format!("/p/{}", row.slug)),
@@ -85,10 +233,12 @@ impl AdminArticleJson {
             title: row.title,
             author,
             author_id: row.author_id,
-            status: row.status,
-            visibility: row.visibility,
-            email: row.email,
+            status,
+            visibility,
+            email,
             markdown: row.body_markdown,
+            html: row.body_html,
+            preview_html: row.preview_html,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
             publish_at: row.publish_at.map(rfc3339),
@@ -97,24 +247,155 @@ impl AdminArticleJson {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+struct AdminArticleList {
+    articles: Vec<AdminArticle>,
+    page: i64,
+    per_page: i64,
+    /// How many articles match the filter in all.
+    total: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    status: Option<ArticleStatus>,
+    visibility: Option<Visibility>,
+    /// 1-based (default 1).
+    page: Option<i64>,
+    /// 1 to 100 (default 20).
+    per_page: Option<i64>,
+}
+
+/// Articles, most recently changed first. Authors see only their own.
+#[utoipa::path(get, path = "/admin/api/articles", params(ListParams),
+    responses((status = 200, body = AdminArticleList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/articles")]
+async fn list_articles(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<AdminArticleList>> {
+    let params = params.into_inner();
+    let page = Page::parse(params.page, params.per_page).map_err(Problem::bad_input)?;
+    let filter = ArticleFilter {
+        status: params.status,
+        visibility: params.visibility,
+        author_id: None,
+    };
+    let (articles, total) = publishing::list_articles(&state, staff.actor, filter, page).await?;
+    Ok(web::Json(AdminArticleList {
+        articles: articles
+            .into_iter()
+            .map(|a| AdminArticle::new(a, &state))
+            .collect(),
+        page: page.number,
+        per_page: page.per_page,
+        total,
+    }))
+}
+
+/// Creates an article: a draft, or published or scheduled at once (editors).
+#[utoipa::path(post, path = "/admin/api/articles", request_body = CreateArticleBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated request")),
+    responses((status = 201, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/articles")]
 async fn create_article(
     state: web::Data<AppState>,
-    ApiEditor(editor): ApiEditor,
+    staff: ApiStaff,
     body: web::Json<CreateArticleBody>,
 ) -> ApiResult<HttpResponse> {
     let draft = ArticleDraft::try_from(body.into_inner())?;
-    let article = publishing::create_article(&state, &editor, draft)
-        .await
-        .map_err(|e| match e {
-            CreateError::SlugTaken(slug) => Problem::conflict(
-                "slug",
-                format!("The slug {slug:?} is already used by another article."),
-            ),
-            CreateError::Internal(e) => Problem::internal(e),
-        })?;
-    let json = AdminArticleJson::new(article, &state);
+    let article = publishing::create_article(&state, staff.actor, draft).await?;
+    let json = AdminArticle::new(article, &state);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/admin/api/articles/{}", json.id)))
         .json(json))
+}
+
+/// An id in a path: a positive integer, or a 404 (there is no such article).
+fn article_id(raw: &str) -> Result<i32, Problem> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found(format!("There is no article with the id {raw:?}.")))
+}
+
+#[utoipa::path(get, path = "/admin/api/articles/{id}", params(("id" = i32, Path)),
+    responses((status = 200, body = AdminArticle), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/articles/{id}")]
+async fn get_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let article = publishing::get_article(&state, staff.actor, article_id(&id)?).await?;
+    Ok(web::Json(AdminArticle::new(article, &state)))
+}
+
+/// Changes only the fields sent. Authors edit only their own drafts.
+#[utoipa::path(patch, path = "/admin/api/articles/{id}", params(("id" = i32, Path)), request_body = PatchArticleBody,
+    responses((status = 200, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[patch("/articles/{id}")]
+async fn patch_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Json<PatchArticleBody>,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let id = article_id(&id)?;
+    let edit = ArticleEdit::try_from(body.into_inner())?;
+    let article = publishing::edit_article(&state, staff.actor, id, edit).await?;
+    Ok(web::Json(AdminArticle::new(article, &state)))
+}
+
+/// Deletes a draft (published articles must be unpublished first).
+#[utoipa::path(delete, path = "/admin/api/articles/{id}", params(("id" = i32, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[delete("/articles/{id}")]
+async fn delete_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    publishing::delete_article(&state, staff.actor, article_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Publishes now, or schedules with a future `publish_at`. Editors only.
+#[utoipa::path(post, path = "/admin/api/articles/{id}/publish", params(("id" = i32, Path)), request_body(content = Option<PublishBody>),
+    responses((status = 200, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/articles/{id}/publish")]
+async fn publish_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let id = article_id(&id)?;
+    let body: PublishBody = super::optional_json(&body)?;
+    let at = body
+        .publish_at
+        .as_deref()
+        .map(|t| parse_rfc3339(t, "publish_at"))
+        .transpose()?;
+    let article = publishing::publish_article(&state, staff.actor, id, at).await?;
+    Ok(web::Json(AdminArticle::new(article, &state)))
+}
+
+/// Takes an article back to draft. Editors only.
+#[utoipa::path(post, path = "/admin/api/articles/{id}/unpublish", params(("id" = i32, Path)),
+    responses((status = 200, body = AdminArticle), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/articles/{id}/unpublish")]
+async fn unpublish_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let article = publishing::unpublish_article(&state, staff.actor, article_id(&id)?).await?;
+    Ok(web::Json(AdminArticle::new(article, &state)))
 }

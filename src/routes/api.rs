@@ -2,14 +2,14 @@
 //! cookie or `Authorization: Bearer <session token>`; bodies follow the same
 //! access policy as the site.
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiResult, Problem};
 use crate::{
     auth::CurrentReader,
     domain::time::rfc3339,
-    reading::{self, Page, ReadableArticle},
+    reading::{self, Lookup, Page, ReadableArticle},
     state::AppState,
 };
 
@@ -81,25 +81,12 @@ async fn list_articles(
     reader: CurrentReader,
     query: web::Query<ListQuery>,
 ) -> ApiResult<web::Json<ArticleList>> {
-    let number = query.page.unwrap_or(1);
-    let per_page = query.per_page.unwrap_or(20);
-    if !(1..=100_000).contains(&number) {
-        return Err(Problem::bad_request("page must be from 1 to 100000")
-            .on_field("page")
-            .into());
-    }
-    if !(1..=Page::MAX_PER_PAGE).contains(&per_page) {
-        return Err(
-            Problem::bad_request(format!("per_page must be from 1 to {}", Page::MAX_PER_PAGE))
-                .on_field("per_page")
-                .into(),
-        );
-    }
-    let articles = reading::latest(&state, &reader.reader, Page { number, per_page }).await?;
+    let page = Page::parse(query.page, query.per_page).map_err(Problem::bad_input)?;
+    let articles = reading::latest(&state, &reader.reader, page).await?;
     Ok(web::Json(ArticleList {
         articles: articles.iter().map(|a| ArticleJson::new(a, &state)).collect(),
-        page: number,
-        per_page,
+        page: page.number,
+        per_page: page.per_page,
     }))
 }
 
@@ -108,12 +95,15 @@ async fn get_article(
     state: web::Data<AppState>,
     reader: CurrentReader,
     slug: web::Path<String>,
-) -> ApiResult<web::Json<ArticleJson>> {
+) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
-    let readable = reading::article(&state, &reader.reader, slug.clone())
-        .await?
-        .ok_or_else(|| {
-            Problem::not_found(format!("There is no published article with the slug {slug:?}."))
-        })?;
-    Ok(web::Json(ArticleJson::new(&readable, &state)))
+    match reading::article(&state, &reader.reader, slug.clone()).await? {
+        Lookup::Found(readable) => Ok(HttpResponse::Ok().json(ArticleJson::new(&readable, &state))),
+        Lookup::Moved(new_slug) => Ok(super::pages::moved_permanently(&format!(
+            "/api/articles/{new_slug}"
+        ))),
+        Lookup::Missing => {
+            Err(Problem::not_found(format!("There is no published article with the slug {slug:?}.")).into())
+        }
+    }
 }

@@ -63,6 +63,11 @@ impl Problem {
         problem
     }
 
+    /// Input that could not be read at all (a query string, a path): 400.
+    pub fn bad_input(invalid: InvalidInput) -> Self {
+        Self::bad_request(invalid.message).on_field(invalid.field)
+    }
+
     pub fn on_field(mut self, field: &'static str) -> Self {
         self.field = Some(field);
         self
@@ -107,9 +112,13 @@ impl Problem {
     }
 
     pub fn to_json_response(&self) -> HttpResponse {
-        self.response_builder().json(serde_json::json!({
-            "error": { "code": self.code, "message": self.message, "field": self.field }
-        }))
+        self.response_builder().json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                field: self.field,
+            },
+        })
     }
 
     pub fn to_page_response(&self) -> HttpResponse {
@@ -163,6 +172,23 @@ impl From<anyhow::Error> for Problem {
     fn from(source: anyhow::Error) -> Self {
         Self::internal(source)
     }
+}
+
+/// The JSON body of every API error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `bad_request`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `too_large`, `invalid`, `rate_limited`, …
+    pub code: &'static str,
+    /// What to fix, for a person.
+    pub message: String,
+    /// The input field the error is about, when there is one.
+    pub field: Option<&'static str>,
 }
 
 /// An error answered as JSON.

@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod error;
+mod feeds;
+mod idempotency;
 pub mod ops;
-mod pages;
+pub(crate) mod pages;
 pub mod site;
 
 use actix_web::{
@@ -34,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(ops::configure)
     .service(
         web::scope("/admin/api")
+            .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
+            .wrap(from_fn(idempotency::middleware))
             .configure(admin::configure)
             .default_service(web::to(not_found)),
     )
@@ -46,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("")
             .wrap(from_fn(csrf::ensure_cookie))
             .configure(site::configure)
+            .configure(feeds::configure)
             .configure(accounts::configure)
             .default_service(web::to(not_found)),
     );
@@ -86,4 +91,23 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         other => Problem::bad_request(format!("The body could not be read: {other}")),
     };
     ApiError(problem).into()
+}
+
+/// A JSON body that may be left out altogether (an empty body reads as the
+/// default), with the same 400/422 split as `web::Json`.
+pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("The JSON does not fit: {e}"),
+            )
+        } else {
+            Problem::bad_request(format!("The body is not valid JSON: {e}"))
+        }
+    })
 }

@@ -62,6 +62,13 @@ pub fn redirect_with_flash(to: &str, flash: &str) -> HttpResponse {
         .finish()
 }
 
+/// 301: the thing lives at `to` now (a renamed article).
+pub fn moved_permanently(to: &str) -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))

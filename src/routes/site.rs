@@ -1,19 +1,19 @@
 //! The reader's website: the front page, article pages, the account page.
 
-use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
 
 use super::{
     error::{PageResult, Problem},
     pages,
 };
 use crate::{
-    auth::CurrentReader,
+    auth::{CurrentReader, accounts, csrf::CsrfForm},
     db::articles::Article,
     domain::{
         access::{Access, Standing},
         article::Visibility,
     },
-    reading::{self, Page},
+    reading::{self, Lookup, Page},
     state::AppState,
     views::{self, AccountPage, ArticlePage, ArticleSummary, CtaView, HomePage, NoticePage},
 };
@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(article_page)
         .service(account)
+        .service(rotate_feed)
         .service(subscribe)
         .service(stylesheet);
 }
@@ -60,9 +61,11 @@ async fn article_page(
             "There is no article at /p/{slug}. It may have moved or been unpublished."
         ))
     };
-    let readable = reading::article(&state, &reader.reader, slug.clone())
-        .await?
-        .ok_or_else(not_found)?;
+    let readable = match reading::article(&state, &reader.reader, slug.clone()).await? {
+        Lookup::Found(readable) => readable,
+        Lookup::Moved(new_slug) => return Ok(pages::moved_permanently(&format!("/p/{new_slug}"))),
+        Lookup::Missing => return Err(not_found().into()),
+    };
     let cta = readable.call_to_action().map(|link| CtaView {
         kind: link.cta.kind(),
         message: link.cta.message(),
@@ -113,8 +116,28 @@ async fn account(
         plan,
         notice,
         show_subscribe: matches!(standing, Standing::Free | Standing::Lapsed),
+        feed_url: state.config.url_for(&accounts::feed_path(&state, user)),
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[derive(serde::Deserialize)]
+struct EmptyForm {}
+
+#[post("/account/feed")]
+async fn rotate_feed(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    accounts::rotate_feed(&state, user.id).await?;
+    Ok(pages::redirect_with_flash(
+        "/account",
+        "Your private feed has a new address; the old one no longer works.",
+    ))
 }
 
 /// Until billing is set up (its own issue), subscribing says so plainly.

@@ -358,6 +358,34 @@ impl TestApp {
         .await
     }
 
+    /// Another server on this test's database, as a second instance behind
+    /// a load balancer would be. Returns its address.
+    pub async fn second_instance(&self) -> String {
+        let app = Application::build(self.config.clone())
+            .await
+            .expect("building a second instance");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        key: Option<&str>,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("admin request failed")
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self.database {
             TestDatabase::Sqlite(_) => "sqlite",

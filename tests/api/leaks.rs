@@ -21,6 +21,8 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
         "/api/articles?per_page=100".to_owned(),
         format!("/api/articles/{paid}"),
         "/account".to_owned(),
+        "/feed.xml".to_owned(),
+        "/sitemap.xml".to_owned(),
     ];
     for (who, client) in [
         ("anonymous", new_client()),
@@ -51,4 +53,44 @@ async fn the_paid_marker_does_reach_a_subscriber_so_the_scan_above_means_somethi
     assert!(body.contains(PAID_MARKER));
     let (_, body) = app.get_text(&client, &format!("/p/{paid}")).await;
     assert!(body.contains(PAID_MARKER));
+}
+
+#[tokio::test]
+async fn a_lapsed_subscribers_private_feed_and_an_authors_key_never_carry_the_paid_part() {
+    use broadsheet::domain::role::Role;
+    let app = spawn_app().await;
+    app.publish_one_of_each().await;
+
+    let (lapsed, lapsed_id) = app.member("lapsed-feed@example.com").await;
+    app.add_subscription(lapsed_id, "canceled", -1).await;
+    let (_, account) = app.get_text(&lapsed, "/account").await;
+    let start = account.find("/feed/").unwrap();
+    let feed = &account[start..start + account[start..].find(".xml").unwrap() + 4];
+    let (status, xml) = app.get_text(&new_client(), feed).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !xml.contains(PAID_MARKER),
+        "a lapsed subscriber's private feed leaked"
+    );
+
+    let author = app.api_key_for("author@example.com", Role::Author).await;
+    let list = app
+        .admin(reqwest::Method::GET, Some(&author), "/admin/api/articles", None)
+        .await;
+    assert!(
+        !list.text().await.unwrap().contains(PAID_MARKER),
+        "an author's list leaked another's article"
+    );
+    for id in 1..=3 {
+        let response = app
+            .admin(
+                reqwest::Method::GET,
+                Some(&author),
+                &format!("/admin/api/articles/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(!response.text().await.unwrap().contains(PAID_MARKER));
+    }
 }

@@ -5,6 +5,8 @@ mod access;
 mod accounts;
 mod admin;
 mod cli;
+mod editorial;
+mod feeds;
 mod helpers;
 mod leaks;
 mod ops;
