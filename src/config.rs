@@ -6,6 +6,7 @@
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
 use anyhow::{Context, bail};
+use secrecy::SecretString;
 use url::Url;
 
 /// Every setting: its environment name and its TOML key.
@@ -26,6 +27,16 @@ const SETTINGS: &[(&str, &str)] = &[
         "login_per_account_per_minute",
     ),
     ("BROADSHEET_TRUST_PROXY", "trust_proxy"),
+    ("SMTP_URL", "smtp_url"),
+    ("MAIL_FROM", "mail_from"),
+    ("BROADSHEET_MAIL_CONCURRENCY", "mail_concurrency"),
+    ("BROADSHEET_MAIL_RATE_PER_SECOND", "mail_rate_per_second"),
+    ("BROADSHEET_MAIL_MAX_ATTEMPTS", "mail_max_attempts"),
+    ("BROADSHEET_MAIL_RETRY_BASE_MS", "mail_retry_base_ms"),
+    ("BROADSHEET_MAIL_LEASE_SECS", "mail_lease_secs"),
+    ("BROADSHEET_WORKER_POLL_MS", "worker_poll_ms"),
+    ("BROADSHEET_DKIM_KEY_FILE", "dkim_key_file"),
+    ("BROADSHEET_DKIM_SELECTOR", "dkim_selector"),
 ];
 
 #[derive(Debug, Clone)]
@@ -52,6 +63,27 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy
     /// you run, or anyone can dodge the per-IP limits).
     pub trust_proxy: bool,
+    /// `smtp://user:pass@host:587?tls=starttls`, `smtps://…:465`, or
+    /// `smtp://localhost:25` (plain). Unset: `.eml` files under
+    /// `data_dir/outbox`. Secret: it may carry a password.
+    pub smtp_url: Option<SecretString>,
+    /// The `From` of every email.
+    pub mail_from: String,
+    /// Messages in flight at once (and pooled SMTP connections).
+    pub mail_concurrency: usize,
+    /// Most messages per second; 0 for no limit.
+    pub mail_rate_per_second: u32,
+    /// Attempts before a transient failure becomes `failed`.
+    pub mail_max_attempts: i32,
+    /// First retry delay; doubles each attempt (with jitter), capped at 1 h.
+    pub mail_retry_base_ms: u64,
+    /// How long a claimed delivery is held before another worker may take it.
+    pub mail_lease_secs: i64,
+    /// How often an idle worker looks for due mail.
+    pub worker_poll_ms: u64,
+    /// A PEM private key (RSA or Ed25519) to DKIM-sign mail with.
+    pub dkim_key_file: Option<PathBuf>,
+    pub dkim_selector: String,
 }
 
 impl Default for Config {
@@ -71,6 +103,16 @@ impl Default for Config {
             login_per_ip_per_minute: 20,
             login_per_account_per_minute: 5,
             trust_proxy: false,
+            smtp_url: None,
+            mail_from: "Broadsheet <newsletter@localhost>".into(),
+            mail_concurrency: 8,
+            mail_rate_per_second: 0,
+            mail_max_attempts: 8,
+            mail_retry_base_ms: 30_000,
+            mail_lease_secs: 300,
+            worker_poll_ms: 1000,
+            dkim_key_file: None,
+            dkim_selector: "broadsheet".into(),
         }
     }
 }
@@ -121,6 +163,37 @@ impl Config {
                     self.login_per_account_per_minute = parse_in(raw, 1..=100_000).with_context(bad)?
                 }
                 "BROADSHEET_TRUST_PROXY" => self.trust_proxy = parse_bool(raw).with_context(bad)?,
+                "SMTP_URL" => {
+                    self.smtp_url = Some(SecretString::from(raw.to_owned())).filter(|_| !raw.is_empty())
+                }
+                "MAIL_FROM" => {
+                    self.mail_from = raw
+                        .parse::<lettre::message::Mailbox>()
+                        .with_context(bad)?
+                        .to_string()
+                }
+                "BROADSHEET_MAIL_CONCURRENCY" => {
+                    self.mail_concurrency = parse_in(raw, 1..=256).with_context(bad)?
+                }
+                "BROADSHEET_MAIL_RATE_PER_SECOND" => {
+                    self.mail_rate_per_second = parse_in(raw, 0..=1_000_000).with_context(bad)?
+                }
+                "BROADSHEET_MAIL_MAX_ATTEMPTS" => {
+                    self.mail_max_attempts = parse_in(raw, 1..=100).with_context(bad)?
+                }
+                "BROADSHEET_MAIL_RETRY_BASE_MS" => {
+                    self.mail_retry_base_ms = parse_in(raw, 1..=3_600_000).with_context(bad)?
+                }
+                "BROADSHEET_MAIL_LEASE_SECS" => {
+                    self.mail_lease_secs = parse_in(raw, 1..=86_400).with_context(bad)?
+                }
+                "BROADSHEET_WORKER_POLL_MS" => {
+                    self.worker_poll_ms = parse_in(raw, 10..=60_000).with_context(bad)?
+                }
+                "BROADSHEET_DKIM_KEY_FILE" => {
+                    self.dkim_key_file = Some(PathBuf::from(raw)).filter(|_| !raw.is_empty())
+                }
+                "BROADSHEET_DKIM_SELECTOR" => self.dkim_selector = raw.to_owned(),
                 other => bail!("unknown setting {other}"),
             }
         }
@@ -128,6 +201,16 @@ impl Config {
             bail!("PUBLIC_URL must be an http(s) URL, not {}", self.public_url);
         }
         Ok(self)
+    }
+
+    /// Where the file mail transport writes when no SMTP server is set.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    /// The host part of `PUBLIC_URL`, for Message-IDs.
+    pub fn public_host(&self) -> &str {
+        self.public_url.host_str().unwrap_or("localhost")
     }
 
     pub fn is_sqlite(&self) -> bool {

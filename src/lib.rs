@@ -3,9 +3,11 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod feeds;
+pub mod mail;
 pub mod publishing;
 pub mod reading;
 pub mod routes;

@@ -31,6 +31,9 @@ enum Command {
         #[arg(long)]
         no_demo: bool,
     },
+    /// Send email only (newsletters and transactional mail), for scale-out:
+    /// run any number beside `serve` instances on the same database.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Administration tasks.
@@ -80,6 +83,12 @@ async fn main() -> anyhow::Result<()> {
                 config.demo = Some(false);
             }
             serve(config).await
+        }
+        Command::Worker => {
+            let state = std::sync::Arc::new(startup::prepare_state(config).await?);
+            println!("Broadsheet email worker: sending via {}", state.mailer.describe());
+            broadsheet::delivery::Worker::new(state).run().await;
+            Ok(())
         }
         Command::Migrate => {
             startup::prepare_state(config).await?;

@@ -4,7 +4,6 @@
 //! one transaction with its history row.
 
 use anyhow::Context;
-use diesel::Connection;
 use time::PrimitiveDateTime;
 
 use crate::{
@@ -12,6 +11,7 @@ use crate::{
         self, DbConnection,
         articles::{self, Article, ArticleChanges, ArticleFilter, InsertArticleError, NewArticle},
     },
+    delivery,
     domain::{
         article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
@@ -83,7 +83,7 @@ async fn in_transaction<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&mut DbConnection) -> Result<T, PublishingError> + Send + 'static,
 ) -> Result<T, PublishingError> {
-    db::run(&state.pool, move |conn| Ok(conn.transaction(work)))
+    db::run(&state.pool, move |conn| Ok(db::write_transaction(conn, work)))
         .await
         .map_err(PublishingError::Internal)?
 }
@@ -98,6 +98,7 @@ pub async fn create_article(
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
     }
     let preview_chars = state.config.preview_chars;
+    let policy = state.policy;
     let article = in_transaction(state, move |conn| {
         let rendered = markdown::render(draft.markdown.as_str(), preview_chars);
         let now = db::now();
@@ -131,9 +132,13 @@ pub async fn create_article(
         if status != ArticleStatus::Draft {
             articles::record_event(conn, article.row.id, status_event(status), Some(actor.user_id))?;
         }
+        if status == ArticleStatus::Published {
+            delivery::fan_out(conn, &article, &policy)?;
+        }
         Ok(article)
     })
     .await?;
+    state.mail_wakeup.ring();
     tracing::info!(article_id = article.row.id, slug = %article.row.slug, status = %article.row.status, "article created");
     Ok(article)
 }
@@ -293,7 +298,8 @@ pub async fn publish_article(
     if !actor.role.can_publish() {
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
     }
-    in_transaction(state, move |conn| {
+    let policy = state.policy;
+    let article = in_transaction(state, move |conn| {
         let article = visible(conn, actor, id)?;
         if article.status() == ArticleStatus::Published {
             return Ok(article);
@@ -312,9 +318,15 @@ pub async fn publish_article(
         };
         articles::update(conn, id, None, &changes)?;
         articles::record_event(conn, id, status_event(status), Some(actor.user_id))?;
-        reload(conn, id)
+        let article = reload(conn, id)?;
+        if status == ArticleStatus::Published {
+            delivery::fan_out(conn, &article, &policy)?;
+        }
+        Ok(article)
     })
-    .await
+    .await;
+    state.mail_wakeup.ring();
+    article
 }
 
 /// Takes a published or scheduled article back to draft.
@@ -364,11 +376,12 @@ pub async fn delete_article(state: &AppState, actor: Actor, id: i32) -> Result<(
 /// this call published. Each is claimed by a conditional UPDATE, so with
 /// several instances running each article is published by exactly one.
 pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
-    db::run(&state.pool, |conn| {
+    let policy = state.policy;
+    let published = db::run(&state.pool, move |conn| {
         let now = db::now();
         let mut published = 0;
         for id in articles::due_scheduled(conn, now)? {
-            let claimed = conn.transaction(|conn| {
+            let claimed = db::write_transaction(conn, |conn| {
                 let changes = ArticleChanges {
                     status: Some(ArticleStatus::Published.as_str()),
                     updated_at: Some(now),
@@ -377,8 +390,10 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
                 let claimed = articles::update(conn, id, Some(&[ArticleStatus::Scheduled]), &changes)? == 1;
                 if claimed {
                     articles::record_event(conn, id, "published", None)?;
+                    let article = articles::find(conn, id)?.context("the claimed article vanished")?;
+                    delivery::fan_out(conn, &article, &policy)?;
                 }
-                diesel::QueryResult::Ok(claimed)
+                anyhow::Ok(claimed)
             });
             if claimed.with_context(|| format!("publishing scheduled article {id}"))? {
                 tracing::info!(article_id = id, "published a scheduled article");
@@ -387,7 +402,11 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
         }
         Ok(published)
     })
-    .await
+    .await?;
+    if published > 0 {
+        state.mail_wakeup.ring();
+    }
+    Ok(published)
 }
 
 #[cfg(test)]

@@ -11,9 +11,12 @@ use crate::{
     auth::signed::SigningKey,
     config::Config,
     db::{self, DatabaseUrl},
+    delivery::Worker,
     demo::{self, DemoEditor},
+    mail::Mailer,
     routes, scheduler,
     state::AppState,
+    telemetry::RedactedRootSpan,
 };
 
 pub struct Application {
@@ -25,6 +28,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, true).await
+    }
+
+    /// `run_worker: false` leaves email to separate `broadsheet worker`
+    /// processes (or, in tests, to the test itself).
+    pub async fn build_with(config: Config, run_worker: bool) -> anyhow::Result<Self> {
         let state = web::Data::new(prepare_state(config).await?);
         let demo_editor = if state.config.demo_enabled() {
             demo::seed_if_empty(&state)
@@ -37,9 +46,12 @@ impl Application {
             .with_context(|| format!("listening on {}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         scheduler::spawn(state.clone().into_inner());
+        if run_worker {
+            tokio::spawn(Worker::new(state.clone().into_inner()).run());
+        }
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .app_data(state.clone())
                 .configure(routes::configure)
         })
@@ -84,5 +96,6 @@ pub async fn prepare_state(config: Config) -> anyhow::Result<AppState> {
         Ok(SigningKey::new(bytes))
     })
     .await?;
-    AppState::new(config, pool, signing_key)
+    let mailer = Mailer::from_config(&config)?;
+    AppState::new(config, pool, signing_key, mailer)
 }

@@ -4,7 +4,9 @@ use crate::{
     auth::{password::PasswordHasher, signed::SigningKey, throttle::LoginThrottle},
     config::Config,
     db::Pool,
+    delivery::Wakeup,
     domain::access::Policy,
+    mail::Mailer,
 };
 
 pub struct AppState {
@@ -16,12 +18,17 @@ pub struct AppState {
     /// Signs feed (and later unsubscribe and gift) links; shared by every
     /// instance through the database.
     pub signing_key: SigningKey,
+    pub mailer: Mailer,
+    /// Rung when mail is queued, so this process's worker starts at once.
+    pub mail_wakeup: Wakeup,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: Pool, signing_key: SigningKey) -> anyhow::Result<Self> {
+    pub fn new(config: Config, pool: Pool, signing_key: SigningKey, mailer: Mailer) -> anyhow::Result<Self> {
         Ok(Self {
             signing_key,
+            mailer,
+            mail_wakeup: Wakeup::default(),
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             login_throttle: LoginThrottle::new(
                 config.login_per_ip_per_minute,

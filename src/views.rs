@@ -91,6 +91,8 @@ pub struct AccountPage {
     pub show_subscribe: bool,
     /// The member's private RSS address (full text where they may read it).
     pub feed_url: String,
+    pub newsletter: bool,
+    pub email_verified: bool,
 }
 
 /// A page with a title and a sentence: "billing is not configured" and such.
@@ -100,6 +102,39 @@ pub struct NoticePage {
     pub layout: Layout,
     pub title: &'static str,
     pub message: &'static str,
+}
+
+/// A page with one button that POSTs: confirming a magic link or an
+/// unsubscribe (so a mail scanner's GET cannot use them up).
+#[derive(Template)]
+#[template(path = "pages/action.html")]
+pub struct ActionPage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub message: &'static str,
+    pub action: String,
+    pub button: &'static str,
+    pub next: Option<String>,
+}
+
+/// A form asking for an email address: forgot password.
+#[derive(Template)]
+#[template(path = "pages/email_form.html")]
+pub struct EmailFormPage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub message: &'static str,
+    pub action: &'static str,
+    pub button: &'static str,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/new_password.html")]
+pub struct NewPasswordPage {
+    pub layout: Layout,
+    pub action: String,
+    pub error: Option<String>,
 }
 
 #[derive(Template)]

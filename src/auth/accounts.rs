@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 
 use anyhow::Context;
-use diesel::Connection;
 use time::Duration;
 
 use super::{signed, throttle::RetryAfter, token};
@@ -40,8 +39,9 @@ pub async fn sign_up(
 ) -> anyhow::Result<SignUpOutcome> {
     // Hash before looking: a taken email costs the same time as a free one.
     let password_hash = state.hasher.hash(password).await?;
-    db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+    let config = state.config.clone();
+    let outcome = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
             let new_user = NewUser {
                 email: email.as_str(),
                 name: None,
@@ -55,11 +55,14 @@ pub async fn sign_up(
                 Err(e) => return Err(e).context("inserting a user"),
             };
             let session_token = start_session(conn, user.id, user_agent.as_deref())?;
+            super::links::queue_verification(conn, &config, user.id, &user.email)?;
             tracing::info!(user_id = user.id, "signed up");
             Ok(SignUpOutcome::Created { user, session_token })
         })
     })
-    .await
+    .await?;
+    state.mail_wakeup.ring();
+    Ok(outcome)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +147,7 @@ pub async fn create_staff(
 ) -> anyhow::Result<User> {
     let password_hash = state.hasher.hash(password).await?;
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if let Some(existing) = users::find_by_email(conn, &email)? {
                 users::set_role(conn, existing.id, role)?;
                 users::set_password_hash(conn, existing.id, &password_hash)?;

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod csrf;
 pub mod extract;
+pub mod links;
 pub mod password;
 pub mod signed;
 pub mod throttle;

@@ -15,12 +15,14 @@ const MAC_LEN: usize = 16;
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose {
     Feed,
+    Unsubscribe,
 }
 
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Purpose::Feed => b"feed:",
+            Purpose::Unsubscribe => b"unsubscribe:",
         }
     }
 }
@@ -85,6 +87,16 @@ pub fn parse_feed_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
     let user_id = i32::from_be_bytes(payload[..4].try_into().ok()?);
     let generation = i32::from_be_bytes(payload[4..].try_into().ok()?);
     Some((user_id, generation))
+}
+
+/// A per-recipient unsubscribe token (for List-Unsubscribe and the footer).
+pub fn unsubscribe_token(key: &SigningKey, user_id: i32) -> String {
+    key.sign(Purpose::Unsubscribe, &user_id.to_be_bytes())
+}
+
+pub fn parse_unsubscribe_token(key: &SigningKey, token: &str) -> Option<i32> {
+    let payload: [u8; 4] = key.verify(Purpose::Unsubscribe, token)?.try_into().ok()?;
+    Some(i32::from_be_bytes(payload))
 }
 
 #[cfg(test)]

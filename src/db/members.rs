@@ -81,3 +81,56 @@ impl NewComp<'_> {
         diesel::insert_into(comps::table).values(self).execute(conn)
     }
 }
+
+/// The access facts of many members at once (for newsletter fan-out and
+/// sending), keyed by user id. `users` pairs each id with its role.
+pub fn load_many(
+    conn: &mut DbConnection,
+    users: &[(i32, crate::domain::role::Role)],
+) -> QueryResult<std::collections::HashMap<i32, Member>> {
+    let mut members: std::collections::HashMap<i32, Member> = users
+        .iter()
+        .map(|&(id, role)| {
+            (
+                id,
+                Member {
+                    role,
+                    subscriptions: Vec::new(),
+                    comps: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    // Bounded IN lists: SQLite allows 32,766 bound values.
+    for chunk in users.chunks(10_000) {
+        let ids: Vec<i32> = chunk.iter().map(|(id, _)| *id).collect();
+        let subs: Vec<(i32, String, Option<PrimitiveDateTime>)> = subscriptions::table
+            .filter(subscriptions::user_id.eq_any(&ids))
+            .select((
+                subscriptions::user_id,
+                subscriptions::status,
+                subscriptions::current_period_end,
+            ))
+            .load(conn)?;
+        for (user_id, status, current_period_end) in subs {
+            if let (Some(member), Ok(status)) =
+                (members.get_mut(&user_id), SubscriptionStatus::parse(&status))
+            {
+                member.subscriptions.push(Subscription {
+                    status,
+                    current_period_end,
+                });
+            }
+        }
+        let comp_rows: Vec<(i32, Option<PrimitiveDateTime>)> = comps::table
+            .filter(comps::user_id.eq_any(&ids))
+            .select((comps::user_id, comps::expires_at))
+            .load(conn)?;
+        for (user_id, expires_at) in comp_rows {
+            if let Some(member) = members.get_mut(&user_id) {
+                member.comps.push(Comp { expires_at });
+            }
+        }
+    }
+    Ok(members)
+}

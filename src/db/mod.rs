@@ -6,10 +6,15 @@ pub mod api_keys;
 pub mod articles;
 mod connection;
 pub mod idempotency;
+pub mod login_tokens;
+pub mod mail_queue;
 pub mod members;
+pub mod outbox;
 pub mod schema;
 pub mod secrets;
+pub mod sends;
 pub mod sessions;
+pub mod suppressions;
 pub mod users;
 
 pub use connection::{
@@ -73,3 +78,40 @@ where
 #[derive(Debug, thiserror::Error)]
 #[error("the database is unavailable: {0}")]
 pub struct Unavailable(pub String);
+
+/// A transaction that will write. On SQLite it starts with `BEGIN
+/// IMMEDIATE`, taking the write lock up front (waiting up to the busy
+/// timeout): a deferred transaction that reads and then writes fails at
+/// once with "database is locked" when another writer got in between,
+/// whatever the timeout. PostgreSQL needs nothing special.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::Connection;
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Postgres(_) => return conn.transaction(work),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+    }
+    let result = work(conn);
+    let DbConnection::Sqlite(inner) = conn else {
+        unreachable!("the backend does not change inside a transaction")
+    };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = AnsiTransactionManager::rollback_transaction(inner);
+            Err(e)
+        }
+    }
+}

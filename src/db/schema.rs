@@ -115,6 +115,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_events,
     idempotency_keys,
     server_secrets,
+    sends,
+    deliveries,
+    outbox,
+    suppressions,
 );
 
 diesel::table! {
@@ -156,5 +160,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sends (id) {
+        id -> Integer,
+        article_id -> Integer,
+        segment -> Text,
+        status -> Text,
+        total -> Integer,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Integer,
+        send_id -> Integer,
+        user_id -> Integer,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Integer,
+        kind -> Text,
+        to_email -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> Integer,
+        email -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sends -> articles (article_id));
+diesel::joinable!(deliveries -> sends (send_id));
+diesel::joinable!(deliveries -> users (user_id));
 diesel::joinable!(slug_redirects -> articles (article_id));
 diesel::joinable!(article_events -> articles (article_id));

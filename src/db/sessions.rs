@@ -64,3 +64,8 @@ pub fn find_live(
 pub fn delete_by_token_hash(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
 }
+
+/// Ends every session of a user (after a password change).
+pub fn delete_all_for_user(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}

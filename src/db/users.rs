@@ -86,3 +86,15 @@ pub fn bump_feed_generation(conn: &mut DbConnection, id: i32) -> QueryResult<usi
         .set(users::feed_generation.eq(users::feed_generation + 1))
         .execute(conn)
 }
+
+pub fn mark_email_verified(conn: &mut DbConnection, id: i32, now: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id).filter(users::email_verified_at.is_null()))
+        .set(users::email_verified_at.eq(now))
+        .execute(conn)
+}
+
+pub fn set_newsletter(conn: &mut DbConnection, id: i32, on: bool) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::newsletter.eq(on))
+        .execute(conn)
+}

@@ -1,7 +1,5 @@
 //! Signing up, logging in and out on the website. Every form is CSRF-checked.
 
-use std::net::IpAddr;
-
 use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
 use serde::Deserialize;
 
@@ -82,7 +80,7 @@ async fn signup(
             return Ok(pages::render(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)?);
         }
     };
-    let outcome = accounts::sign_up(&state, email, password, user_agent(&req)).await?;
+    let outcome = accounts::sign_up(&state, email, password, pages::user_agent(&req)).await?;
     let mut response = pages::redirect_with_flash(&next, WELCOME);
     if let SignUpOutcome::Created { session_token, .. } = outcome {
         response.add_cookie(&pages::session_cookie(&state.config, session_token))?;
@@ -131,7 +129,15 @@ async fn login(
             LoginError::BadCredentials.to_string() + ".",
         );
     };
-    match accounts::log_in(&state, client_ip(&req, &state), email, password, user_agent(&req)).await {
+    match accounts::log_in(
+        &state,
+        pages::client_ip(&req, &state),
+        email,
+        password,
+        pages::user_agent(&req),
+    )
+    .await
+    {
         Ok(token) => {
             let mut response = pages::redirect(&next);
             response.add_cookie(&pages::session_cookie(&state.config, token))?;
@@ -157,14 +163,11 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {}
-
 #[post("/logout")]
 async fn logout(
     state: web::Data<AppState>,
     reader: CurrentReader,
-    _form: CsrfForm<LogoutForm>,
+    _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
     if let Some(token) = reader.session_token {
         accounts::log_out(&state, token).await?;
@@ -172,28 +175,4 @@ async fn logout(
     let mut response = pages::redirect_with_flash("/", "You are logged out.");
     response.add_cookie(&pages::session_cookie_removal())?;
     Ok(response)
-}
-
-fn user_agent(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::USER_AGENT)
-        .and_then(|ua| ua.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// The client's address for throttling: the TCP peer, or the proxy's
-/// `X-Forwarded-For` when configured to trust it.
-fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
-    let forwarded = state
-        .config
-        .trust_proxy
-        .then(|| {
-            req.connection_info()
-                .realip_remote_addr()
-                .and_then(|a| a.parse().ok())
-        })
-        .flatten();
-    forwarded
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }

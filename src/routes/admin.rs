@@ -13,6 +13,7 @@ use super::error::{ApiResult, ErrorBody, Problem};
 use crate::{
     auth::ApiStaff,
     db::articles::{Article, ArticleFilter},
+    delivery,
     domain::{
         InvalidInput,
         article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
@@ -32,13 +33,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(patch_article)
         .service(delete_article)
         .service(publish_article)
-        .service(unpublish_article);
+        .service(unpublish_article)
+        .service(get_send)
+        .service(retry_send);
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send),
     components(schemas(ErrorBody)),
     modifiers(&BearerKey),
     security(("api_key" = []))
@@ -215,6 +218,9 @@ struct AdminArticle {
     /// When it went (or goes) live.
     #[schema(format = DateTime)]
     published_at: Option<String>,
+    /// The newsletter send, once the article was emailed
+    /// (`/admin/api/sends/{send_id}`).
+    send_id: Option<i32>,
 }
 
 impl AdminArticle {
@@ -243,7 +249,15 @@ impl AdminArticle {
             updated_at: rfc3339(row.updated_at),
             publish_at: row.publish_at.map(rfc3339),
             published_at: row.published_at.map(rfc3339),
+            send_id: None,
         }
+    }
+
+    /// With the id of its newsletter send, for the single-article answers.
+    async fn with_send(article: Article, state: &AppState) -> Result<Self, Problem> {
+        let mut json = Self::new(article, state);
+        json.send_id = delivery::send_of_article(&state.pool, json.id).await?;
+        Ok(json)
     }
 }
 
@@ -309,7 +323,7 @@ async fn create_article(
 ) -> ApiResult<HttpResponse> {
     let draft = ArticleDraft::try_from(body.into_inner())?;
     let article = publishing::create_article(&state, staff.actor, draft).await?;
-    let json = AdminArticle::new(article, &state);
+    let json = AdminArticle::with_send(article, &state).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/admin/api/articles/{}", json.id)))
         .json(json))
@@ -332,7 +346,7 @@ async fn get_article(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<AdminArticle>> {
     let article = publishing::get_article(&state, staff.actor, article_id(&id)?).await?;
-    Ok(web::Json(AdminArticle::new(article, &state)))
+    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
 }
 
 /// Changes only the fields sent. Authors edit only their own drafts.
@@ -349,7 +363,7 @@ async fn patch_article(
     let id = article_id(&id)?;
     let edit = ArticleEdit::try_from(body.into_inner())?;
     let article = publishing::edit_article(&state, staff.actor, id, edit).await?;
-    Ok(web::Json(AdminArticle::new(article, &state)))
+    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
 }
 
 /// Deletes a draft (published articles must be unpublished first).
@@ -384,7 +398,7 @@ async fn publish_article(
         .map(|t| parse_rfc3339(t, "publish_at"))
         .transpose()?;
     let article = publishing::publish_article(&state, staff.actor, id, at).await?;
-    Ok(web::Json(AdminArticle::new(article, &state)))
+    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
 }
 
 /// Takes an article back to draft. Editors only.
@@ -397,5 +411,101 @@ async fn unpublish_article(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<AdminArticle>> {
     let article = publishing::unpublish_article(&state, staff.actor, article_id(&id)?).await?;
-    Ok(web::Json(AdminArticle::new(article, &state)))
+    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
+}
+
+/// Delivery progress of an emailed article.
+#[derive(Serialize, ToSchema)]
+struct SendJson {
+    id: i32,
+    article_id: i32,
+    segment: String,
+    /// `sending` or `finished`.
+    status: String,
+    total: i32,
+    sent: i64,
+    failed: i64,
+    /// Unsubscribed or bounced before their turn came.
+    suppressed: i64,
+    pending: i64,
+    #[schema(format = DateTime)]
+    started_at: String,
+    #[schema(format = DateTime)]
+    finished_at: Option<String>,
+}
+
+impl From<delivery::Progress> for SendJson {
+    fn from(p: delivery::Progress) -> Self {
+        Self {
+            id: p.send.id,
+            article_id: p.send.article_id,
+            segment: p.send.segment,
+            status: p.send.status,
+            total: p.send.total,
+            sent: p.sent,
+            failed: p.failed,
+            suppressed: p.suppressed,
+            pending: p.pending,
+            started_at: rfc3339(p.send.created_at),
+            finished_at: p.send.finished_at.map(rfc3339),
+        }
+    }
+}
+
+fn may_see_sends(staff: &ApiStaff) -> Result<(), Problem> {
+    if staff.actor.role.can_publish() {
+        Ok(())
+    } else {
+        Err(Problem::forbidden("Send progress is for editors and admins."))
+    }
+}
+
+fn send_id(raw: &str) -> Result<i32, Problem> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found(format!("There is no send with the id {raw:?}.")))
+}
+
+#[utoipa::path(get, path = "/admin/api/sends/{id}", params(("id" = i32, Path)),
+    responses((status = 200, body = SendJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/sends/{id}")]
+async fn get_send(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<SendJson>> {
+    may_see_sends(&staff)?;
+    let id = send_id(&id)?;
+    let progress = delivery::progress(&state.pool, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
+    Ok(web::Json(progress.into()))
+}
+
+/// Puts the failed deliveries back in the queue (only those).
+#[utoipa::path(post, path = "/admin/api/sends/{id}/retry", params(("id" = i32, Path)),
+    responses((status = 200, body = SendJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/sends/{id}/retry")]
+async fn retry_send(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<SendJson>> {
+    may_see_sends(&staff)?;
+    let id = send_id(&id)?;
+    let requeued = delivery::retry_failed(&state.pool, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
+    tracing::info!(
+        send_id = id,
+        requeued,
+        actor_id = staff.actor.user_id,
+        "retrying failed deliveries"
+    );
+    state.mail_wakeup.ring();
+    let progress = delivery::progress(&state.pool, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
+    Ok(web::Json(progress.into()))
 }

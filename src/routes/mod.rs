@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 mod feeds;
 mod idempotency;
+mod links;
 pub mod ops;
 pub(crate) mod pages;
 pub mod site;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(site::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
+            .configure(links::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -14,6 +14,34 @@ use crate::{
 
 const FLASH_COOKIE: &str = "bs_flash";
 
+/// A form with nothing but its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct EmptyForm {}
+
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|ua| ua.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The client's address for throttling: the TCP peer, or the proxy's
+/// `X-Forwarded-For` when configured to trust it.
+pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net::IpAddr {
+    let forwarded = state
+        .config
+        .trust_proxy
+        .then(|| {
+            req.connection_info()
+                .realip_remote_addr()
+                .and_then(|a| a.parse().ok())
+        })
+        .flatten();
+    forwarded
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}
+
 pub fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
     Layout {
         user_email: reader.email(),

@@ -117,18 +117,17 @@ async fn account(
         notice,
         show_subscribe: matches!(standing, Standing::Free | Standing::Lapsed),
         feed_url: state.config.url_for(&accounts::feed_path(&state, user)),
+        newsletter: user.newsletter,
+        email_verified: user.email_verified_at.is_some(),
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
-
-#[derive(serde::Deserialize)]
-struct EmptyForm {}
 
 #[post("/account/feed")]
 async fn rotate_feed(
     state: web::Data<AppState>,
     reader: CurrentReader,
-    _form: CsrfForm<EmptyForm>,
+    _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
     let Some(user) = &reader.user else {
         return Ok(pages::redirect("/login?next=/account"));

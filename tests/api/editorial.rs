@@ -583,6 +583,8 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("delete", "/admin/api/articles/{id}"),
         ("post", "/admin/api/articles/{id}/publish"),
         ("post", "/admin/api/articles/{id}/unpublish"),
+        ("get", "/admin/api/sends/{id}"),
+        ("post", "/admin/api/sends/{id}/retry"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

@@ -26,6 +26,8 @@ const PG_TEST_PREFIX: &str = "bs_test_db_";
 
 pub struct TestApp {
     pub address: String,
+    /// Holds `BROADSHEET_DATA_DIR` (the mail folder) for the test's life.
+    pub data_dir: tempfile::TempDir,
     pub pool: Pool,
     /// A client with a cookie jar, like one browser.
     pub client: reqwest::Client,
@@ -130,18 +132,31 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server with settings (by environment name) on top of the test defaults.
 pub async fn spawn_app_with(settings: HashMap<&str, String>) -> TestApp {
+    spawn(settings, true).await
+}
+
+/// A server whose email worker is not running: the test drives delivery.
+pub async fn spawn_app_without_worker(settings: HashMap<&str, String>) -> TestApp {
+    spawn(settings, false).await
+}
+
+async fn spawn(settings: HashMap<&str, String>, run_worker: bool) -> TestApp {
     let (database_url, database) = fresh_database();
+    let data_dir = tempfile::tempdir().expect("a data dir");
     let mut values = HashMap::from([
         ("BROADSHEET_BIND", "127.0.0.1:0".to_owned()),
         ("DATABASE_URL", database_url),
         ("BROADSHEET_DEMO", "off".to_owned()),
         ("BROADSHEET_DB_POOL_SIZE", "4".to_owned()),
+        ("BROADSHEET_DATA_DIR", data_dir.path().display().to_string()),
+        ("BROADSHEET_WORKER_POLL_MS", "50".to_owned()),
+        ("BROADSHEET_MAIL_RETRY_BASE_MS", "50".to_owned()),
     ]);
     values.extend(settings);
     let config = Config::default()
         .with_values(&values)
         .expect("test settings are valid");
-    let app = Application::build(config.clone())
+    let app = Application::build_with(config.clone(), run_worker)
         .await
         .expect("building the app");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -149,6 +164,7 @@ pub async fn spawn_app_with(settings: HashMap<&str, String>) -> TestApp {
     let pool = db::connect(&DatabaseUrl::parse(&config.database_url).unwrap(), 2).expect("a test pool");
     TestApp {
         address,
+        data_dir,
         pool,
         client: new_client(),
         config,
@@ -234,6 +250,35 @@ impl TestApp {
         work: impl FnOnce(&mut db::DbConnection) -> anyhow::Result<T> + Send + 'static,
     ) -> T {
         db::run(&self.pool, work).await.expect("test database work")
+    }
+
+    /// `n` verified members who want the newsletter, inserted directly (no
+    /// password, so no hashing); returns their emails.
+    pub async fn add_verified_members(&self, prefix: &str, n: usize) -> Vec<String> {
+        let emails: Vec<String> = (0..n).map(|i| format!("{prefix}{i}@example.com")).collect();
+        let rows = emails.clone();
+        self.db(move |conn| {
+            use broadsheet::db::schema::users as u;
+            use diesel::prelude::*;
+            let now = db::now();
+            for chunk in rows.chunks(2000) {
+                let values: Vec<_> = chunk
+                    .iter()
+                    .map(|email| {
+                        (
+                            u::email.eq(email),
+                            u::role.eq("reader"),
+                            u::email_verified_at.eq(Some(now)),
+                            u::created_at.eq(now),
+                        )
+                    })
+                    .collect();
+                broadsheet::per_backend!(conn, |c| diesel::insert_into(u::table).values(&values).execute(c))?;
+            }
+            Ok(())
+        })
+        .await;
+        emails
     }
 
     pub async fn set_role(&self, user_id: i32, role: Role) {

@@ -1,0 +1,4 @@
+DROP TABLE suppressions;
+DROP TABLE outbox;
+DROP TABLE deliveries;
+DROP TABLE sends;

@@ -1,0 +1,46 @@
+//! Transactional mail waiting to be sent.
+
+use diesel::prelude::*;
+
+use super::{DbConnection, schema::outbox};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMessage {
+    pub id: i32,
+    pub kind: String,
+    pub to_email: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+}
+
+pub fn enqueue(
+    conn: &mut DbConnection,
+    kind: &str,
+    to: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> QueryResult<usize> {
+    let now = super::now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(kind),
+            outbox::to_email.eq(to),
+            outbox::subject.eq(subject),
+            outbox::text_body.eq(text),
+            outbox::html_body.eq(html),
+            outbox::status.eq("pending"),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn load(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<OutboxMessage>> {
+    outbox::table
+        .filter(outbox::id.eq_any(ids))
+        .select(OutboxMessage::as_select())
+        .load(conn)
+}

@@ -1,0 +1,188 @@
+//! Newsletter sends and their deliveries.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::{
+    DbConnection,
+    schema::{deliveries, sends, suppressions, users},
+};
+use crate::per_backend;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sends)]
+pub struct Send {
+    pub id: i32,
+    pub article_id: i32,
+    pub segment: String,
+    pub status: String,
+    pub total: i32,
+    pub created_at: PrimitiveDateTime,
+    pub finished_at: Option<PrimitiveDateTime>,
+}
+
+/// Members who may get the newsletter: verified, newsletter on, and not on
+/// the suppression list. Returns (id, role).
+pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, String)>> {
+    users::table
+        .filter(users::email_verified_at.is_not_null())
+        .filter(users::newsletter.eq(true))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            suppressions::table.filter(suppressions::email.eq(users::email)),
+        )))
+        .order(users::id)
+        .select((users::id, users::role))
+        .load(conn)
+}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound values).
+const INSERT_CHUNK: usize = 5_000;
+
+/// Creates the send for `article_id` and a pending delivery per recipient,
+/// unless the article already has a send: emailing is once per article.
+/// Returns the new send's id.
+pub fn create(
+    conn: &mut DbConnection,
+    article_id: i32,
+    segment: &str,
+    recipients: &[i32],
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<i32>> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        sends::table.filter(sends::article_id.eq(article_id)),
+    ))
+    .get_result(conn)?;
+    if exists {
+        return Ok(None);
+    }
+    diesel::insert_into(sends::table)
+        .values((
+            sends::article_id.eq(article_id),
+            sends::segment.eq(segment),
+            sends::status.eq(if recipients.is_empty() {
+                "finished"
+            } else {
+                "sending"
+            }),
+            sends::total.eq(recipients.len() as i32),
+            sends::created_at.eq(now),
+            sends::finished_at.eq(recipients.is_empty().then_some(now)),
+        ))
+        .execute(conn)?;
+    let send_id: i32 = sends::table
+        .filter(sends::article_id.eq(article_id))
+        .select(sends::id)
+        .first(conn)?;
+    for chunk in recipients.chunks(INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|&user_id| {
+                (
+                    deliveries::send_id.eq(send_id),
+                    deliveries::user_id.eq(user_id),
+                    deliveries::status.eq("pending"),
+                    deliveries::next_attempt_at.eq(now),
+                )
+            })
+            .collect();
+        per_backend!(conn, |c| diesel::insert_into(deliveries::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(Some(send_id))
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Send>> {
+    sends::table
+        .find(id)
+        .select(Send::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_article(conn: &mut DbConnection, article_id: i32) -> QueryResult<Option<Send>> {
+    sends::table
+        .filter(sends::article_id.eq(article_id))
+        .select(Send::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// How many deliveries of the send are in each status.
+pub fn counts(conn: &mut DbConnection, send_id: i32) -> QueryResult<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = deliveries::table
+        .filter(deliveries::send_id.eq(send_id))
+        .group_by(deliveries::status)
+        .select((deliveries::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Puts the failed deliveries of a send back in the queue (suppressed
+/// addresses stay out); returns how many.
+pub fn retry_failed(conn: &mut DbConnection, send_id: i32, now: PrimitiveDateTime) -> QueryResult<usize> {
+    let requeued = diesel::update(
+        deliveries::table
+            .filter(deliveries::send_id.eq(send_id))
+            .filter(deliveries::status.eq("failed")),
+    )
+    .set((
+        deliveries::status.eq("pending"),
+        deliveries::attempts.eq(0),
+        deliveries::next_attempt_at.eq(now),
+        deliveries::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    if requeued > 0 {
+        diesel::update(sends::table.find(send_id))
+            .set((
+                sends::status.eq("sending"),
+                sends::finished_at.eq(None::<PrimitiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(requeued)
+}
+
+/// Marks sends with nothing left to do as finished.
+pub fn finish_done(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        sends::table
+            .filter(sends::status.eq("sending"))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                deliveries::table
+                    .filter(deliveries::send_id.eq(sends::id))
+                    .filter(deliveries::status.eq_any(["pending", "sending"])),
+            ))),
+    )
+    .set((sends::status.eq("finished"), sends::finished_at.eq(Some(now))))
+    .execute(conn)
+}
+
+/// A claimed delivery with what sending it needs.
+#[derive(Debug, Clone, Queryable)]
+pub struct DeliveryTarget {
+    pub id: i32,
+    pub send_id: i32,
+    pub user_id: i32,
+    pub email: String,
+    pub newsletter: bool,
+    pub role: String,
+}
+
+pub fn targets(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<DeliveryTarget>> {
+    deliveries::table
+        .inner_join(users::table)
+        .filter(deliveries::id.eq_any(ids))
+        .select((
+            deliveries::id,
+            deliveries::send_id,
+            deliveries::user_id,
+            users::email,
+            users::newsletter,
+            users::role,
+        ))
+        .load(conn)
+}

@@ -1,0 +1,354 @@
+//! The worker: claims due mail in batches, sends with bounded concurrency
+//! and an optional rate, and records each outcome the moment the server
+//! answers. Runs inside `serve` and alone as `broadsheet worker`; any
+//! number may share one database.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use futures::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use lettre::Message;
+use rand::RngExt;
+use time::PrimitiveDateTime;
+
+use crate::{
+    auth::signed,
+    db::{
+        self,
+        articles::{self, Article},
+        mail_queue::{self, Claimed, Queue},
+        members, outbox,
+        sends::{self, DeliveryTarget},
+        suppressions,
+    },
+    domain::{
+        access::{self, Access, CallToAction, Reader},
+        markdown,
+        role::Role,
+    },
+    mail::{
+        SendFailure,
+        compose::{self, CtaLink, NewsletterIssue},
+    },
+    state::AppState,
+};
+
+/// Rows claimed per round.
+const BATCH: i32 = 200;
+/// The longest the worker backs off after a 421/451.
+const MAX_PAUSE: Duration = Duration::from_secs(300);
+
+pub struct Worker {
+    state: Arc<AppState>,
+    rate: Option<DefaultDirectRateLimiter>,
+    /// After a 421/451: no new claims until then, and the next pause.
+    pause: Mutex<(Option<Instant>, Duration)>,
+}
+
+/// One message ready to go, and where its outcome is recorded.
+struct Outgoing {
+    queue: Queue,
+    id: i32,
+    attempts: i32,
+    to: String,
+    message: Message,
+}
+
+impl Worker {
+    pub fn new(state: Arc<AppState>) -> Self {
+        let rate = NonZeroU32::new(state.config.mail_rate_per_second)
+            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        let first_pause = Duration::from_millis(state.config.mail_retry_base_ms);
+        Self {
+            state,
+            rate,
+            pause: Mutex::new((None, first_pause)),
+        }
+    }
+
+    /// Sends forever: a round whenever mail is due, otherwise waits for a
+    /// wake-up from this process or the poll interval.
+    pub async fn run(self) {
+        let poll = Duration::from_millis(self.state.config.worker_poll_ms);
+        tracing::info!(transport = %self.state.mailer.describe(), "email worker started");
+        loop {
+            if let Some(until) = self.paused_until() {
+                tokio::time::sleep_until(until.into()).await;
+            }
+            match self.run_once().await {
+                Ok(0) => {
+                    let _ = tokio::time::timeout(poll, self.state.mail_wakeup.wait()).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = ?e, "email worker round failed; retrying shortly");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+    }
+
+    fn paused_until(&self) -> Option<Instant> {
+        let pause = self.pause.lock().expect("pause lock");
+        pause.0.filter(|until| *until > Instant::now())
+    }
+
+    /// One round: claim due rows of both queues, send them, record the
+    /// outcomes. Returns how many messages it handled.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let lease = time::Duration::seconds(self.state.config.mail_lease_secs);
+        let (deliveries, transactional) = db::run(&self.state.pool, move |conn| {
+            let now = db::now();
+            let deliveries = mail_queue::claim(conn, Queue::Deliveries, now, now + lease, BATCH)?;
+            let transactional = mail_queue::claim(conn, Queue::Outbox, now, now + lease, BATCH)?;
+            Ok((deliveries, transactional))
+        })
+        .await
+        .context("claiming mail")?;
+        let handled = deliveries.len() + transactional.len();
+        if handled == 0 {
+            db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
+            return Ok(0);
+        }
+        let mut outgoing = self.prepare_newsletters(deliveries).await?;
+        outgoing.extend(self.prepare_transactional(transactional).await?);
+        let concurrency = self.state.config.mail_concurrency;
+        futures::stream::iter(outgoing)
+            .for_each_concurrent(concurrency, |item| self.deliver(item))
+            .await;
+        db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
+        Ok(handled)
+    }
+
+    async fn deliver(&self, item: Outgoing) {
+        if let Some(rate) = &self.rate {
+            rate.until_ready().await;
+        }
+        let outcome = self.state.mailer.send(item.message).await;
+        if let Err(SendFailure::Throttled(_)) = &outcome {
+            self.slow_down();
+        } else if outcome.is_ok() {
+            self.pause.lock().expect("pause lock").1 =
+                Duration::from_millis(self.state.config.mail_retry_base_ms);
+        }
+        let retry_at = self.retry_at(item.attempts);
+        let max_attempts = self.state.config.mail_max_attempts;
+        let (queue, id, to) = (item.queue, item.id, item.to);
+        let recorded = db::run(&self.state.pool, move |conn| {
+            let now = db::now();
+            match outcome {
+                Ok(()) => mail_queue::mark_sent(conn, queue, id, now)?,
+                Err(SendFailure::Transient(e) | SendFailure::Throttled(e))
+                    if item.attempts < max_attempts =>
+                {
+                    mail_queue::mark_retry(conn, queue, id, retry_at, &e)?
+                }
+                Err(SendFailure::Transient(e) | SendFailure::Throttled(e) | SendFailure::Permanent(e)) => {
+                    mail_queue::mark_failed(conn, queue, id, &e)?
+                }
+                Err(SendFailure::RecipientRejected(e)) => {
+                    suppressions::add(conn, &to, "hard_bounce")?;
+                    mail_queue::mark_failed(conn, queue, id, &e)?
+                }
+            };
+            Ok(())
+        })
+        .await;
+        if let Err(e) = recorded {
+            // The lease runs out and the row is sent again: a duplicate is
+            // better than a loss.
+            tracing::error!(error = ?e, ?queue, id, "recording a delivery outcome failed");
+        }
+    }
+
+    /// After a 421/451: hold new claims for a while, longer each time.
+    fn slow_down(&self) {
+        let mut pause = self.pause.lock().expect("pause lock");
+        let wait = pause.1;
+        pause.0 = Some(Instant::now() + wait);
+        pause.1 = (wait * 2).min(MAX_PAUSE);
+        tracing::warn!(
+            pause_ms = wait.as_millis() as u64,
+            "the mail server asked us to slow down"
+        );
+    }
+
+    /// Exponential backoff with jitter: base × 2^(attempts−1) × [0.5, 1.5),
+    /// at most an hour.
+    fn retry_at(&self, attempts: i32) -> PrimitiveDateTime {
+        let base = self.state.config.mail_retry_base_ms as f64;
+        let exponential = base * 2f64.powi(attempts.clamp(1, 20) - 1);
+        let jittered = exponential * rand::rng().random_range(0.5..1.5);
+        let delay_ms = jittered.min(3_600_000.0) as i64;
+        db::now() + time::Duration::milliseconds(delay_ms)
+    }
+
+    async fn prepare_newsletters(&self, claimed: Vec<Claimed>) -> anyhow::Result<Vec<Outgoing>> {
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempts: HashMap<i32, i32> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
+        let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
+        let (targets, articles, facts, suppressed) = db::run(&self.state.pool, move |conn| {
+            let targets = sends::targets(conn, &ids)?;
+            let mut articles: HashMap<i32, Article> = HashMap::new();
+            for send_id in targets.iter().map(|t| t.send_id) {
+                if articles.contains_key(&send_id) {
+                    continue;
+                }
+                let send = sends::find(conn, send_id)?.context("a delivery without its send")?;
+                let article = articles::find(conn, send.article_id)?.context("a send without its article")?;
+                articles.insert(send_id, article);
+            }
+            let users: Vec<(i32, Role)> = targets
+                .iter()
+                .map(|t| (t.user_id, Role::parse(&t.role).unwrap_or(Role::Reader)))
+                .collect();
+            let facts = members::load_many(conn, &users)?;
+            let emails: Vec<String> = targets.iter().map(|t| t.email.clone()).collect();
+            let suppressed = suppressions::among(conn, &emails)?;
+            Ok((targets, articles, facts, suppressed))
+        })
+        .await?;
+        let mut outgoing = Vec::with_capacity(targets.len());
+        let mut skipped = Vec::new();
+        for target in targets {
+            if !target.newsletter || suppressed.contains(&target.email) {
+                skipped.push(target.id);
+                continue;
+            }
+            let (Some(article), Some(member)) = (articles.get(&target.send_id), facts.get(&target.user_id))
+            else {
+                continue;
+            };
+            let reader = Reader::Member(member.clone());
+            match self.newsletter_message(&target, article, &reader) {
+                Ok(message) => outgoing.push(Outgoing {
+                    queue: Queue::Deliveries,
+                    id: target.id,
+                    attempts: attempts.get(&target.id).copied().unwrap_or(1),
+                    to: target.email,
+                    message,
+                }),
+                Err(e) => {
+                    tracing::error!(error = ?e, delivery_id = target.id, "building a newsletter message failed");
+                    let id = target.id;
+                    db::run(&self.state.pool, move |conn| {
+                        Ok(mail_queue::mark_failed(
+                            conn,
+                            Queue::Deliveries,
+                            id,
+                            &format!("{e:#}"),
+                        )?)
+                    })
+                    .await?;
+                }
+            }
+        }
+        if !skipped.is_empty() {
+            db::run(&self.state.pool, move |conn| {
+                for id in skipped {
+                    mail_queue::mark_suppressed(conn, Queue::Deliveries, id)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(outgoing)
+    }
+
+    /// One recipient's copy, through the same access policy as the site.
+    fn newsletter_message(
+        &self,
+        target: &DeliveryTarget,
+        article: &Article,
+        reader: &Reader,
+    ) -> anyhow::Result<Message> {
+        let config = &self.state.config;
+        let access = access::decide(reader, article.visibility(), db::now(), &self.state.policy);
+        let row = &article.row;
+        let (html, text, cta) = match access {
+            Access::Full { .. } => (row.body_html.clone(), without_divider(&row.body_markdown), None),
+            Access::Preview { cta } => (
+                row.preview_html.clone(),
+                markdown::preview_part(&row.body_markdown, config.preview_chars),
+                Some(CtaLink {
+                    message: cta.message(),
+                    button: match cta {
+                        CallToAction::UpdateCard => "Update your card",
+                        CallToAction::Login => "Log in",
+                        CallToAction::Subscribe => "Subscribe",
+                    },
+                    url: config.url_for(match cta {
+                        CallToAction::UpdateCard => "/account",
+                        CallToAction::Login => "/login",
+                        CallToAction::Subscribe => "/subscribe",
+                    }),
+                }),
+            ),
+        };
+        let issue = NewsletterIssue {
+            title: &row.title,
+            author: article.author(),
+            html: &html,
+            text: &text,
+            cta,
+            read_online_url: config.url_for(&format!("/p/{}", row.slug)),
+            unsubscribe_token: signed::unsubscribe_token(&self.state.signing_key, target.user_id),
+        };
+        // One Message-ID per delivery: if a crash makes us send a copy again,
+        // receivers can tell it is the same message.
+        let message_id = format!(
+            "<delivery-{}.{}@{}>",
+            target.send_id,
+            target.id,
+            config.public_host()
+        );
+        compose::newsletter(config, &target.email, message_id, &issue)
+    }
+
+    async fn prepare_transactional(&self, claimed: Vec<Claimed>) -> anyhow::Result<Vec<Outgoing>> {
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempts: HashMap<i32, i32> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
+        let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
+        let messages = db::run(&self.state.pool, move |conn| Ok(outbox::load(conn, &ids)?)).await?;
+        let config = &self.state.config;
+        let mut outgoing = Vec::with_capacity(messages.len());
+        for stored in messages {
+            let message_id = format!("<{}-{}@{}>", stored.kind, stored.id, config.public_host());
+            let message = compose::prepared(
+                config,
+                &stored.to_email,
+                message_id,
+                &stored.subject,
+                stored.text_body,
+                stored.html_body,
+            )?;
+            outgoing.push(Outgoing {
+                queue: Queue::Outbox,
+                id: stored.id,
+                attempts: attempts.get(&stored.id).copied().unwrap_or(1),
+                to: stored.to_email,
+                message,
+            });
+        }
+        Ok(outgoing)
+    }
+}
+
+/// The markdown as plain text, without the paywall divider line.
+fn without_divider(markdown: &str) -> String {
+    markdown
+        .lines()
+        .filter(|line| line.trim() != markdown::PAYWALL_DIVIDER)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
