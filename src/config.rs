@@ -37,6 +37,11 @@ const SETTINGS: &[(&str, &str)] = &[
     ("BROADSHEET_WORKER_POLL_MS", "worker_poll_ms"),
     ("BROADSHEET_DKIM_KEY_FILE", "dkim_key_file"),
     ("BROADSHEET_DKIM_SELECTOR", "dkim_selector"),
+    ("STRIPE_SECRET_KEY", "stripe_secret_key"),
+    ("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
+    ("STRIPE_PRICE_MONTHLY", "stripe_price_monthly"),
+    ("STRIPE_PRICE_YEARLY", "stripe_price_yearly"),
+    ("STRIPE_API_BASE", "stripe_api_base"),
 ];
 
 #[derive(Debug, Clone)]
@@ -84,6 +89,14 @@ pub struct Config {
     /// A PEM private key (RSA or Ed25519) to DKIM-sign mail with.
     pub dkim_key_file: Option<PathBuf>,
     pub dkim_selector: String,
+    pub stripe_secret_key: Option<SecretString>,
+    /// One or more `whsec_…` secrets, comma-separated: while rotating, both
+    /// the old and the new one verify.
+    pub stripe_webhook_secret: Option<SecretString>,
+    pub stripe_price_monthly: Option<String>,
+    pub stripe_price_yearly: Option<String>,
+    /// Where the Stripe client sends requests (a fake server in tests).
+    pub stripe_api_base: String,
 }
 
 impl Default for Config {
@@ -113,6 +126,11 @@ impl Default for Config {
             worker_poll_ms: 1000,
             dkim_key_file: None,
             dkim_selector: "broadsheet".into(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_price_monthly: None,
+            stripe_price_yearly: None,
+            stripe_api_base: "https://api.stripe.com".into(),
         }
     }
 }
@@ -194,6 +212,13 @@ impl Config {
                     self.dkim_key_file = Some(PathBuf::from(raw)).filter(|_| !raw.is_empty())
                 }
                 "BROADSHEET_DKIM_SELECTOR" => self.dkim_selector = raw.to_owned(),
+                "STRIPE_SECRET_KEY" => self.stripe_secret_key = non_empty(raw).map(SecretString::from),
+                "STRIPE_WEBHOOK_SECRET" => {
+                    self.stripe_webhook_secret = non_empty(raw).map(SecretString::from)
+                }
+                "STRIPE_PRICE_MONTHLY" => self.stripe_price_monthly = non_empty(raw),
+                "STRIPE_PRICE_YEARLY" => self.stripe_price_yearly = non_empty(raw),
+                "STRIPE_API_BASE" => self.stripe_api_base = Url::parse(raw).with_context(bad)?.to_string(),
                 other => bail!("unknown setting {other}"),
             }
         }
@@ -255,6 +280,10 @@ fn toml_values(text: &str) -> anyhow::Result<HashMap<&'static str, String>> {
         values.insert(*env, text);
     }
     Ok(values)
+}
+
+fn non_empty(raw: &str) -> Option<String> {
+    (!raw.is_empty()).then(|| raw.to_owned())
 }
 
 fn parse_bool(raw: &str) -> anyhow::Result<bool> {

@@ -1,6 +1,7 @@
 //! Broadsheet: a paywalled newsletter backend. See DESIGN.md for the map.
 
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod db;
 pub mod delivery;
@@ -8,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod feeds;
 pub mod mail;
+pub mod members;
 pub mod publishing;
 pub mod reading;
 pub mod routes;

@@ -65,6 +65,8 @@ enum AdminCommand {
     },
     /// List API keys: id, name, owner, last use, whether revoked.
     ApiKeys,
+    /// Re-read every known customer's subscriptions from Stripe and fix drift.
+    StripeSync,
     /// Revoke an API key by its id (see `api-keys`); it stops working at once.
     RevokeKey {
         #[arg(long)]
@@ -161,6 +163,17 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                     key.id, key.name, owner, last_used
                 );
             }
+            Ok(())
+        }
+        AdminCommand::StripeSync => {
+            let setup = state.billing.clone().context(
+                "billing is not configured: set STRIPE_SECRET_KEY, STRIPE_PRICE_MONTHLY and STRIPE_PRICE_YEARLY",
+            )?;
+            let changes = broadsheet::billing::sync::reconcile(&state, &setup).await?;
+            for change in &changes {
+                println!("{change}");
+            }
+            println!("{} subscription(s) corrected.", changes.len());
             Ok(())
         }
         AdminCommand::RevokeKey { id } => {

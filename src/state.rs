@@ -2,6 +2,7 @@
 
 use crate::{
     auth::{password::PasswordHasher, signed::SigningKey, throttle::LoginThrottle},
+    billing::BillingSetup,
     config::Config,
     db::Pool,
     delivery::Wakeup,
@@ -21,6 +22,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Rung when mail is queued, so this process's worker starts at once.
     pub mail_wakeup: Wakeup,
+    /// `None` when Stripe is not configured: billing pages say so.
+    pub billing: Option<BillingSetup>,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             signing_key,
             mailer,
             mail_wakeup: Wakeup::default(),
+            billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             login_throttle: LoginThrottle::new(
                 config.login_per_ip_per_minute,

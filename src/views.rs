@@ -86,13 +86,24 @@ pub struct SignupPage {
 pub struct AccountPage {
     pub layout: Layout,
     pub email: String,
-    pub plan: &'static str,
+    pub plan: String,
+    /// "Renews on 1 January 2027" or "Ends on …".
+    pub renewal: Option<String>,
     pub notice: Option<&'static str>,
     pub show_subscribe: bool,
+    /// A Stripe customer exists: show "Manage billing".
+    pub manage_billing: bool,
     /// The member's private RSS address (full text where they may read it).
     pub feed_url: String,
     pub newsletter: bool,
     pub email_verified: bool,
+}
+
+/// Choosing a plan.
+#[derive(Template)]
+#[template(path = "pages/subscribe.html")]
+pub struct SubscribePage {
+    pub layout: Layout,
 }
 
 /// A page with a title and a sentence: "billing is not configured" and such.

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod articles;
+pub mod billing;
 mod connection;
 pub mod idempotency;
 pub mod login_tokens;

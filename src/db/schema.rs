@@ -119,6 +119,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     outbox,
     suppressions,
+    stripe_events,
 );
 
 diesel::table! {
@@ -210,6 +211,16 @@ diesel::table! {
         email -> Text,
         reason -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stripe_events (id) {
+        id -> Text,
+        event_type -> Text,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
     }
 }
 

@@ -20,6 +20,7 @@ use crate::{
         slug::Slug,
         time::{parse_rfc3339, rfc3339},
     },
+    members,
     publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
     reading::Page,
     state::AppState,
@@ -35,13 +36,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(publish_article)
         .service(unpublish_article)
         .service(get_send)
-        .service(retry_send);
+        .service(retry_send)
+        .service(grant_comp)
+        .service(revoke_comp);
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp),
     components(schemas(ErrorBody)),
     modifiers(&BearerKey),
     security(("api_key" = []))
@@ -508,4 +511,87 @@ async fn retry_send(
         .await?
         .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
     Ok(web::Json(progress.into()))
+}
+
+/// The body of `POST /admin/api/members/{id}/comp`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct CompBody {
+    /// RFC 3339; left out, the comp never expires.
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    /// Why (kept for the record), at most 500 characters.
+    reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CompJson {
+    member_id: i32,
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    reason: String,
+}
+
+fn member_id(raw: &str) -> Result<i32, Problem> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found(format!("There is no member with the id {raw:?}.")))
+}
+
+impl From<members::MemberError> for Problem {
+    fn from(e: members::MemberError) -> Self {
+        match e {
+            members::MemberError::NotFound => Problem::not_found("There is no member with that id."),
+            members::MemberError::Forbidden => Problem::forbidden("Only admins change members."),
+            members::MemberError::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+/// Gives a member full access, until `expires_at` or for good. Admins only.
+#[utoipa::path(post, path = "/admin/api/members/{id}/comp", params(("id" = i32, Path)), request_body(content = Option<CompBody>),
+    responses((status = 201, body = CompJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/members/{id}/comp")]
+async fn grant_comp(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let id = member_id(&id)?;
+    let body: CompBody = super::optional_json(&body)?;
+    let expires_at = body
+        .expires_at
+        .as_deref()
+        .map(|t| parse_rfc3339(t, "expires_at"))
+        .transpose()?;
+    let reason = body.reason.unwrap_or_default();
+    if reason.chars().count() > 500 {
+        return Err(Problem::from(InvalidInput::new(
+            "reason",
+            "reason must be at most 500 characters",
+        ))
+        .into());
+    }
+    members::grant_comp(&state, staff.actor, id, expires_at, reason.clone()).await?;
+    Ok(HttpResponse::Created().json(CompJson {
+        member_id: id,
+        expires_at: expires_at.map(rfc3339),
+        reason,
+    }))
+}
+
+/// Ends a member's complimentary access. Admins only.
+#[utoipa::path(delete, path = "/admin/api/members/{id}/comp", params(("id" = i32, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[delete("/members/{id}/comp")]
+async fn revoke_comp(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    members::revoke_comps(&state, staff.actor, member_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+mod billing;
 pub mod error;
 mod feeds;
 mod idempotency;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         Problem::bad_request(format!("The query string is not valid: {e}")).for_request(req)
     }))
     .configure(ops::configure)
+    .configure(billing::configure_webhook)
     .service(
         web::scope("/admin/api")
             .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
@@ -51,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("")
             .wrap(from_fn(csrf::ensure_cookie))
             .configure(site::configure)
+            .configure(billing::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
             .configure(links::configure)

@@ -9,13 +9,15 @@ use super::{
 use crate::{
     auth::{CurrentReader, accounts, csrf::CsrfForm},
     db::articles::Article,
+    db::{self, billing},
     domain::{
-        access::{Access, Standing},
+        access::{Access, Reader, Standing},
         article::Visibility,
+        time::human_date,
     },
     reading::{self, Lookup, Page},
     state::AppState,
-    views::{self, AccountPage, ArticlePage, ArticleSummary, CtaView, HomePage, NoticePage},
+    views::{self, AccountPage, ArticlePage, ArticleSummary, CtaView, HomePage},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,7 +25,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(article_page)
         .service(account)
         .service(rotate_feed)
-        .service(subscribe)
         .service(stylesheet);
 }
 
@@ -92,30 +93,55 @@ async fn account(
     state: web::Data<AppState>,
     reader: CurrentReader,
 ) -> PageResult<HttpResponse> {
-    let (Some(user), crate::domain::access::Reader::Member(member)) = (&reader.user, &reader.reader) else {
+    let (Some(user), Reader::Member(member)) = (&reader.user, &reader.reader) else {
         return Ok(pages::redirect("/login?next=/account"));
     };
     let standing = Standing::of(member, crate::db::now(), &state.policy);
+    let user_id = user.id;
+    let subscriptions = db::run(&state.pool, move |conn| {
+        Ok(billing::subscriptions_of(conn, user_id)?)
+    })
+    .await?;
+    let latest = subscriptions.first();
+    let plan_name = latest
+        .and_then(|s| {
+            state
+                .billing
+                .as_ref()
+                .and_then(|b| b.prices.plan_name(&s.price_id))
+        })
+        .unwrap_or("Paid");
     let (plan, notice) = match standing {
-        Standing::Staff => ("Staff: you read everything", None),
-        Standing::Paid => ("Paid subscriber", None),
+        Standing::Staff => ("Staff: you read everything".to_owned(), None),
+        Standing::Paid if latest.is_none() => ("Complimentary subscription".to_owned(), None),
+        Standing::Paid => (format!("{plan_name} subscriber"), None),
         Standing::InGrace => (
-            "Paid subscriber",
+            format!("{plan_name} subscriber"),
             Some("Your last payment failed. Update your card to keep reading."),
         ),
         Standing::CardFailed => (
-            "Paid subscriber, on hold",
+            format!("{plan_name}, on hold"),
             Some("Your card on file needs updating."),
         ),
-        Standing::Lapsed => ("Free member (your subscription has ended)", None),
-        Standing::Free => ("Free member", None),
+        Standing::Lapsed => ("Free member (your subscription has ended)".to_owned(), None),
+        Standing::Free => ("Free member".to_owned(), None),
     };
+    let renewal = latest.filter(|_| standing != Standing::Lapsed).and_then(|s| {
+        let end = human_date(s.current_period_end?);
+        Some(if s.cancel_at_period_end {
+            format!("Ends on {end}")
+        } else {
+            format!("Renews on {end}")
+        })
+    });
     let page = AccountPage {
         layout: pages::layout(&req, &reader),
         email: user.email.clone(),
         plan,
+        renewal,
         notice,
         show_subscribe: matches!(standing, Standing::Free | Standing::Lapsed),
+        manage_billing: state.billing.is_some() && user.stripe_customer_id.is_some(),
         feed_url: state.config.url_for(&accounts::feed_path(&state, user)),
         newsletter: user.newsletter,
         email_verified: user.email_verified_at.is_some(),
@@ -137,20 +163,6 @@ async fn rotate_feed(
         "/account",
         "Your private feed has a new address; the old one no longer works.",
     ))
-}
-
-/// Until billing is set up (its own issue), subscribing says so plainly.
-#[get("/subscribe")]
-async fn subscribe(req: HttpRequest, reader: CurrentReader) -> PageResult<HttpResponse> {
-    if reader.user.is_none() {
-        return Ok(pages::redirect("/signup?next=/subscribe"));
-    }
-    let page = NoticePage {
-        layout: pages::layout(&req, &reader),
-        title: "Billing is not configured",
-        message: "Paid subscriptions are not open on this server yet. You are a free member and will get the free newsletter.",
-    };
-    Ok(pages::render(&req, StatusCode::SERVICE_UNAVAILABLE, &page)?)
 }
 
 #[get("/static/style.v1.css")]

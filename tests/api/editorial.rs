@@ -585,6 +585,8 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("post", "/admin/api/articles/{id}/unpublish"),
         ("get", "/admin/api/sends/{id}"),
         ("post", "/admin/api/sends/{id}/retry"),
+        ("post", "/admin/api/members/{id}/comp"),
+        ("delete", "/admin/api/members/{id}/comp"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

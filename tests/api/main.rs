@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod admin;
+mod billing;
 mod cli;
 mod editorial;
 mod email;
@@ -13,3 +14,4 @@ mod leaks;
 mod ops;
 mod reading;
 mod smtp;
+mod stripe;

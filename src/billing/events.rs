@@ -1,0 +1,234 @@
+//! Applying Stripe events. Each event is applied in one transaction with the
+//! row that records it, so a redelivery changes nothing and a failure leaves
+//! nothing half done (Stripe retries it). Subscription events older than
+//! what we stored are ignored, so out-of-order delivery cannot roll a
+//! subscription back.
+
+use anyhow::{Context, bail};
+use secrecy::ExposeSecret;
+use stripe_shared::{CheckoutSession, Invoice, Subscription};
+use stripe_webhook::{Event, EventObject, Webhook};
+
+use super::{Prices, from_unix, signature, stripe_client::snapshot};
+use crate::{
+    db::{self, DbConnection, billing},
+    delivery,
+    domain::subscription::SubscriptionStatus,
+    mail::compose::Transactional,
+    state::AppState,
+};
+
+/// What became of a webhook delivery.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Already processed: nothing done.
+    Duplicate,
+    /// A type we do not handle, or an object that is not ours.
+    Ignored,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("billing is not configured")]
+    NotConfigured,
+    #[error("{0}")]
+    BadSignature(#[from] signature::SignatureError),
+    #[error("the event is not valid JSON: {0}")]
+    Malformed(String),
+    /// Answer 500: Stripe will deliver it again.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Verifies and applies one delivery of `POST /stripe/webhook`.
+pub async fn receive(
+    state: &AppState,
+    signature_header: Option<&str>,
+    payload: &[u8],
+) -> Result<Outcome, WebhookError> {
+    let (Some(setup), Some(secrets)) = (&state.billing, &state.config.stripe_webhook_secret) else {
+        return Err(WebhookError::NotConfigured);
+    };
+    let secrets: Vec<&str> = secrets
+        .expose_secret()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    signature::verify(signature_header, payload, &secrets, now)?;
+    let text = std::str::from_utf8(payload).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    // The signature is checked above; async-stripe's own check looks at only
+    // the last v1 value, so it parses without one here.
+    let event = Webhook::insecure(text).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let event_id = event.id.to_string();
+    let event_type = event.type_.to_string();
+    tracing::info!(%event_id, %event_type, "stripe event");
+
+    let prices = setup.prices.clone();
+    let config = state.config.clone();
+    let (id, kind) = (event_id.clone(), event_type.clone());
+    let applied = db::run(&state.pool, move |conn| {
+        Ok(db::write_transaction(conn, |conn| -> anyhow::Result<Outcome> {
+            let now = db::now();
+            if billing::begin_event(conn, &id, &kind, now)? {
+                return Ok(Outcome::Duplicate);
+            }
+            let outcome = apply(conn, &event, &prices, &config)?;
+            billing::finish_event(conn, &id, now)?;
+            Ok(outcome)
+        }))
+    })
+    .await?;
+    match applied {
+        Ok(outcome) => {
+            state.mail_wakeup.ring();
+            Ok(outcome)
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e, %event_id, %event_type, "a Stripe event failed; Stripe will retry it");
+            let message = format!("{e:#}");
+            let recorded = db::run(&state.pool, move |conn| {
+                Ok(billing::fail_event(
+                    conn,
+                    &event_id,
+                    &event_type,
+                    &message,
+                    db::now(),
+                )?)
+            })
+            .await;
+            if let Err(record_error) = recorded {
+                tracing::error!(error = ?record_error, "recording a failed Stripe event");
+            }
+            Err(WebhookError::Failed(e))
+        }
+    }
+}
+
+fn apply(
+    conn: &mut DbConnection,
+    event: &Event,
+    prices: &Prices,
+    config: &crate::config::Config,
+) -> anyhow::Result<Outcome> {
+    let event_time = from_unix(event.created).context("an event time out of range")?;
+    match &event.data.object {
+        EventObject::CheckoutSessionCompleted(session) => checkout_completed(conn, session, config),
+        EventObject::CustomerSubscriptionCreated(sub) | EventObject::CustomerSubscriptionUpdated(sub) => {
+            subscription_changed(conn, sub, prices, event_time, None)
+        }
+        // A deleted subscription is over, whatever status the object shows.
+        EventObject::CustomerSubscriptionDeleted(sub) => {
+            subscription_changed(conn, sub, prices, event_time, Some(SubscriptionStatus::Canceled))
+        }
+        EventObject::InvoicePaymentFailed(invoice) => payment_failed(conn, invoice, config),
+        // Renewals arrive as `customer.subscription.updated` too; nothing
+        // more to do for a paid invoice.
+        EventObject::InvoicePaid(_) => Ok(Outcome::Applied),
+        _ => Ok(Outcome::Ignored),
+    }
+}
+
+/// Links the Stripe customer to our user by `client_reference_id` (our user
+/// id, set when we created the session), never by email.
+fn checkout_completed(
+    conn: &mut DbConnection,
+    session: &CheckoutSession,
+    config: &crate::config::Config,
+) -> anyhow::Result<Outcome> {
+    let Some(user_id) = session
+        .client_reference_id
+        .as_deref()
+        .and_then(|id| id.parse::<i32>().ok())
+    else {
+        return Ok(Outcome::Ignored); // not a session we created
+    };
+    let customer = session
+        .customer
+        .as_ref()
+        .context("a completed session without a customer")?;
+    let user = db::users::find(conn, user_id)?
+        .with_context(|| format!("client_reference_id {user_id} is no user of ours"))?;
+    billing::set_customer(conn, user.id, customer.id().as_str())?;
+    delivery::enqueue(
+        conn,
+        &user.email,
+        &Transactional::WelcomeToPaid {
+            url: config.url_for("/"),
+        },
+    )?;
+    Ok(Outcome::Applied)
+}
+
+fn subscription_changed(
+    conn: &mut DbConnection,
+    subscription: &Subscription,
+    prices: &Prices,
+    event_time: time::PrimitiveDateTime,
+    status_override: Option<SubscriptionStatus>,
+) -> anyhow::Result<Outcome> {
+    let mut snapshot = snapshot(subscription)?;
+    if let Some(status) = status_override {
+        snapshot.status = status;
+    }
+    if !prices.sells(&snapshot.price_id) {
+        // Another product on a shared Stripe account: never a subscriber here.
+        return Ok(Outcome::Ignored);
+    }
+    let Some(user) = billing::user_by_customer(conn, &snapshot.customer_id)? else {
+        // We create the customer before Checkout, so this is a session whose
+        // completion we have not seen yet: fail, and Stripe's retry finds it.
+        bail!("no user has Stripe customer {} yet", snapshot.customer_id);
+    };
+    if let Some(stored) = billing::subscription(conn, &snapshot.id)?
+        && stored.stripe_updated_at > event_time
+    {
+        return Ok(Outcome::Ignored); // an older event arriving late
+    }
+    store(conn, user.id, &snapshot, event_time)?;
+    Ok(Outcome::Applied)
+}
+
+pub(super) fn store(
+    conn: &mut DbConnection,
+    user_id: i32,
+    snapshot: &super::SubscriptionSnapshot,
+    as_of: time::PrimitiveDateTime,
+) -> diesel::QueryResult<usize> {
+    billing::store_subscription(
+        conn,
+        &snapshot.id,
+        &billing::SubscriptionChanges {
+            user_id,
+            status: snapshot.status.as_str(),
+            price_id: &snapshot.price_id,
+            current_period_end: snapshot.current_period_end,
+            cancel_at_period_end: snapshot.cancel_at_period_end,
+            stripe_updated_at: as_of,
+        },
+    )
+}
+
+/// Queues the "update your card" email for the customer's user.
+fn payment_failed(
+    conn: &mut DbConnection,
+    invoice: &Invoice,
+    config: &crate::config::Config,
+) -> anyhow::Result<Outcome> {
+    let Some(customer) = &invoice.customer else {
+        return Ok(Outcome::Ignored);
+    };
+    let Some(user) = billing::user_by_customer(conn, customer.id().as_str())? else {
+        return Ok(Outcome::Ignored);
+    };
+    delivery::enqueue(
+        conn,
+        &user.email,
+        &Transactional::PaymentFailed {
+            url: config.url_for("/account"),
+        },
+    )?;
+    Ok(Outcome::Applied)
+}

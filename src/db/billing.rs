@@ -1,0 +1,181 @@
+//! What billing stores: Stripe events received, subscriptions as Stripe last
+//! told us, and the link between a user and their Stripe customer.
+
+use diesel::prelude::*;
+use time::PrimitiveDateTime;
+
+use super::{
+    DbConnection,
+    schema::{comps, stripe_events, subscriptions, users},
+    users::User,
+};
+use crate::per_backend;
+
+/// Records `event_id` as received (if new) and says whether it was already
+/// processed. Call inside the transaction that applies the event.
+pub fn begin_event(
+    conn: &mut DbConnection,
+    event_id: &str,
+    event_type: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<bool> {
+    per_backend!(conn, |c| diesel::insert_into(stripe_events::table)
+        .values((
+            stripe_events::id.eq(event_id),
+            stripe_events::event_type.eq(event_type),
+            stripe_events::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    let processed: Option<PrimitiveDateTime> = stripe_events::table
+        .find(event_id)
+        .select(stripe_events::processed_at)
+        .first(conn)?;
+    Ok(processed.is_some())
+}
+
+pub fn finish_event(conn: &mut DbConnection, event_id: &str, now: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::update(stripe_events::table.find(event_id))
+        .set((
+            stripe_events::processed_at.eq(Some(now)),
+            stripe_events::error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Notes why an event failed (outside the rolled-back transaction), leaving
+/// it unprocessed for Stripe's retry.
+pub fn fail_event(
+    conn: &mut DbConnection,
+    event_id: &str,
+    event_type: &str,
+    error: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<usize> {
+    per_backend!(conn, |c| diesel::insert_into(stripe_events::table)
+        .values((
+            stripe_events::id.eq(event_id),
+            stripe_events::event_type.eq(event_type),
+            stripe_events::received_at.eq(now),
+            stripe_events::error.eq(error),
+        ))
+        .on_conflict(stripe_events::id)
+        .do_update()
+        .set(stripe_events::error.eq(error))
+        .execute(c))
+}
+
+pub fn user_by_customer(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::stripe_customer_id.eq(customer_id))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_customer(conn: &mut DbConnection, user_id: i32, customer_id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(users::stripe_customer_id.eq(customer_id))
+        .execute(conn)
+}
+
+/// Users who have a Stripe customer: (user id, customer id).
+pub fn customers(conn: &mut DbConnection) -> QueryResult<Vec<(i32, String)>> {
+    users::table
+        .filter(users::stripe_customer_id.is_not_null())
+        .order(users::id)
+        .select((users::id, users::stripe_customer_id.assume_not_null()))
+        .load(conn)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+pub struct StoredSubscription {
+    pub id: i32,
+    pub user_id: i32,
+    pub stripe_subscription_id: String,
+    pub status: String,
+    pub price_id: String,
+    pub current_period_end: Option<PrimitiveDateTime>,
+    pub cancel_at_period_end: bool,
+    pub stripe_updated_at: PrimitiveDateTime,
+}
+
+pub fn subscription(conn: &mut DbConnection, stripe_id: &str) -> QueryResult<Option<StoredSubscription>> {
+    subscriptions::table
+        .filter(subscriptions::stripe_subscription_id.eq(stripe_id))
+        .select(StoredSubscription::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn subscriptions_of(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<StoredSubscription>> {
+    subscriptions::table
+        .filter(subscriptions::user_id.eq(user_id))
+        .order(subscriptions::stripe_updated_at.desc())
+        .select(StoredSubscription::as_select())
+        .load(conn)
+}
+
+/// The state of one subscription to store.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = subscriptions)]
+pub struct SubscriptionChanges<'a> {
+    pub user_id: i32,
+    pub status: &'a str,
+    pub price_id: &'a str,
+    pub current_period_end: Option<PrimitiveDateTime>,
+    pub cancel_at_period_end: bool,
+    pub stripe_updated_at: PrimitiveDateTime,
+}
+
+/// Inserts or updates the subscription `stripe_id`.
+pub fn store_subscription(
+    conn: &mut DbConnection,
+    stripe_id: &str,
+    changes: &SubscriptionChanges<'_>,
+) -> QueryResult<usize> {
+    let updated =
+        diesel::update(subscriptions::table.filter(subscriptions::stripe_subscription_id.eq(stripe_id)))
+            .set(changes)
+            .execute(conn)?;
+    if updated > 0 {
+        return Ok(updated);
+    }
+    diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::stripe_subscription_id.eq(stripe_id),
+            subscriptions::user_id.eq(changes.user_id),
+            subscriptions::status.eq(changes.status),
+            subscriptions::price_id.eq(changes.price_id),
+            subscriptions::current_period_end.eq(changes.current_period_end),
+            subscriptions::cancel_at_period_end.eq(changes.cancel_at_period_end),
+            subscriptions::stripe_updated_at.eq(changes.stripe_updated_at),
+            subscriptions::created_at.eq(super::now()),
+        ))
+        .execute(conn)
+}
+
+/// Grants complimentary access.
+pub fn grant_comp(
+    conn: &mut DbConnection,
+    user_id: i32,
+    granted_by: i32,
+    expires_at: Option<PrimitiveDateTime>,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::insert_into(comps::table)
+        .values((
+            comps::user_id.eq(user_id),
+            comps::granted_by.eq(Some(granted_by)),
+            comps::expires_at.eq(expires_at),
+            comps::reason.eq(reason),
+            comps::created_at.eq(super::now()),
+        ))
+        .execute(conn)
+}
+
+/// Removes every comp of a user; returns how many.
+pub fn revoke_comps(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(comps::table.filter(comps::user_id.eq(user_id))).execute(conn)
+}

@@ -1,0 +1,524 @@
+//! Billing: Checkout and the portal through the real async-stripe client
+//! against a fake Stripe, and webhooks signed as Stripe signs them.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::{
+    helpers::{PAID_MARKER, TestApp, new_client, spawn_app, spawn_app_with},
+    stripe::{self, FakeStripe, PRICE_MONTHLY, PRICE_YEARLY, WEBHOOK_SECRET},
+};
+
+async fn billing_app() -> (TestApp, FakeStripe) {
+    let fake = FakeStripe::start().await;
+    let app = spawn_app_with(stripe::billing_settings(&fake)).await;
+    (app, fake)
+}
+
+impl TestApp {
+    /// Delivers a signed webhook; returns the status.
+    async fn webhook(&self, payload: &str) -> StatusCode {
+        let header = stripe::signature_header(WEBHOOK_SECRET, stripe::now(), payload);
+        self.webhook_with(payload, Some(&header)).await
+    }
+
+    async fn webhook_with(&self, payload: &str, header: Option<&str>) -> StatusCode {
+        let mut request = new_client()
+            .post(self.url("/stripe/webhook"))
+            .body(payload.to_owned());
+        if let Some(header) = header {
+            request = request.header("Stripe-Signature", header);
+        }
+        request.send().await.unwrap().status()
+    }
+
+    async fn stored_status(&self, subscription_id: &'static str) -> Option<String> {
+        self.db(move |conn| {
+            Ok(broadsheet::db::billing::subscription(conn, subscription_id)?.map(|s| s.status))
+        })
+        .await
+    }
+}
+
+fn days(n: i64) -> i64 {
+    stripe::now() + n * 86_400
+}
+
+#[tokio::test]
+async fn subscribing_end_to_end_opens_the_paywall_and_a_failed_card_then_cancellation_close_it() {
+    let (app, fake) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (reader, user_id) = app.member("subscriber@example.com").await;
+
+    // Subscribe: a customer is created and stored, Checkout carries our user id.
+    let response = app.post_form(&reader, "/subscribe", &[("plan", "yearly")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://checkout.stripe.test/pay/cs_"),
+        "{location}"
+    );
+    let customers = fake.requests("/v1/customers");
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0].form["email"], "subscriber@example.com");
+    let checkout = &fake.requests("/v1/checkout/sessions")[0];
+    assert_eq!(checkout.form["client_reference_id"], user_id.to_string());
+    assert_eq!(checkout.form["line_items[0][price]"], PRICE_YEARLY);
+    assert_eq!(checkout.form["mode"], "subscription");
+    let customer = checkout.form["customer"].clone();
+    assert!(checkout.form["success_url"].ends_with("/account?checkout=success"));
+    assert!(checkout.form["cancel_url"].contains("/subscribe"));
+
+    // Subscribing again reuses the customer.
+    app.post_form(&reader, "/subscribe", &[("plan", "monthly")]).await;
+    assert_eq!(fake.requests("/v1/customers").len(), 1);
+
+    // Checkout completes: Stripe sends its events.
+    let completed = stripe::event(
+        "evt_1",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed(&customer, &user_id.to_string(), "sub_e2e"),
+    );
+    assert_eq!(app.webhook(&completed).await, StatusCode::OK);
+    let created = stripe::event(
+        "evt_2",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_e2e", &customer, "active", PRICE_YEARLY, days(365)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(html.contains(PAID_MARKER), "an active subscriber reads in full");
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(account.contains("Yearly subscriber"), "{account}");
+    assert!(account.contains("Renews on"));
+    assert!(account.contains("Manage billing"));
+
+    // The card fails: still full within grace, with a banner.
+    let failed = stripe::event(
+        "evt_3",
+        "invoice.payment_failed",
+        stripe::now(),
+        stripe::invoice(&customer),
+    );
+    assert_eq!(app.webhook(&failed).await, StatusCode::OK);
+    let past_due = stripe::event(
+        "evt_4",
+        "customer.subscription.updated",
+        stripe::now(),
+        stripe::subscription("sub_e2e", &customer, "past_due", PRICE_YEARLY, days(-2)),
+    );
+    assert_eq!(app.webhook(&past_due).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(html.contains(PAID_MARKER) && html.contains("Your last payment failed"));
+    let queued: i64 = app.count_rows("outbox").await;
+    assert!(
+        queued >= 3,
+        "welcome and payment-failed emails are queued besides the verification"
+    );
+
+    // After grace: the teaser with the update-card call and the portal button.
+    let later = stripe::event(
+        "evt_5",
+        "customer.subscription.updated",
+        stripe::now() + 1,
+        stripe::subscription("sub_e2e", &customer, "past_due", PRICE_YEARLY, days(-10)),
+    );
+    assert_eq!(app.webhook(&later).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER));
+    assert!(html.contains("Your card on file needs updating"));
+    assert!(html.contains("action=\"/billing/portal\""));
+    let portal = app.post_form(&reader, "/billing/portal", &[]).await;
+    assert_eq!(portal.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        portal.headers()["location"],
+        "https://billing.stripe.test/session/portal"
+    );
+    assert_eq!(
+        fake.requests("/v1/billing_portal/sessions")[0].form["customer"],
+        customer
+    );
+
+    // Canceled: back to "Subscribe".
+    let deleted = stripe::event(
+        "evt_6",
+        "customer.subscription.deleted",
+        stripe::now() + 2,
+        stripe::subscription("sub_e2e", &customer, "canceled", PRICE_YEARLY, days(-10)),
+    );
+    assert_eq!(app.webhook(&deleted).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER));
+    assert!(html.contains("Subscribe to keep reading"));
+}
+
+#[tokio::test]
+async fn webhook_signatures_are_checked_before_anything_is_read() {
+    let (app, _) = billing_app().await;
+    let (_, user_id) = app.member("sig@example.com").await;
+    let payload = stripe::event(
+        "evt_sig",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_sig", &user_id.to_string(), "sub_sig"),
+    );
+    let now = stripe::now();
+    let valid = stripe::signature_header(WEBHOOK_SECRET, now, &payload);
+    let cases: Vec<(&str, String, Option<String>, StatusCode)> = vec![
+        ("missing header", payload.clone(), None, StatusCode::BAD_REQUEST),
+        (
+            "wrong secret",
+            payload.clone(),
+            Some(stripe::signature_header("whsec_wrong", now, &payload)),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "too old",
+            payload.clone(),
+            Some(stripe::signature_header(WEBHOOK_SECRET, now - 301, &payload)),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "body altered after signing",
+            payload.replace("cus_sig", "cus_evil"),
+            Some(valid.clone()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "garbage header",
+            payload.clone(),
+            Some("t=abc,v1=zz".into()),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (case, body, header, expected) in cases {
+        assert_eq!(
+            app.webhook_with(&body, header.as_deref()).await,
+            expected,
+            "case: {case}"
+        );
+    }
+    assert_eq!(
+        app.count_rows("stripe_events").await,
+        0,
+        "nothing was recorded for a bad signature"
+    );
+
+    let rotated = format!("{},v1={}", valid, "00".repeat(32));
+    let two = format!(
+        "t={now},v1={},{}",
+        "ab".repeat(32),
+        valid.split(',').nth(1).unwrap()
+    );
+    assert_eq!(
+        app.webhook_with(&payload, Some(&two)).await,
+        StatusCode::OK,
+        "one of two v1 values matches"
+    );
+    assert_eq!(app.webhook_with(&payload, Some(&rotated)).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_duplicate_event_answers_200_and_changes_nothing() {
+    let (app, _) = billing_app().await;
+    let (_, user_id) = app.member("dup@example.com").await;
+    let completed = stripe::event(
+        "evt_dup",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_dup", &user_id.to_string(), "sub_dup"),
+    );
+    assert_eq!(app.webhook(&completed).await, StatusCode::OK);
+    let emails = app.count_rows("outbox").await;
+    assert_eq!(app.webhook(&completed).await, StatusCode::OK);
+    assert_eq!(
+        app.count_rows("outbox").await,
+        emails,
+        "the welcome email is not queued twice"
+    );
+    assert_eq!(app.count_rows("stripe_events").await, 1);
+}
+
+#[tokio::test]
+async fn events_arriving_out_of_order_never_roll_a_subscription_back() {
+    let (app, _) = billing_app().await;
+    let (_, user_id) = app.member("order@example.com").await;
+    let link = stripe::event(
+        "evt_o0",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_order", &user_id.to_string(), "sub_order"),
+    );
+    app.webhook(&link).await;
+    let t = stripe::now() - 100;
+    let newer = stripe::event(
+        "evt_o2",
+        "customer.subscription.updated",
+        t + 50,
+        stripe::subscription("sub_order", "cus_order", "past_due", PRICE_MONTHLY, days(20)),
+    );
+    let older = stripe::event(
+        "evt_o1",
+        "customer.subscription.updated",
+        t,
+        stripe::subscription("sub_order", "cus_order", "active", PRICE_MONTHLY, days(20)),
+    );
+    assert_eq!(app.webhook(&newer).await, StatusCode::OK);
+    assert_eq!(app.webhook(&older).await, StatusCode::OK);
+    assert_eq!(
+        app.stored_status("sub_order").await.as_deref(),
+        Some("past_due"),
+        "an older update changes nothing"
+    );
+
+    let deleted = stripe::event(
+        "evt_o3",
+        "customer.subscription.deleted",
+        t + 60,
+        stripe::subscription("sub_order", "cus_order", "canceled", PRICE_MONTHLY, days(20)),
+    );
+    let stale_update = stripe::event(
+        "evt_o4",
+        "customer.subscription.updated",
+        t + 55,
+        stripe::subscription("sub_order", "cus_order", "active", PRICE_MONTHLY, days(20)),
+    );
+    assert_eq!(app.webhook(&deleted).await, StatusCode::OK);
+    assert_eq!(app.webhook(&stale_update).await, StatusCode::OK);
+    assert_eq!(
+        app.stored_status("sub_order").await.as_deref(),
+        Some("canceled"),
+        "deleted stays deleted"
+    );
+}
+
+#[tokio::test]
+async fn unknown_event_types_and_other_products_prices_are_ignored() {
+    let (app, _) = billing_app().await;
+    let (reader, user_id) = app.member("shared@example.com").await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let link = stripe::event(
+        "evt_s0",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_shared", &user_id.to_string(), "sub_other"),
+    );
+    app.webhook(&link).await;
+    let unknown = stripe::event("evt_s1", "price.created", stripe::now(), stripe::fixture("price"));
+    assert_eq!(app.webhook(&unknown).await, StatusCode::OK);
+    let other_product = stripe::event(
+        "evt_s2",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription(
+            "sub_other",
+            "cus_shared",
+            "active",
+            "price_of_another_product",
+            days(30),
+        ),
+    );
+    assert_eq!(app.webhook(&other_product).await, StatusCode::OK);
+    assert_eq!(app.stored_status("sub_other").await, None);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(
+        !html.contains(PAID_MARKER),
+        "a subscription to something else grants nothing here"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_event_answers_500_stays_unprocessed_and_its_retry_succeeds() {
+    let (app, _) = billing_app().await;
+    let (_, user_id) = app.member("early@example.com").await;
+    // The subscription event overtakes the checkout completion that links
+    // a customer Checkout created: nobody has that customer yet.
+    let created = stripe::event(
+        "evt_f1",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_early", "cus_new", "active", PRICE_MONTHLY, days(30)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(app.stored_status("sub_early").await, None, "nothing half written");
+    let link = stripe::event(
+        "evt_f0",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_new", &user_id.to_string(), "sub_early"),
+    );
+    assert_eq!(app.webhook(&link).await, StatusCode::OK);
+    assert_eq!(
+        app.webhook(&created).await,
+        StatusCode::OK,
+        "Stripe's retry is processed"
+    );
+    assert_eq!(app.stored_status("sub_early").await.as_deref(), Some("active"));
+}
+
+#[tokio::test]
+async fn without_stripe_settings_billing_says_it_is_not_configured_and_the_rest_works() {
+    let app = spawn_app().await;
+    let (reader, _) = app.member("nobilling@example.com").await;
+    let response = app.get_with(&reader, "/subscribe").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Billing is not configured")
+    );
+    let response = app.post_form(&reader, "/subscribe", &[("plan", "monthly")]).await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Billing is not configured")
+    );
+    let response = app.post_form(&reader, "/billing/portal", &[]).await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Billing is not configured")
+    );
+    assert_eq!(app.webhook("{}").await, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
+    let anonymous = app
+        .post_form(&new_client(), "/subscribe", &[("plan", "monthly")])
+        .await;
+    assert_eq!(anonymous.headers()["location"], "/signup?next=/subscribe");
+}
+
+#[tokio::test]
+async fn an_unknown_plan_is_refused_clearly() {
+    let (app, fake) = billing_app().await;
+    let (reader, _) = app.member("plan@example.com").await;
+    let response = app
+        .post_form(&reader, "/subscribe", &[("plan", "lifetime")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("monthly or the yearly"));
+    assert!(fake.requests("/v1/customers").is_empty());
+}
+
+#[tokio::test]
+async fn stripe_sync_fixes_drift_from_what_stripe_says_now() {
+    let (app, fake) = billing_app().await;
+    let (_, user_id) = app.member("drift@example.com").await;
+    let link = stripe::event(
+        "evt_d0",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_drift", &user_id.to_string(), "sub_drift"),
+    );
+    app.webhook(&link).await;
+    let created = stripe::event(
+        "evt_d1",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_drift", "cus_drift", "active", PRICE_MONTHLY, days(30)),
+    );
+    app.webhook(&created).await;
+    // A cancellation whose webhook we never got:
+    fake.set_subscriptions(
+        "cus_drift",
+        vec![stripe::subscription(
+            "sub_drift",
+            "cus_drift",
+            "canceled",
+            PRICE_MONTHLY,
+            days(30),
+        )],
+    );
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
+        .args(["admin", "stripe-sync"])
+        .envs(stripe::billing_settings(&fake))
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("BROADSHEET_DATA_DIR", app.data_dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("sub_drift active") && stdout.contains("→ canceled"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 subscription(s) corrected."));
+    assert_eq!(app.stored_status("sub_drift").await.as_deref(), Some("canceled"));
+}
+
+#[tokio::test]
+async fn an_admin_comps_a_member_and_takes_it_back() {
+    use broadsheet::domain::role::Role;
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let admin = app.api_key_for("admin@example.com", Role::Admin).await;
+    let editor = app.editor_key().await;
+    let (reader, user_id) = app.member("guest@example.com").await;
+    let path = format!("/admin/api/members/{user_id}/comp");
+
+    let forbidden = app.admin(Method::POST, Some(&editor), &path, None).await;
+    assert_eq!(
+        forbidden.status(),
+        StatusCode::FORBIDDEN,
+        "editors see members but do not change them"
+    );
+    let granted = app
+        .admin(
+            Method::POST,
+            Some(&admin),
+            &path,
+            Some(json!({"reason": "press"})),
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::CREATED);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(html.contains(PAID_MARKER));
+
+    assert_eq!(
+        app.admin(Method::DELETE, Some(&admin), &path, None)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER));
+
+    let expired = app
+        .admin(
+            Method::POST,
+            Some(&admin),
+            &path,
+            Some(json!({"expires_at": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(expired.status(), StatusCode::CREATED);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER), "an expired comp grants nothing");
+
+    let missing = app
+        .admin(Method::POST, Some(&admin), "/admin/api/members/99999/comp", None)
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let bad = app
+        .admin(
+            Method::POST,
+            Some(&admin),
+            &path,
+            Some(json!({"expires_at": "never"})),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
