@@ -42,6 +42,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("STRIPE_PRICE_MONTHLY", "stripe_price_monthly"),
     ("STRIPE_PRICE_YEARLY", "stripe_price_yearly"),
     ("STRIPE_API_BASE", "stripe_api_base"),
+    ("BROADSHEET_PRICE_MONTHLY_LABEL", "price_monthly_label"),
+    ("BROADSHEET_PRICE_YEARLY_LABEL", "price_yearly_label"),
 ];
 
 #[derive(Debug, Clone)]
@@ -97,6 +99,10 @@ pub struct Config {
     pub stripe_price_yearly: Option<String>,
     /// Where the Stripe client sends requests (a fake server in tests).
     pub stripe_api_base: String,
+    /// How the subscribe page shows the prices ("$8 a month"); Stripe's price
+    /// objects stay the truth for what is charged.
+    pub price_monthly_label: String,
+    pub price_yearly_label: String,
 }
 
 impl Default for Config {
@@ -131,6 +137,8 @@ impl Default for Config {
             stripe_price_monthly: None,
             stripe_price_yearly: None,
             stripe_api_base: "https://api.stripe.com".into(),
+            price_monthly_label: "$8 a month".into(),
+            price_yearly_label: "$80 a year".into(),
         }
     }
 }
@@ -219,6 +227,8 @@ impl Config {
                 "STRIPE_PRICE_MONTHLY" => self.stripe_price_monthly = non_empty(raw),
                 "STRIPE_PRICE_YEARLY" => self.stripe_price_yearly = non_empty(raw),
                 "STRIPE_API_BASE" => self.stripe_api_base = Url::parse(raw).with_context(bad)?.to_string(),
+                "BROADSHEET_PRICE_MONTHLY_LABEL" => self.price_monthly_label = raw.to_owned(),
+                "BROADSHEET_PRICE_YEARLY_LABEL" => self.price_yearly_label = raw.to_owned(),
                 other => bail!("unknown setting {other}"),
             }
         }

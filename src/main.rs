@@ -77,6 +77,9 @@ enum AdminCommand {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
+    // One TLS provider for every client (Stripe, SMTP): ring. Set explicitly
+    // so a build that links two providers still knows which to use.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve { no_demo: false }) {

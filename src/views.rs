@@ -7,6 +7,8 @@ use askama::Template;
 /// Versioned so browsers may cache it for a year; bump with the file.
 pub const STYLESHEET_URL: &str = "/static/style.v1.css";
 pub const STYLESHEET: &str = include_str!("../static/style.css");
+pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
+pub const ADMIN_SCRIPT: &str = include_str!("../static/admin.js");
 
 /// What the header and footer of every page need.
 pub struct Layout {
@@ -15,6 +17,8 @@ pub struct Layout {
     pub flash: Option<String>,
     /// This page's path, for "Log in" links that come back here.
     pub here: String,
+    /// Authors, editors and admins get a link to the editor.
+    pub is_staff: bool,
 }
 
 pub fn render(template: &impl Template) -> anyhow::Result<String> {
@@ -97,6 +101,15 @@ pub struct AccountPage {
     pub feed_url: String,
     pub newsletter: bool,
     pub email_verified: bool,
+    pub sessions: Vec<SessionView>,
+}
+
+/// A signed-in device on the account page.
+pub struct SessionView {
+    pub id: i32,
+    pub device: String,
+    pub last_seen: String,
+    pub current: bool,
 }
 
 /// Choosing a plan.
@@ -104,6 +117,8 @@ pub struct AccountPage {
 #[template(path = "pages/subscribe.html")]
 pub struct SubscribePage {
     pub layout: Layout,
+    pub monthly: String,
+    pub yearly: String,
 }
 
 /// A page with a title and a sentence: "billing is not configured" and such.
@@ -146,6 +161,53 @@ pub struct NewPasswordPage {
     pub layout: Layout,
     pub action: String,
     pub error: Option<String>,
+}
+
+/// A row of the editor's article list.
+pub struct AdminRow {
+    pub id: i32,
+    pub title: String,
+    pub status: String,
+    pub visibility: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_list.html")]
+pub struct AdminListPage {
+    pub layout: Layout,
+    pub articles: Vec<AdminRow>,
+}
+
+/// Send progress on the editor page.
+pub struct SendView {
+    pub total: i32,
+    pub sent: i64,
+    pub failed: i64,
+    pub pending: i64,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_edit.html")]
+pub struct AdminEditPage {
+    pub layout: Layout,
+    pub id: Option<i32>,
+    pub action: String,
+    pub status: Option<String>,
+    pub url: Option<String>,
+    pub send: Option<SendView>,
+    pub error: Option<String>,
+    pub title: String,
+    pub markdown: String,
+    pub visibility: String,
+    pub email: String,
+    pub publish_at: String,
+    pub visibilities: Vec<(&'static str, &'static str)>,
+    pub segments: Vec<(&'static str, &'static str)>,
+    pub can_publish: bool,
+    pub preview_full: String,
+    pub preview_teaser: String,
 }
 
 #[derive(Template)]

@@ -69,3 +69,43 @@ pub fn delete_by_token_hash(conn: &mut DbConnection, token_hash: &str) -> QueryR
 pub fn delete_all_for_user(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
+
+/// A session as the account page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct SessionSummary {
+    pub id: i32,
+    pub token_hash: String,
+    pub user_agent: Option<String>,
+    pub created_at: PrimitiveDateTime,
+    pub last_seen_at: PrimitiveDateTime,
+}
+
+pub fn live_for_user(
+    conn: &mut DbConnection,
+    user_id: i32,
+    now: PrimitiveDateTime,
+) -> QueryResult<Vec<SessionSummary>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::expires_at.gt(now))
+        .order(sessions::last_seen_at.desc())
+        .select((
+            sessions::id,
+            sessions::token_hash,
+            sessions::user_agent,
+            sessions::created_at,
+            sessions::last_seen_at,
+        ))
+        .load(conn)
+}
+
+/// Ends one of the user's sessions; returns whether there was one.
+pub fn delete_for_user(conn: &mut DbConnection, user_id: i32, id: i32) -> QueryResult<bool> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
+}

@@ -54,6 +54,8 @@ async fn subscribe_page(
     }
     let page = SubscribePage {
         layout: pages::layout(&req, &reader),
+        monthly: state.config.price_monthly_label.clone(),
+        yearly: state.config.price_yearly_label.clone(),
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }

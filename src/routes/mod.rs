@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 mod billing;
+mod editor;
 pub mod error;
 mod feeds;
 mod idempotency;
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(csrf::ensure_cookie))
             .configure(site::configure)
             .configure(billing::configure)
+            .configure(editor::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
             .configure(links::configure)

@@ -45,6 +45,7 @@ pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net:
 pub fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
     Layout {
         user_email: reader.email(),
+        is_staff: reader.user.as_ref().is_some_and(|u| u.role().is_staff()),
         csrf_token: csrf::token_for(req),
         flash: req
             .cookie(FLASH_COOKIE)

@@ -17,7 +17,7 @@ use crate::{
     },
     reading::{self, Lookup, Page},
     state::AppState,
-    views::{self, AccountPage, ArticlePage, ArticleSummary, CtaView, HomePage},
+    views::{self, AccountPage, ArticlePage, ArticleSummary, CtaView, HomePage, SessionView},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,7 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(article_page)
         .service(account)
         .service(rotate_feed)
-        .service(stylesheet);
+        .service(revoke_session)
+        .service(stylesheet)
+        .service(admin_script);
 }
 
 /// How many articles the front page lists.
@@ -98,10 +100,26 @@ async fn account(
     };
     let standing = Standing::of(member, crate::db::now(), &state.policy);
     let user_id = user.id;
-    let subscriptions = db::run(&state.pool, move |conn| {
-        Ok(billing::subscriptions_of(conn, user_id)?)
+    let (subscriptions, sessions) = db::run(&state.pool, move |conn| {
+        Ok((
+            billing::subscriptions_of(conn, user_id)?,
+            db::sessions::live_for_user(conn, user_id, db::now())?,
+        ))
     })
     .await?;
+    let current_hash = reader.session_token.as_deref().map(crate::auth::token::hash);
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            current: current_hash.as_deref() == Some(s.token_hash.as_str()),
+            id: s.id,
+            device: s
+                .user_agent
+                .as_deref()
+                .map_or("Unknown device".to_owned(), describe_device),
+            last_seen: human_date(s.last_seen_at),
+        })
+        .collect();
     let latest = subscriptions.first();
     let plan_name = latest
         .and_then(|s| {
@@ -145,8 +163,48 @@ async fn account(
         feed_url: state.config.url_for(&accounts::feed_path(&state, user)),
         newsletter: user.newsletter,
         email_verified: user.email_verified_at.is_some(),
+        sessions,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// A short name for a browser from its user agent.
+fn describe_device(user_agent: &str) -> String {
+    let browser = ["Firefox", "Edg", "Chrome", "Safari"]
+        .into_iter()
+        .find(|b| user_agent.contains(b))
+        .map(|b| if b == "Edg" { "Edge" } else { b });
+    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .into_iter()
+        .find(|s| user_agent.contains(s));
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        _ => user_agent.chars().take(40).collect(),
+    }
+}
+
+#[post("/account/sessions/{id}/revoke")]
+async fn revoke_session(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    id: web::Path<String>,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let (user_id, session_id) = (user.id, id.parse::<i32>().unwrap_or(0));
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(db::sessions::delete_for_user(conn, user_id, session_id)?)
+    })
+    .await?;
+    let flash = if ended {
+        "That device is signed out."
+    } else {
+        "That session had already ended."
+    };
+    Ok(pages::redirect_with_flash("/account", flash))
 }
 
 #[post("/account/feed")]
@@ -163,6 +221,14 @@ async fn rotate_feed(
         "/account",
         "Your private feed has a new address; the old one no longer works.",
     ))
+}
+
+#[get("/static/admin.v1.js")]
+async fn admin_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(views::ADMIN_SCRIPT)
 }
 
 #[get("/static/style.v1.css")]

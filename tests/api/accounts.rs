@@ -287,3 +287,63 @@ async fn next_never_redirects_off_the_site() {
         assert_eq!(location(&response), "/", "next={hostile}");
     }
 }
+
+#[tokio::test]
+async fn a_member_signs_out_another_device_from_the_account_page() {
+    let app = spawn_app().await;
+    let (laptop, _) = app.member("two@example.com").await;
+    let phone = new_client();
+    assert_eq!(
+        app.login(&phone, "two@example.com", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, account) = app.get_text(&laptop, "/account").await;
+    assert!(account.contains("this device"));
+    let start = account
+        .find("/account/sessions/")
+        .expect("a sign-out button for the other device");
+    let action = &account[start..start + account[start..].find('"').unwrap()];
+    let response = app.post_form(&laptop, action, &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_with(&phone, "/account").await.status(),
+        StatusCode::SEE_OTHER,
+        "the phone is signed out"
+    );
+    assert_eq!(
+        app.get_with(&laptop, "/account").await.status(),
+        StatusCode::OK,
+        "the laptop is not"
+    );
+}
+
+#[tokio::test]
+async fn the_editor_pages_send_visitors_to_log_in_and_refuse_readers() {
+    let app = spawn_app().await;
+    let anonymous = app.get("/admin").await;
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&anonymous), "/login?next=/admin");
+    let (reader, _) = app.member("curious@example.com").await;
+    for path in ["/admin", "/admin/articles/new", "/admin/articles/1"] {
+        assert_eq!(
+            app.get_with(&reader, path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let response = app
+        .post_form(
+            &reader,
+            "/admin/articles",
+            &[
+                ("title", "x"),
+                ("markdown", "y"),
+                ("visibility", "public"),
+                ("email", "none"),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count_rows("articles").await, 0);
+}

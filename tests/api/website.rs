@@ -1,0 +1,197 @@
+//! The website in a real browser: what a reader and an editor see and do.
+
+use broadsheet::domain::role::Role;
+
+use crate::{
+    browser::Browser,
+    helpers::{PAID_MARKER, spawn_app},
+};
+
+const PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn an_anonymous_reader_sees_the_teaser_logs_in_from_it_and_reads_the_whole_article() {
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (_, user_id) = app.member("reader@example.com").await;
+    app.add_subscription(user_id, "active", 30).await;
+    let browser = Browser::start().await;
+
+    browser.open(&app.url("/")).await;
+    let home = browser.text().await;
+    assert!(home.contains("Paid piece") && home.contains("Log in"), "{home}");
+    browser.click_link("Paid piece").await;
+    let teaser = browser.text().await;
+    assert!(teaser.contains("Already a subscriber? Log in"), "{teaser}");
+    assert!(teaser.contains("Free intro.") && !teaser.contains(PAID_MARKER));
+    browser.screenshot("teaser").await;
+
+    browser.click(".cta a.button").await;
+    assert_eq!(browser.wait_for_path("/login").await, "/login");
+    browser.fill("#email", "reader@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    let article = format!("/p/{paid}");
+    assert_eq!(
+        browser.wait_for_path(&article).await,
+        article,
+        "back to the article after logging in"
+    );
+    let full = browser.text().await;
+    assert!(full.contains(PAID_MARKER), "{full}");
+    assert!(!full.contains("Already a subscriber"));
+    browser.screenshot("full-article").await;
+
+    browser.open(&app.url("/account")).await;
+    let account = browser.text().await;
+    assert!(
+        account.contains("reader@example.com") && account.contains("this device"),
+        "{account}"
+    );
+    browser.screenshot("account").await;
+
+    browser.click("form[action='/logout'] button").await;
+    assert!(browser.wait_for_text("You are logged out.").await);
+    browser.open(&app.url(&format!("/p/{paid}"))).await;
+    assert!(
+        browser.text().await.contains("Already a subscriber? Log in"),
+        "logged out, the teaser is back"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_free_member_sees_subscribe_and_a_member_with_a_failed_card_sees_the_update_card_button() {
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    app.member("free@example.com").await;
+    let (_, failed) = app.member("failed@example.com").await;
+    app.add_subscription(failed, "past_due", -20).await;
+
+    for (email, expected, button) in [
+        ("free@example.com", "Subscribe to keep reading", ".cta a.button"),
+        (
+            "failed@example.com",
+            "Your card on file needs updating",
+            ".cta form[action='/billing/portal'] button",
+        ),
+    ] {
+        let browser = Browser::start().await;
+        browser.open(&app.url("/login")).await;
+        browser.fill("#email", email).await;
+        browser.fill("#password", PASSWORD).await;
+        browser.click("form[action='/login'] button[type=submit]").await;
+        assert_eq!(browser.wait_for_path("/").await, "/", "{email} logged in");
+        browser.open(&app.url(&format!("/p/{paid}"))).await;
+        let page = browser.text().await;
+        assert!(page.contains(expected), "{email}: {page}");
+        assert!(!page.contains(PAID_MARKER));
+        browser
+            .client
+            .find(fantoccini::Locator::Css(button))
+            .await
+            .unwrap_or_else(|_| panic!("{email}: no {button}"));
+        if email.starts_with("failed") {
+            browser.screenshot("update-card-teaser").await;
+        }
+        browser.close().await;
+    }
+}
+
+#[tokio::test]
+async fn signup_errors_appear_next_to_their_fields() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+    browser.open(&app.url("/signup")).await;
+    browser.fill("#email", "not an email").await;
+    browser.fill("#password", "short").await;
+    browser.click("form[action='/signup'] button[type=submit]").await;
+    assert!(browser.wait_for_text("valid email").await);
+    let email_error = browser
+        .client
+        .find(fantoccini::Locator::Css("#email-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let password_error = browser
+        .client
+        .find(fantoccini::Locator::Css("#password-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(email_error.contains("valid email"), "{email_error}");
+    assert!(password_error.contains("at least 8"), "{password_error}");
+    browser.screenshot("signup-errors").await;
+
+    browser.fill("#email", "newbie@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/signup'] button[type=submit]").await;
+    assert!(browser.wait_for_text("Welcome to Broadsheet!").await, "signed up");
+    assert!(browser.text().await.contains("Account"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_editor_writes_with_a_live_preview_publishes_from_admin_and_the_article_is_on_the_home_page() {
+    let app = spawn_app().await;
+    let (_, editor_id) = app.member("chief@example.com").await;
+    app.set_role(editor_id, Role::Editor).await;
+    let browser = Browser::start().await;
+    browser.open(&app.url("/login?next=/admin")).await;
+    browser.fill("#email", "chief@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    assert_eq!(browser.wait_for_path("/admin").await, "/admin");
+
+    browser.click_link("New article").await;
+    browser.fill("#title", "Dispatch from the valley").await;
+    browser
+        .fill(
+            "#markdown",
+            "The **opening** lines.\n\n<!-- paywall -->\n\nThe rest, for subscribers.",
+        )
+        .await;
+    // The live preview renders as the editor types (no submit).
+    let mut previewed = String::new();
+    for _ in 0..50 {
+        previewed = browser
+            .client
+            .find(fantoccini::Locator::Css("#preview-teaser"))
+            .await
+            .unwrap()
+            .html(true)
+            .await
+            .unwrap();
+        if previewed.contains("<strong>opening</strong>") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        previewed.contains("<strong>opening</strong>") && !previewed.contains("for subscribers"),
+        "{previewed}"
+    );
+    browser
+        .client
+        .find(fantoccini::Locator::Css("#visibility"))
+        .await
+        .unwrap()
+        .select_by_value("paid")
+        .await
+        .unwrap();
+    browser.screenshot("editor").await;
+    browser.click("#publish").await;
+    assert!(
+        browser.wait_for_text("Published.").await,
+        "{}",
+        browser.text().await
+    );
+
+    browser.open(&app.url("/")).await;
+    assert!(browser.text().await.contains("Dispatch from the valley"));
+    browser.close().await;
+}
