@@ -1,6 +1,7 @@
 //! Broadsheet: a paywalled newsletter backend. See DESIGN.md for the map.
 
 pub mod auth;
+pub mod bench;
 pub mod billing;
 pub mod config;
 pub mod db;

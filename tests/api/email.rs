@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{PAID_MARKER, TestApp, new_client, spawn_app_with, spawn_app_without_worker},
-    smtp::SmtpSink,
+    smtp::{Parsed, SmtpSink},
 };
 
 /// Generous: debug builds on a busy 2-core machine are slow, and a broken

@@ -1,0 +1,608 @@
+//! `broadsheet bench`: Broadsheet against baselines measured in the same run
+//! on the same machine, reported as ratios (these machines are noisy, so
+//! absolute numbers mean little).
+//!
+//! HTTP: a baseline actix-web server answering a 5 KB body and Broadsheet
+//! run as separate processes and are driven by the same load generator (a
+//! fixed number of keep-alive connections for a fixed time). Email: the
+//! newsletter engine fans an article out into a local SMTP sink, against the
+//! same SMTP transport sending pre-built messages with no database work.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use diesel::prelude::*;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::MultiPart};
+
+use crate::{
+    auth::token,
+    config::Config,
+    db::{self, schema},
+    delivery::Worker,
+    domain::{
+        article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        editorial::Actor,
+        markdown,
+        password::Password,
+        role::Role,
+    },
+    mail::sink::SmtpSink,
+    per_backend,
+    publishing::{self, ArticleDraft},
+    startup,
+};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub articles: usize,
+    pub members: usize,
+    pub duration: Duration,
+    pub connections: usize,
+    pub fanout_sizes: Vec<usize>,
+    pub logins: usize,
+    /// PostgreSQL instead of a fresh SQLite file.
+    pub database_url: Option<String>,
+    /// The broadsheet binary, run as the server under test.
+    pub binary: PathBuf,
+}
+
+/// One load run.
+#[derive(Debug, Clone, Default)]
+pub struct LoadResult {
+    pub requests: u64,
+    pub errors: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub rss_mb: f64,
+}
+
+const BENCH_PASSWORD: &str = "bench password 1";
+const BODY_5KB: usize = 5 * 1024;
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("a temp dir")?;
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let config = bench_config(&database_url, dir.path(), None)?;
+    let state = Arc::new(startup::prepare_state(config).await?);
+    println!(
+        "Seeding {} articles and {} members into {} …",
+        options.articles,
+        options.members,
+        if options.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    let seeded = seed(&state, &options).await?;
+
+    let baseline = Server::start(&options.binary, &["bench-baseline"], &database_url, dir.path())?;
+    let broadsheet = Server::start(
+        &options.binary,
+        &["serve", "--no-demo"],
+        &database_url,
+        dir.path(),
+    )?;
+    baseline.wait_ready().await?;
+    broadsheet.wait_ready().await?;
+
+    let cookie = format!("bs_session={}", seeded.subscriber_token);
+    let paid = format!("/p/{}", seeded.paid_slug);
+    let json = format!("/api/articles/{}", seeded.paid_slug);
+    let runs: Vec<(&str, &Server, &str, Option<&str>)> = vec![
+        ("baseline: hello, 5 KB", &baseline, "/", None),
+        ("anonymous teaser GET /p/{slug}", &broadsheet, &paid, None),
+        ("subscriber full article", &broadsheet, &paid, Some(&cookie)),
+        ("JSON GET /api/articles/{slug}", &broadsheet, &json, None),
+        ("home page GET /", &broadsheet, "/", None),
+    ];
+    let mut results = Vec::new();
+    for (name, server, path, cookie) in runs {
+        let mut result = load(&server.url(path), cookie, options.connections, options.duration).await;
+        result.rss_mb = server.rss_mb();
+        println!("  {name}: {:.0} req/s", result.per_second);
+        results.push((name, result));
+    }
+    let storm = login_storm(&broadsheet, &paid, &cookie, &seeded.login_emails, &options).await?;
+    drop(baseline);
+    drop(broadsheet);
+
+    let fanout = fan_out(&database_url, dir.path(), &seeded, &options).await?;
+    print_report(&results, &storm, &fanout, &options);
+    Ok(())
+}
+
+fn bench_config(database_url: &str, data_dir: &Path, smtp: Option<String>) -> anyhow::Result<Config> {
+    let mut values = std::collections::HashMap::from([
+        ("DATABASE_URL", database_url.to_owned()),
+        ("BROADSHEET_DATA_DIR", data_dir.display().to_string()),
+        ("BROADSHEET_DEMO", "off".to_owned()),
+        ("BROADSHEET_BIND", "127.0.0.1:0".to_owned()),
+    ]);
+    if let Some(smtp) = smtp {
+        values.insert("SMTP_URL", smtp);
+    }
+    Config::default().with_values(&values)
+}
+
+struct Seeded {
+    editor: Actor,
+    paid_slug: String,
+    subscriber_token: String,
+    login_emails: Vec<String>,
+}
+
+/// A body of about 5 KB with a paywall divider, rendered once for all rows.
+fn sample_markdown() -> String {
+    let paragraph =
+        "The river rose nine metres in a night, and the town learned what its grandparents had known. ";
+    let mut markdown = String::new();
+    for i in 0..60 {
+        if i == 6 {
+            markdown.push_str("<!-- paywall -->\n\n");
+        }
+        markdown.push_str(paragraph);
+        markdown.push_str("\n\n");
+    }
+    markdown
+}
+
+async fn seed(state: &crate::state::AppState, options: &Options) -> anyhow::Result<Seeded> {
+    let password_hash = state.hasher.hash(Password::parse(BENCH_PASSWORD.into())?).await?;
+    let subscriber_token = token::generate("");
+    let (articles, members, logins) = (options.articles, options.members.max(1), options.logins);
+    let token_hash = token::hash(&subscriber_token);
+    let (editor_id, paid_slug) = db::run(&state.pool, move |conn| {
+        use schema::{articles as a, sessions as s, subscriptions as sub, users as u};
+        let now = db::now();
+        diesel::insert_into(u::table)
+            .values((
+                u::email.eq("editor@bench.test"),
+                u::role.eq("editor"),
+                u::name.eq("Bench Editor"),
+                u::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        let editor_id: i32 = u::table
+            .filter(u::email.eq("editor@bench.test"))
+            .select(u::id)
+            .first(conn)?;
+        for start in (0..members).step_by(2000) {
+            let rows: Vec<_> = (start..(start + 2000).min(members))
+                .map(|i| {
+                    (
+                        u::email.eq(format!("member{i}@bench.test")),
+                        u::role.eq("reader"),
+                        u::email_verified_at.eq(Some(now)),
+                        u::password_hash.eq((i < logins).then(|| password_hash.clone())),
+                        u::created_at.eq(now),
+                    )
+                })
+                .collect();
+            per_backend!(conn, |c| diesel::insert_into(u::table).values(&rows).execute(c))?;
+        }
+        let subscriber: i32 = u::table
+            .filter(u::email.eq("member0@bench.test"))
+            .select(u::id)
+            .first(conn)?;
+        diesel::insert_into(sub::table)
+            .values((
+                sub::user_id.eq(subscriber),
+                sub::stripe_subscription_id.eq("sub_bench"),
+                sub::status.eq("active"),
+                sub::price_id.eq("price_bench"),
+                sub::current_period_end.eq(Some(now + time::Duration::days(30))),
+                sub::stripe_updated_at.eq(now),
+                sub::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(s::table)
+            .values((
+                s::token_hash.eq(&token_hash),
+                s::user_id.eq(subscriber),
+                s::created_at.eq(now),
+                s::expires_at.eq(now + time::Duration::days(1)),
+                s::last_seen_at.eq(now),
+            ))
+            .execute(conn)?;
+        let markdown = sample_markdown();
+        let rendered = markdown::render(&markdown, 600);
+        for start in (0..articles).step_by(500) {
+            let rows: Vec<_> = (start..(start + 500).min(articles))
+                .map(|i| {
+                    let visibility = ["paid", "public", "members"][i % 3];
+                    (
+                        a::slug.eq(format!("bench-{i}")),
+                        a::title.eq(format!("Bench article {i}")),
+                        a::author_id.eq(editor_id),
+                        a::body_markdown.eq(markdown.clone()),
+                        a::body_html.eq(rendered.body_html.clone()),
+                        a::preview_html.eq(rendered.preview_html.clone()),
+                        a::excerpt.eq(rendered.excerpt.clone()),
+                        a::visibility.eq(visibility),
+                        a::status.eq("published"),
+                        a::published_at.eq(Some(now - time::Duration::minutes(i as i64))),
+                        a::created_at.eq(now),
+                        a::updated_at.eq(now),
+                    )
+                })
+                .collect();
+            per_backend!(conn, |c| diesel::insert_into(a::table).values(&rows).execute(c))?;
+        }
+        Ok((editor_id, "bench-0".to_owned()))
+    })
+    .await?;
+    Ok(Seeded {
+        editor: Actor {
+            user_id: editor_id,
+            role: Role::Editor,
+        },
+        paid_slug,
+        subscriber_token,
+        login_emails: (0..logins.min(members))
+            .map(|i| format!("member{i}@bench.test"))
+            .collect(),
+    })
+}
+
+/// A server under test, in its own process so its memory is its own.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(binary: &Path, args: &[&str], database_url: &str, data_dir: &Path) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(binary)
+            .args(args)
+            .env("DATABASE_URL", database_url)
+            .env("BROADSHEET_BIND", format!("127.0.0.1:{port}"))
+            .env("BROADSHEET_DATA_DIR", data_dir)
+            .env("BROADSHEET_DEMO", "off")
+            // The login storm comes from one address on purpose.
+            .env("BROADSHEET_LOGIN_PER_IP_PER_MINUTE", "100000")
+            .env("BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE", "1000")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(Self { child, port })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client
+                .get(self.url("/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("a server under test did not start")
+    }
+
+    /// Resident memory of the server process, from /proc.
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The load generator: `connections` keep-alive connections, each sending
+/// one request after another for `duration`.
+async fn load(url: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> LoadResult {
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let (url, cookie) = (url.to_owned(), cookie.map(str::to_owned));
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .expect("a client");
+                let (mut latencies, mut errors) = (Vec::new(), 0u64);
+                while Instant::now() < deadline {
+                    let mut request = client.get(&url);
+                    if let Some(cookie) = &cookie {
+                        request = request.header("Cookie", cookie);
+                    }
+                    let sent = Instant::now();
+                    match request.send().await {
+                        Ok(response) if response.status().is_success() => {
+                            let _ = response.bytes().await;
+                            latencies.push(sent.elapsed().as_micros() as u32);
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        if let Ok((mut l, e)) = task.await {
+            latencies.append(&mut l);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    LoadResult {
+        requests: latencies.len() as u64,
+        errors,
+        per_second: latencies.len() as f64 / elapsed,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        rss_mb: 0.0,
+    }
+}
+
+struct Storm {
+    article: LoadResult,
+    logins_ok: usize,
+    logins_tried: usize,
+}
+
+/// The article's latency while many readers log in at once (argon2 runs on
+/// the blocking pool behind a semaphore, so it must not starve reads).
+async fn login_storm(
+    server: &Server,
+    path: &str,
+    cookie: &str,
+    emails: &[String],
+    options: &Options,
+) -> anyhow::Result<Storm> {
+    let login_url = server.url("/login");
+    let logins = emails.iter().cloned().map(|email| {
+        let url = login_url.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .ok()?;
+            let page = client.get(&url).send().await.ok()?.text().await.ok()?;
+            const FIELD: &str = "name=\"csrf_token\" value=\"";
+            let start = page.find(FIELD)? + FIELD.len();
+            let csrf = page.get(start..start + 43)?.to_owned();
+            let form = [
+                ("email", email.as_str()),
+                ("password", BENCH_PASSWORD),
+                ("csrf_token", csrf.as_str()),
+            ];
+            let response = client.post(&url).form(&form).send().await.ok()?;
+            (response.status() == reqwest::StatusCode::SEE_OTHER).then_some(())
+        })
+    });
+    let article_url = server.url(path);
+    let article = load(&article_url, Some(cookie), options.connections, options.duration);
+    let storm = futures::future::join_all(logins);
+    let (article, outcomes) = tokio::join!(article, storm);
+    let logins_ok = outcomes.into_iter().filter(|o| matches!(o, Ok(Some(())))).count();
+    Ok(Storm {
+        article,
+        logins_ok,
+        logins_tried: emails.len(),
+    })
+}
+
+struct FanOut {
+    size: usize,
+    engine_per_second: f64,
+    raw_per_second: f64,
+    rss_mb: f64,
+}
+
+/// Publishes an article to `size` recipients into a local SMTP sink and
+/// times it to the last message; then sends `size` pre-built messages over
+/// the same transport for the baseline.
+async fn fan_out(
+    database_url: &str,
+    data_dir: &Path,
+    seeded: &Seeded,
+    options: &Options,
+) -> anyhow::Result<Vec<FanOut>> {
+    let sink = SmtpSink::start().await;
+    let config = bench_config(database_url, data_dir, Some(sink.url()))?;
+    let state = Arc::new(startup::prepare_state(config.clone()).await?);
+    let worker = Worker::new(state.clone());
+    let mut results = Vec::new();
+    for (round, &size) in options.fanout_sizes.iter().enumerate() {
+        let size = size.min(options.members);
+        db::run(&state.pool, move |conn| {
+            use schema::users as u;
+            diesel::update(u::table)
+                .set(u::newsletter.eq(false))
+                .execute(conn)?;
+            let ids: Vec<i32> = u::table
+                .filter(u::role.eq("reader"))
+                .order(u::id)
+                .limit(size as i64)
+                .select(u::id)
+                .load(conn)?;
+            for chunk in ids.chunks(10_000) {
+                diesel::update(u::table.filter(u::id.eq_any(chunk)))
+                    .set(u::newsletter.eq(true))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await?;
+        sink.clear();
+        let started = Instant::now();
+        let draft = ArticleDraft {
+            title: ArticleTitle::parse(&format!("Fan-out round {round}"))?,
+            markdown: ArticleMarkdown::parse(sample_markdown())?,
+            visibility: Visibility::Paid,
+            slug: None,
+            publish: true,
+            publish_at: None,
+            email: EmailSegment::All,
+        };
+        publishing::create_article(&state, seeded.editor, draft)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        while worker.run_once().await? > 0 {}
+        let engine = size as f64 / started.elapsed().as_secs_f64();
+        let rss_mb = own_rss_mb();
+        let delivered = sink.count();
+        if delivered != size {
+            bail!("the fan-out delivered {delivered} of {size}");
+        }
+
+        sink.clear();
+        let raw = raw_smtp(&sink, size, config.mail_concurrency).await?;
+        results.push(FanOut {
+            size,
+            engine_per_second: engine,
+            raw_per_second: raw,
+            rss_mb,
+        });
+        println!("  fan-out {size}: {engine:.0} msg/s (raw SMTP {raw:.0} msg/s)");
+    }
+    Ok(results)
+}
+
+async fn raw_smtp(sink: &SmtpSink, count: usize, concurrency: usize) -> anyhow::Result<f64> {
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(sink.port)
+        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32))
+        .build();
+    let body = sample_markdown();
+    let messages: Vec<Message> = (0..count)
+        .map(|i| {
+            Message::builder()
+                .from("Bench <bench@bench.test>".parse().expect("an address"))
+                .to(format!("raw{i}@bench.test").parse().expect("an address"))
+                .subject("Raw")
+                .multipart(MultiPart::alternative_plain_html(
+                    body.clone(),
+                    format!("<p>{body}</p>"),
+                ))
+                .expect("a message")
+        })
+        .collect();
+    let started = Instant::now();
+    let transport = &transport;
+    futures::StreamExt::for_each_concurrent(
+        futures::stream::iter(messages),
+        concurrency,
+        |message| async move {
+            let _ = transport.send(message).await;
+        },
+    )
+    .await;
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+fn own_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn print_report(results: &[(&str, LoadResult)], storm: &Storm, fanout: &[FanOut], options: &Options) {
+    let baseline = results.first().map_or(1.0, |(_, r)| r.per_second.max(1.0));
+    println!();
+    println!(
+        "HTTP: {} connections × {:?} each, {} articles, {} members",
+        options.connections, options.duration, options.articles, options.members
+    );
+    println!("| run | req/s | × baseline | p50 ms | p99 ms | errors | server RSS MB |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, r) in results {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.1} |",
+            r.per_second,
+            r.per_second / baseline,
+            r.p50_ms,
+            r.p99_ms,
+            r.errors,
+            r.rss_mb
+        );
+    }
+    println!(
+        "| subscriber article during {} concurrent logins ({} succeeded) | {:.0} | {:.2} | {:.2} | {:.2} | {} | |",
+        storm.logins_tried,
+        storm.logins_ok,
+        storm.article.per_second,
+        storm.article.per_second / baseline,
+        storm.article.p50_ms,
+        storm.article.p99_ms,
+        storm.article.errors
+    );
+    println!();
+    println!("| fan-out recipients | engine msg/s | raw SMTP msg/s | × raw | process RSS MB |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    for f in fanout {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.2} | {:.1} |",
+            f.size,
+            f.engine_per_second,
+            f.raw_per_second,
+            f.engine_per_second / f.raw_per_second.max(1.0),
+            f.rss_mb
+        );
+    }
+}
+
+/// The baseline: actix-web answering a 5 KB body, nothing else.
+pub async fn baseline_server(bind: std::net::SocketAddr) -> std::io::Result<()> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let body: &'static str = Box::leak("x".repeat(BODY_5KB).into_boxed_str());
+    HttpServer::new(move || {
+        App::new()
+            .route(
+                "/",
+                web::get()
+                    .to(move || async move { HttpResponse::Ok().content_type("text/plain").body(body) }),
+            )
+            .route(
+                "/healthz",
+                web::get().to(|| async { HttpResponse::Ok().finish() }),
+            )
+    })
+    .bind(bind)?
+    .run()
+    .await
+}
