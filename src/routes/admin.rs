@@ -332,12 +332,8 @@ async fn create_article(
         .json(json))
 }
 
-/// An id in a path: a positive integer, or a 404 (there is no such article).
 fn article_id(raw: &str) -> Result<i32, Problem> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found(format!("There is no article with the id {raw:?}.")))
+    super::path_id(raw, "article")
 }
 
 #[utoipa::path(get, path = "/admin/api/articles/{id}", params(("id" = i32, Path)),
@@ -464,10 +460,7 @@ fn may_see_sends(staff: &ApiStaff) -> Result<(), Problem> {
 }
 
 fn send_id(raw: &str) -> Result<i32, Problem> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found(format!("There is no send with the id {raw:?}.")))
+    super::path_id(raw, "send")
 }
 
 #[utoipa::path(get, path = "/admin/api/sends/{id}", params(("id" = i32, Path)),
@@ -533,10 +526,7 @@ struct CompJson {
 }
 
 fn member_id(raw: &str) -> Result<i32, Problem> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found(format!("There is no member with the id {raw:?}.")))
+    super::path_id(raw, "member")
 }
 
 impl From<members::MemberError> for Problem {

@@ -296,10 +296,7 @@ fn flash_for(article: &Article) -> &'static str {
 }
 
 fn article_id(raw: &str) -> Result<i32, Problem> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found("There is no such article."))
+    super::path_id(raw, "article")
 }
 
 #[get("/admin/articles/{id}")]

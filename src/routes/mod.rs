@@ -118,3 +118,12 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8
         }
     })
 }
+
+/// A numeric id from a path: a positive integer, or a 404 naming `what`
+/// (a malformed id names nothing that exists).
+pub(crate) fn path_id(raw: &str, what: &str) -> Result<i32, Problem> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found(format!("There is no {what} with the id {raw:?}.")))
+}
