@@ -155,23 +155,38 @@ impl From<(ArticleRow, Option<String>)> for Article {
 /// scheduled article goes live at its time even before the scheduler marks it.
 const LIVE_STATUSES: [&str; 2] = ["published", "scheduled"];
 
+/// The articles with these ids, in the order of `ids`.
+fn load_in_order(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Article>> {
+    let mut found: Vec<Article> = articles::table
+        .inner_join(users::table)
+        .filter(articles::id.eq_any(ids))
+        .select((ArticleRow::as_select(), users::name))
+        .load::<(ArticleRow, Option<String>)>(conn)?
+        .into_iter()
+        .map(Article::from)
+        .collect();
+    found.sort_by_key(|a| ids.iter().position(|id| *id == a.row.id));
+    Ok(found)
+}
+
 /// Live articles, newest first: `limit` of them after skipping `offset`.
+/// Two steps: the ids come from the `(status, published_at)` index, so the
+/// sort never drags whole bodies along; then only those rows are read.
 pub fn list_live(
     conn: &mut DbConnection,
     now: PrimitiveDateTime,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<Article>> {
-    articles::table
-        .inner_join(users::table)
+    let ids: Vec<i32> = articles::table
         .filter(articles::status.eq_any(LIVE_STATUSES))
         .filter(articles::published_at.le(now))
         .order((articles::published_at.desc(), articles::id.desc()))
         .limit(limit)
         .offset(offset)
-        .select((ArticleRow::as_select(), users::name))
-        .load::<(ArticleRow, Option<String>)>(conn)
-        .map(|rows| rows.into_iter().map(Article::from).collect())
+        .select(articles::id)
+        .load(conn)?;
+    load_in_order(conn, &ids)
 }
 
 /// The live article at `slug`, if any: drafts and future posts are not found.
@@ -232,16 +247,7 @@ pub fn list(
         .offset(offset)
         .select(articles::id)
         .load(conn)?;
-    let mut found: Vec<Article> = articles::table
-        .inner_join(users::table)
-        .filter(articles::id.eq_any(&ids))
-        .select((ArticleRow::as_select(), users::name))
-        .load::<(ArticleRow, Option<String>)>(conn)?
-        .into_iter()
-        .map(Article::from)
-        .collect();
-    found.sort_by_key(|a| ids.iter().position(|id| *id == a.row.id));
-    Ok((found, total))
+    Ok((load_in_order(conn, &ids)?, total))
 }
 
 /// The columns an edit may change; `None` leaves a column alone.
