@@ -463,6 +463,13 @@ fn send_id(raw: &str) -> Result<i32, Problem> {
     super::path_id(raw, "send")
 }
 
+async fn send_progress(state: &AppState, id: i32) -> Result<SendJson, Problem> {
+    let progress = delivery::progress(&state.pool, id).await?;
+    Ok(progress
+        .ok_or_else(|| Problem::not_found("There is no send with that id."))?
+        .into())
+}
+
 #[utoipa::path(get, path = "/admin/api/sends/{id}", params(("id" = i32, Path)),
     responses((status = 200, body = SendJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/sends/{id}")]
@@ -473,10 +480,7 @@ async fn get_send(
 ) -> ApiResult<web::Json<SendJson>> {
     may_see_sends(&staff)?;
     let id = send_id(&id)?;
-    let progress = delivery::progress(&state.pool, id)
-        .await?
-        .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
-    Ok(web::Json(progress.into()))
+    Ok(web::Json(send_progress(&state, id).await?))
 }
 
 /// Puts the failed deliveries back in the queue (only those).
@@ -500,10 +504,7 @@ async fn retry_send(
         "retrying failed deliveries"
     );
     state.mail_wakeup.ring();
-    let progress = delivery::progress(&state.pool, id)
-        .await?
-        .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
-    Ok(web::Json(progress.into()))
+    Ok(web::Json(send_progress(&state, id).await?))
 }
 
 /// The body of `POST /admin/api/members/{id}/comp`.
