@@ -132,6 +132,12 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
     }
     r2d2::Pool::builder()
         .max_size(max_size)
+        // Open connections on demand only. Keeping a minimum idle set makes
+        // r2d2's background threads reconnect on their own whenever
+        // connections die (a restarted or dropped database), and libpq
+        // connecting from a background thread while the process exits can
+        // crash inside OpenSSL's cleanup (diesel#3441).
+        .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager { url: url.clone() })
         .with_context(|| match url {
