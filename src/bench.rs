@@ -301,12 +301,7 @@ impl Server {
 
     /// Resident memory of the server process, from /proc.
     fn rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
+        rss_mb_of(&format!("/proc/{}/status", self.child.id()))
     }
 }
 
@@ -533,7 +528,12 @@ async fn raw_smtp(sink: &SmtpSink, count: usize, concurrency: usize) -> anyhow::
 }
 
 fn own_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_mb_of("/proc/self/status")
+}
+
+/// Resident memory in MB from a `/proc/…/status` file (0 where unreadable).
+fn rss_mb_of(status_file: &str) -> f64 {
+    let status = std::fs::read_to_string(status_file).unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))

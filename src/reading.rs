@@ -46,7 +46,8 @@ pub struct CtaLink {
 }
 
 impl CtaLink {
-    fn new(cta: CallToAction, slug: &str) -> Self {
+    /// The call to action for the article at `slug`.
+    pub fn new(cta: CallToAction, slug: &str) -> Self {
         let path = match cta {
             CallToAction::Login => format!("/login?next=/p/{slug}"),
             CallToAction::Subscribe => "/subscribe".to_owned(),

@@ -149,8 +149,11 @@ fn checkout_completed(
         .customer
         .as_ref()
         .context("a completed session without a customer")?;
-    let user = db::users::find(conn, user_id)?
-        .with_context(|| format!("client_reference_id {user_id} is no user of ours"))?;
+    let Some(user) = db::users::find(conn, user_id)? else {
+        // The account was deleted: retrying cannot help.
+        tracing::warn!(user_id, "a completed checkout for a user who no longer exists");
+        return Ok(Outcome::Ignored);
+    };
     billing::set_customer(conn, user.id, customer.id().as_str())?;
     delivery::enqueue(
         conn,

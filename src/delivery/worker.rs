@@ -28,7 +28,7 @@ use crate::{
         suppressions,
     },
     domain::{
-        access::{self, Access, CallToAction, Reader},
+        access::{self, Access, Reader},
         markdown,
         role::Role,
     },
@@ -36,6 +36,7 @@ use crate::{
         SendFailure,
         compose::{self, CtaLink, NewsletterIssue},
     },
+    reading,
     state::AppState,
 };
 
@@ -278,19 +279,14 @@ impl Worker {
             Access::Preview { cta } => (
                 row.preview_html.clone(),
                 markdown::preview_part(&row.body_markdown, config.preview_chars),
-                Some(CtaLink {
-                    message: cta.message(),
-                    button: match cta {
-                        CallToAction::UpdateCard => "Update your card",
-                        CallToAction::Login => "Log in",
-                        CallToAction::Subscribe => "Subscribe",
-                    },
-                    url: config.url_for(match cta {
-                        CallToAction::UpdateCard => "/account",
-                        CallToAction::Login => "/login",
-                        CallToAction::Subscribe => "/subscribe",
-                    }),
-                }),
+                {
+                    let link = reading::CtaLink::new(cta, &row.slug);
+                    Some(CtaLink {
+                        message: cta.message(),
+                        button: link.button(),
+                        url: config.url_for(&link.path),
+                    })
+                },
             ),
         };
         let issue = NewsletterIssue {

@@ -82,7 +82,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>, staff: SiteStaff) ->
     };
     let (articles, _) = publishing::list_articles(&state, actor, ArticleFilter::default(), page)
         .await
-        .map_err(to_problem)?;
+        .map_err(Problem::from)?;
     let rows = articles
         .into_iter()
         .map(|a| AdminRow {
@@ -232,10 +232,6 @@ async fn new_form(
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
-fn to_problem(e: PublishingError) -> Problem {
-    Problem::from(e)
-}
-
 /// Re-shows the form with an error, keeping everything typed.
 fn form_error(
     req: &HttpRequest,
@@ -310,7 +306,7 @@ async fn edit_form(
     let reader = &staff;
     let article = publishing::get_article(&state, actor, article_id(&id)?)
         .await
-        .map_err(to_problem)?;
+        .map_err(Problem::from)?;
     let mut page = editor_page(&req, reader, &state, &form_of(&article), Some(&article));
     if let Some(send_id) = delivery::send_of_article(&state.pool, article.row.id).await?
         && let Some(progress) = delivery::progress(&state.pool, send_id).await?
@@ -339,7 +335,7 @@ async fn update(
     let id = article_id(&id)?;
     let article = publishing::get_article(&state, actor, id)
         .await
-        .map_err(to_problem)?;
+        .map_err(Problem::from)?;
     let outcome = match form.action.as_str() {
         "preview" => {
             let page = editor_page(&req, reader, &state, &form, Some(&article));
