@@ -17,13 +17,12 @@ use std::{
 
 use anyhow::{Context, bail};
 use diesel::prelude::*;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::MultiPart};
+use lettre::{Message, address::Envelope, message::MultiPart};
 
 use crate::{
     auth::token,
     config::Config,
     db::{self, schema},
-    delivery::Worker,
     domain::{
         article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
@@ -31,7 +30,10 @@ use crate::{
         password::Password,
         role::Role,
     },
-    mail::sink::SmtpSink,
+    mail::{
+        sink::SmtpSink,
+        smtp::{SmtpPool, SmtpServer},
+    },
     per_backend,
     publishing::{self, ArticleDraft},
     startup,
@@ -111,6 +113,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         result.rss_mb = server.rss_mb();
         println!("  {name}: {:.0} req/s", result.per_second);
         results.push((name, result));
+    }
+    // The baseline again, last: a machine busy at the start (the seeding's
+    // checkpoint, another process) would flatter every ratio. The better of
+    // the two runs is the ceiling.
+    let mut again = load(&baseline.url("/"), None, options.connections, options.duration).await;
+    again.rss_mb = baseline.rss_mb();
+    println!("  baseline again: {:.0} req/s", again.per_second);
+    if again.per_second > results[0].1.per_second {
+        results[0].1 = again;
     }
     let storm = login_storm(&broadsheet, &paid, &cookie, &seeded.login_emails, &options).await?;
     drop(baseline);
@@ -262,9 +273,20 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path, args: &[&str], database_url: &str, data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with(binary, args, database_url, data_dir, &[])
+    }
+
+    fn start_with(
+        binary: &Path,
+        args: &[&str],
+        database_url: &str,
+        data_dir: &Path,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(binary)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("DATABASE_URL", database_url)
             .env("BROADSHEET_BIND", format!("127.0.0.1:{port}"))
             .env("BROADSHEET_DATA_DIR", data_dir)
@@ -301,7 +323,12 @@ impl Server {
 
     /// Resident memory of the server process, from /proc.
     fn rss_mb(&self) -> f64 {
-        rss_mb_of(&format!("/proc/{}/status", self.child.id()))
+        proc_status_mb(&format!("/proc/{}/status", self.child.id()), "VmRSS:")
+    }
+
+    /// The most resident memory the process has had.
+    fn peak_rss_mb(&self) -> f64 {
+        proc_status_mb(&format!("/proc/{}/status", self.child.id()), "VmHWM:")
     }
 }
 
@@ -312,9 +339,113 @@ impl Drop for Server {
     }
 }
 
-/// The load generator: `connections` keep-alive connections, each sending
-/// one request after another for `duration`.
+/// Drives `url` with `connections` keep-alive connections for `duration`:
+/// with wrk (2 threads) when it is installed, as DESIGN §10's anchors were
+/// measured, else with the built-in generator. wrk is much lighter, which
+/// matters on two cores shared with the server: the built-in one spends
+/// more per byte received, so it understates pages with larger bodies.
 async fn load(url: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> LoadResult {
+    if wrk_installed() {
+        let (url, cookie) = (url.to_owned(), cookie.map(str::to_owned));
+        let ran =
+            tokio::task::spawn_blocking(move || wrk(&url, cookie.as_deref(), connections, duration)).await;
+        match ran {
+            Ok(Ok(result)) => return result,
+            Ok(Err(e)) => eprintln!("wrk failed ({e:#}); using the built-in load generator"),
+            Err(e) => eprintln!("wrk panicked ({e}); using the built-in load generator"),
+        }
+    }
+    built_in_load(url, cookie, connections, duration).await
+}
+
+fn wrk_installed() -> bool {
+    Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn wrk(
+    url: &str,
+    cookie: Option<&str>,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<LoadResult> {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2".to_owned(),
+        format!("-c{connections}"),
+        format!("-d{}s", duration.as_secs().max(1)),
+        "--latency".to_owned(),
+    ]);
+    if let Some(cookie) = cookie {
+        command.args(["-H", &format!("Cookie: {cookie}")]);
+    }
+    let output = command.arg(url).output().context("running wrk")?;
+    if !output.status.success() {
+        bail!("wrk exited with {}", output.status);
+    }
+    parse_wrk(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Reads wrk's `--latency` report.
+fn parse_wrk(report: &str) -> anyhow::Result<LoadResult> {
+    let field = |prefix: &str| {
+        report
+            .lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let millis = |value: &str| -> Option<f64> {
+        let split = value.find(|c: char| c.is_ascii_alphabetic())?;
+        let (number, unit) = value.split_at(split);
+        let number: f64 = number.parse().ok()?;
+        Some(match unit {
+            "us" => number / 1000.0,
+            "ms" => number,
+            "s" => number * 1000.0,
+            "m" => number * 60_000.0,
+            _ => return None,
+        })
+    };
+    let per_second: f64 = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .context("wrk printed no Requests/sec")?;
+    let requests: u64 = report
+        .lines()
+        .find_map(|line| line.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.parse().ok())
+        .context("wrk printed no request count")?;
+    let socket_errors: u64 = field("Socket errors:").map_or(0, |errors| {
+        errors
+            .split(',')
+            .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
+            .sum()
+    });
+    let non_2xx: u64 = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(LoadResult {
+        requests,
+        errors: socket_errors + non_2xx,
+        per_second,
+        p50_ms: field("50%").and_then(millis).context("wrk printed no p50")?,
+        p99_ms: field("99%").and_then(millis).context("wrk printed no p99")?,
+        rss_mb: 0.0,
+    })
+}
+
+/// The built-in generator: `connections` keep-alive connections, each
+/// sending one request after another for `duration`.
+async fn built_in_load(
+    url: &str,
+    cookie: Option<&str>,
+    connections: usize,
+    duration: Duration,
+) -> LoadResult {
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let tasks: Vec<_> = (0..connections)
@@ -422,45 +553,39 @@ struct FanOut {
     size: usize,
     engine_per_second: f64,
     raw_per_second: f64,
-    rss_mb: f64,
+    /// Peak resident memory of the `broadsheet worker` process that sent it.
+    peak_rss_mb: f64,
 }
 
-/// Publishes an article to `size` recipients into a local SMTP sink and
-/// times it to the last message; then sends `size` pre-built messages over
-/// the same transport for the baseline.
+/// Publishes an article to `size` recipients and times it to the last
+/// message arriving at a local SMTP sink; a fresh `broadsheet worker`
+/// process delivers each round, so its peak memory is the engine's own.
+/// Then sends `size` pre-built messages over the same SMTP pool for the
+/// baseline.
 async fn fan_out(
     database_url: &str,
     data_dir: &Path,
     seeded: &Seeded,
     options: &Options,
 ) -> anyhow::Result<Vec<FanOut>> {
-    let sink = SmtpSink::start().await;
-    let config = bench_config(database_url, data_dir, Some(sink.url()))?;
+    let sink = SmtpSink::start_counting().await;
+    let config = bench_config(database_url, data_dir, None)?;
     let state = Arc::new(startup::prepare_state(config.clone()).await?);
-    let worker = Worker::new(state.clone());
     let mut results = Vec::new();
     for (round, &size) in options.fanout_sizes.iter().enumerate() {
         let size = size.min(options.members);
-        db::run(&state.pool, move |conn| {
-            use schema::users as u;
-            diesel::update(u::table)
-                .set(u::newsletter.eq(false))
-                .execute(conn)?;
-            let ids: Vec<i32> = u::table
-                .filter(u::role.eq("reader"))
-                .order(u::id)
-                .limit(size as i64)
-                .select(u::id)
-                .load(conn)?;
-            for chunk in ids.chunks(10_000) {
-                diesel::update(u::table.filter(u::id.eq_any(chunk)))
-                    .set(u::newsletter.eq(true))
-                    .execute(conn)?;
-            }
-            Ok(())
-        })
-        .await?;
+        subscribe_first(&state, size).await?;
         sink.clear();
+        let worker = Server::start_with(
+            &options.binary,
+            &["worker"],
+            database_url,
+            data_dir,
+            &[
+                ("SMTP_URL", sink.url()),
+                ("BROADSHEET_WORKER_POLL_MS", "20".into()),
+            ],
+        )?;
         let started = Instant::now();
         let draft = ArticleDraft {
             title: ArticleTitle::parse(&format!("Fan-out round {round}"))?,
@@ -474,12 +599,14 @@ async fn fan_out(
         publishing::create_article(&state, seeded.editor, draft)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        while worker.run_once().await? > 0 {}
+        // A generous bound so a stuck engine fails the run instead of hanging.
+        let limit = Duration::from_secs(60) + Duration::from_millis(size as u64 * 10);
+        let delivered = sink.wait_for(size, limit).await;
         let engine = size as f64 / started.elapsed().as_secs_f64();
-        let rss_mb = own_rss_mb();
-        let delivered = sink.count();
+        let peak_rss_mb = worker.peak_rss_mb();
+        drop(worker);
         if delivered != size {
-            bail!("the fan-out delivered {delivered} of {size}");
+            bail!("the fan-out delivered {delivered} of {size} within {limit:?}");
         }
 
         sink.clear();
@@ -488,55 +615,82 @@ async fn fan_out(
             size,
             engine_per_second: engine,
             raw_per_second: raw,
-            rss_mb,
+            peak_rss_mb,
         });
         println!("  fan-out {size}: {engine:.0} msg/s (raw SMTP {raw:.0} msg/s)");
     }
     Ok(results)
 }
 
+/// The first `size` readers get the newsletter; nobody else does.
+async fn subscribe_first(state: &crate::state::AppState, size: usize) -> anyhow::Result<()> {
+    db::run(&state.pool, move |conn| {
+        use schema::users as u;
+        diesel::update(u::table)
+            .set(u::newsletter.eq(false))
+            .execute(conn)?;
+        let ids: Vec<i32> = u::table
+            .filter(u::role.eq("reader"))
+            .order(u::id)
+            .limit(size as i64)
+            .select(u::id)
+            .load(conn)?;
+        for chunk in ids.chunks(10_000) {
+            diesel::update(u::table.filter(u::id.eq_any(chunk)))
+                .set(u::newsletter.eq(true))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The same SMTP pool sending one pre-built message to `count` recipients,
+/// one transaction each: the ceiling for the engine.
 async fn raw_smtp(sink: &SmtpSink, count: usize, concurrency: usize) -> anyhow::Result<f64> {
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(sink.port)
-        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32))
-        .build();
-    let body = sample_markdown();
-    let messages: Vec<Message> = (0..count)
-        .map(|i| {
-            Message::builder()
-                .from("Bench <bench@bench.test>".parse().expect("an address"))
-                .to(format!("raw{i}@bench.test").parse().expect("an address"))
-                .subject("Raw")
-                .multipart(MultiPart::alternative_plain_html(
-                    body.clone(),
-                    format!("<p>{body}</p>"),
-                ))
-                .expect("a message")
-        })
-        .collect();
-    let started = Instant::now();
-    let transport = &transport;
-    futures::StreamExt::for_each_concurrent(
-        futures::stream::iter(messages),
+    let pool = SmtpPool::new(
+        SmtpServer::parse(&sink.url())?,
         concurrency,
-        |message| async move {
-            let _ = transport.send(message).await;
+        Duration::from_secs(30),
+    );
+    let body = sample_markdown();
+    let message = Message::builder()
+        .from("Bench <bench@bench.test>".parse()?)
+        .to("raw@bench.test".parse()?)
+        .subject("Raw")
+        .multipart(MultiPart::alternative_plain_html(
+            body.clone(),
+            format!("<p>{body}</p>"),
+        ))?
+        .formatted();
+    let from = Some("bench@bench.test".parse()?);
+    let envelopes = (0..count).map(|i| {
+        let to = format!("raw{i}@bench.test").parse().expect("an address");
+        Envelope::new(from.clone(), vec![to]).expect("an envelope")
+    });
+    let started = Instant::now();
+    let (pool, message) = (&pool, &message);
+    futures::StreamExt::for_each_concurrent(
+        futures::stream::iter(envelopes),
+        concurrency,
+        |envelope| async move {
+            let _ = pool.send(&envelope, message).await;
         },
     )
     .await;
+    let delivered = sink.count();
+    if delivered != count {
+        bail!("the raw SMTP baseline delivered {delivered} of {count}");
+    }
     Ok(count as f64 / started.elapsed().as_secs_f64())
 }
 
-fn own_rss_mb() -> f64 {
-    rss_mb_of("/proc/self/status")
-}
-
-/// Resident memory in MB from a `/proc/…/status` file (0 where unreadable).
-fn rss_mb_of(status_file: &str) -> f64 {
+/// A memory figure in MB from a `/proc/…/status` file (0 where unreadable).
+fn proc_status_mb(status_file: &str, field: &str) -> f64 {
     let status = std::fs::read_to_string(status_file).unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -572,7 +726,7 @@ fn print_report(results: &[(&str, LoadResult)], storm: &Storm, fanout: &[FanOut]
         storm.article.errors
     );
     println!();
-    println!("| fan-out recipients | engine msg/s | raw SMTP msg/s | × raw | process RSS MB |");
+    println!("| fan-out recipients | engine msg/s | raw SMTP msg/s | × raw | worker peak RSS MB |");
     println!("| ---: | ---: | ---: | ---: | ---: |");
     for f in fanout {
         println!(
@@ -581,7 +735,7 @@ fn print_report(results: &[(&str, LoadResult)], storm: &Storm, fanout: &[FanOut]
             f.engine_per_second,
             f.raw_per_second,
             f.engine_per_second / f.raw_per_second.max(1.0),
-            f.rss_mb
+            f.peak_rss_mb
         );
     }
 }
@@ -605,4 +759,34 @@ pub async fn baseline_server(bind: std::net::SocketAddr) -> std::io::Result<()> 
     .bind(bind)?
     .run()
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrk_report_is_read_into_a_load_result() {
+        let report = "Running 4s test @ http://127.0.0.1:18081/
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   493.12us  300.10us   9.99ms   90.00%
+  Latency Distribution
+     50%  451.00us
+     75%  600.00us
+     90%  800.00us
+     99%    1.50ms
+  275214 requests in 4.00s, 1.35GB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  68803.64
+Transfer/sec:    337.71MB
+";
+        let result = parse_wrk(report).unwrap();
+        assert_eq!(result.requests, 275_214);
+        assert_eq!(result.errors, 7);
+        assert!((result.per_second - 68_803.64).abs() < 0.01);
+        assert!((result.p50_ms - 0.451).abs() < 1e-9);
+        assert!((result.p99_ms - 1.5).abs() < 1e-9);
+    }
 }

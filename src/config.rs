@@ -20,6 +20,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("PAST_DUE_GRACE_DAYS", "past_due_grace_days"),
     ("BROADSHEET_PREVIEW_CHARS", "preview_chars"),
     ("BROADSHEET_DB_POOL_SIZE", "db_pool_size"),
+    ("BROADSHEET_READ_CACHE_MS", "read_cache_ms"),
     ("BROADSHEET_HASHING_CONCURRENCY", "hashing_concurrency"),
     ("BROADSHEET_LOGIN_PER_IP_PER_MINUTE", "login_per_ip_per_minute"),
     (
@@ -62,8 +63,11 @@ pub struct Config {
     /// Length of the automatic preview when an article has no divider.
     pub preview_chars: usize,
     pub db_pool_size: u32,
-    /// How many argon2 hashes may run at once; more wait their turn, so a
-    /// login flood cannot take every core.
+    /// How long sessions and articles may be served from memory (see
+    /// `cache.rs`): the longest a change made elsewhere takes to show. 0 = off.
+    pub read_cache_ms: u64,
+    /// Threads that run argon2 (at a lower CPU priority than page serving);
+    /// more logins than this wait their turn.
     pub hashing_concurrency: usize,
     pub login_per_ip_per_minute: u32,
     pub login_per_account_per_minute: u32,
@@ -118,6 +122,7 @@ impl Default for Config {
             past_due_grace_days: 7,
             preview_chars: 600,
             db_pool_size: 10,
+            read_cache_ms: 1000,
             hashing_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             login_per_ip_per_minute: 20,
             login_per_account_per_minute: 5,
@@ -179,6 +184,9 @@ impl Config {
                     self.preview_chars = parse_in(raw, 50..=100_000).with_context(bad)?
                 }
                 "BROADSHEET_DB_POOL_SIZE" => self.db_pool_size = parse_in(raw, 1..=1000).with_context(bad)?,
+                "BROADSHEET_READ_CACHE_MS" => {
+                    self.read_cache_ms = parse_in(raw, 0..=60_000).with_context(bad)?
+                }
                 "BROADSHEET_HASHING_CONCURRENCY" => {
                     self.hashing_concurrency = parse_in(raw, 1..=256).with_context(bad)?
                 }

@@ -404,6 +404,8 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
     })
     .await?;
     if published > 0 {
+        // Published without a request: the cache may still say 404.
+        state.read_cache.clear();
         state.mail_wakeup.ring();
     }
     Ok(published)

@@ -2,7 +2,10 @@
 //! the HTML that decision allows. Site pages and the JSON API both come
 //! through here, so there is one place where a paid body can be chosen.
 
+use std::sync::Arc;
+
 use crate::{
+    cache::AtSlug,
     db::{
         self,
         articles::{self, Article},
@@ -12,12 +15,12 @@ use crate::{
 };
 
 pub struct ReadableArticle {
-    pub article: Article,
+    pub article: Arc<Article>,
     pub access: Access,
 }
 
 impl ReadableArticle {
-    fn decide(article: Article, reader: &Reader, state: &AppState) -> Self {
+    fn decide(article: Arc<Article>, reader: &Reader, state: &AppState) -> Self {
         let access = access::decide(reader, article.visibility(), db::now(), &state.policy);
         Self { article, access }
     }
@@ -73,20 +76,26 @@ pub enum Lookup {
     Missing,
 }
 
-/// The live article at `slug` as `reader` may see it.
+/// The live article at `slug` as `reader` may see it. The lookup may come
+/// from the read cache; the decision is made afresh every time.
 pub async fn article(state: &AppState, reader: &Reader, slug: String) -> anyhow::Result<Lookup> {
-    let found = db::run(&state.pool, move |conn| {
-        let now = db::now();
-        if let Some(article) = articles::find_live_by_slug(conn, &slug, now)? {
-            return Ok(Ok(article));
+    let load = db::run(&state.pool, {
+        let slug = slug.clone();
+        move |conn| {
+            let now = db::now();
+            if let Some(article) = articles::find_live_by_slug(conn, &slug, now)? {
+                return Ok(AtSlug::Live(Arc::new(article)));
+            }
+            Ok(match articles::redirect_target(conn, &slug, now)? {
+                Some(new_slug) => AtSlug::Moved(new_slug),
+                None => AtSlug::Missing,
+            })
         }
-        Ok(Err(articles::redirect_target(conn, &slug, now)?))
-    })
-    .await?;
-    Ok(match found {
-        Ok(article) => Lookup::Found(Box::new(ReadableArticle::decide(article, reader, state))),
-        Err(Some(new_slug)) => Lookup::Moved(new_slug),
-        Err(None) => Lookup::Missing,
+    });
+    Ok(match state.read_cache.article(&slug, load).await? {
+        AtSlug::Live(article) => Lookup::Found(Box::new(ReadableArticle::decide(article, reader, state))),
+        AtSlug::Moved(new_slug) => Lookup::Moved(new_slug),
+        AtSlug::Missing => Lookup::Missing,
     })
 }
 
@@ -103,7 +112,7 @@ pub async fn latest(state: &AppState, reader: &Reader, page: Page) -> anyhow::Re
     .await?;
     Ok(found
         .into_iter()
-        .map(|article| ReadableArticle::decide(article, reader, state))
+        .map(|article| ReadableArticle::decide(Arc::new(article), reader, state))
         .collect())
 }
 

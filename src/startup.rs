@@ -51,6 +51,9 @@ impl Application {
         }
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    routes::forget_cached_reads_after_writes,
+                ))
                 .wrap(security_headers())
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .app_data(state.clone())

@@ -3,6 +3,7 @@
 use crate::{
     auth::{password::PasswordHasher, signed::SigningKey, throttle::LoginThrottle},
     billing::BillingSetup,
+    cache::ReadCache,
     config::Config,
     db::Pool,
     delivery::Wakeup,
@@ -16,6 +17,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub login_throttle: LoginThrottle,
     pub policy: Policy,
+    /// Sessions and articles for a moment (see `cache.rs`).
+    pub read_cache: ReadCache,
     /// Signs feed (and later unsubscribe and gift) links; shared by every
     /// instance through the database.
     pub signing_key: SigningKey,
@@ -38,6 +41,7 @@ impl AppState {
                 config.login_per_ip_per_minute,
                 config.login_per_account_per_minute,
             ),
+            read_cache: ReadCache::new(std::time::Duration::from_millis(config.read_cache_ms)),
             policy: Policy {
                 past_due_grace: time::Duration::days(config.past_due_grace_days),
             },

@@ -2,6 +2,8 @@
 //! reader API (session cookie, or `Authorization: Bearer <session token>`),
 //! `ApiEditor` for the admin API (`Authorization: Bearer <API key>`).
 
+use std::sync::Arc;
+
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use futures_util::future::LocalBoxFuture;
 
@@ -64,19 +66,25 @@ impl FromRequest for CurrentReader {
             };
             let state = state(&req);
             let token_hash = token::hash(&session_token);
-            let found = db::run(&state.pool, move |conn| {
-                let Some((_, user)) = sessions::find_live(conn, &token_hash, db::now())? else {
-                    return Ok(None);
-                };
-                let member = members::load_member(conn, &user)?;
-                Ok(Some((user, member)))
-            })
-            .await
-            .map_err(|e| Problem::internal(e).for_request(&req))?;
-            Ok(match found {
+            let load = db::run(&state.pool, {
+                let token_hash = token_hash.clone();
+                move |conn| {
+                    let Some((_, user)) = sessions::find_live(conn, &token_hash, db::now())? else {
+                        return Ok(None);
+                    };
+                    let member = members::load_member(conn, &user)?;
+                    Ok(Some(Arc::new((user, member))))
+                }
+            });
+            let found = state
+                .read_cache
+                .session(&token_hash, load)
+                .await
+                .map_err(|e| Problem::internal(e).for_request(&req))?;
+            Ok(match found.as_deref() {
                 Some((user, member)) => CurrentReader {
-                    user: Some(user),
-                    reader: Reader::Member(member),
+                    user: Some(user.clone()),
+                    reader: Reader::Member(member.clone()),
                     session_token: Some(session_token),
                 },
                 // An expired or unknown token is simply a visitor.

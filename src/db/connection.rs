@@ -138,6 +138,11 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
         // connecting from a background thread while the process exits can
         // crash inside OpenSSL's cleanup (diesel#3441).
         .min_idle(Some(0))
+        // A SQLite connection is a file handle that cannot go stale, so the
+        // `SELECT 1` round trip r2d2 makes on every checkout is pure cost
+        // there. A PostgreSQL connection can die with its server; the check
+        // is what lets the pool recover after a restart.
+        .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager { url: url.clone() })
         .with_context(|| match url {

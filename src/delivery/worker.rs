@@ -1,7 +1,9 @@
 //! The worker: claims due mail in batches, sends with bounded concurrency
-//! and an optional rate, and records each outcome the moment the server
-//! answers. Runs inside `serve` and alone as `broadsheet worker`; any
-//! number may share one database.
+//! and an optional rate, and records outcomes as the server answers them,
+//! group-committed: whatever answers arrived while the previous write was
+//! in flight go to the database in one transaction (one commit per message
+//! held the engine to a third of the SMTP ceiling). Runs inside `serve` and
+//! alone as `broadsheet worker`; any number may share one database.
 
 use std::{
     collections::HashMap,
@@ -16,6 +18,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lettre::Message;
 use rand::RngExt;
 use time::PrimitiveDateTime;
+use tokio::sync::mpsc;
 
 use crate::{
     auth::signed,
@@ -50,6 +53,39 @@ pub struct Worker {
     rate: Option<DefaultDirectRateLimiter>,
     /// After a 421/451: no new claims until then, and the next pause.
     pause: Mutex<(Option<Instant>, Duration)>,
+}
+
+/// Most outcomes written in one transaction.
+const OUTCOMES_PER_COMMIT: usize = 500;
+
+/// What the server said about one message, to be recorded.
+struct Outcome {
+    queue: Queue,
+    id: i32,
+    attempts: i32,
+    to: String,
+    retry_at: PrimitiveDateTime,
+    result: Result<(), SendFailure>,
+}
+
+impl Outcome {
+    fn record(self, conn: &mut db::DbConnection, max_attempts: i32) -> anyhow::Result<()> {
+        let (queue, id) = (self.queue, self.id);
+        match self.result {
+            Ok(()) => mail_queue::mark_sent(conn, queue, id, db::now())?,
+            Err(SendFailure::Transient(e) | SendFailure::Throttled(e)) if self.attempts < max_attempts => {
+                mail_queue::mark_retry(conn, queue, id, self.retry_at, &e)?
+            }
+            Err(SendFailure::Transient(e) | SendFailure::Throttled(e) | SendFailure::Permanent(e)) => {
+                mail_queue::mark_failed(conn, queue, id, &e)?
+            }
+            Err(SendFailure::RecipientRejected(e)) => {
+                suppressions::add(conn, &self.to, "hard_bounce")?;
+                mail_queue::mark_failed(conn, queue, id, &e)?
+            }
+        };
+        Ok(())
+    }
 }
 
 /// One message ready to go, and where its outcome is recorded.
@@ -120,51 +156,60 @@ impl Worker {
         let mut outgoing = self.prepare_newsletters(deliveries).await?;
         outgoing.extend(self.prepare_transactional(transactional).await?);
         let concurrency = self.state.config.mail_concurrency;
-        futures::stream::iter(outgoing)
-            .for_each_concurrent(concurrency, |item| self.deliver(item))
-            .await;
+        let (record, outcomes) = mpsc::unbounded_channel();
+        let sending = async {
+            let record = record; // dropped when sending ends, which ends recording
+            futures::stream::iter(outgoing)
+                .for_each_concurrent(concurrency, |item| self.deliver(item, &record))
+                .await;
+        };
+        tokio::join!(sending, self.record_outcomes(outcomes));
         db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
         Ok(handled)
     }
 
-    async fn deliver(&self, item: Outgoing) {
+    async fn deliver(&self, item: Outgoing, record: &mpsc::UnboundedSender<Outcome>) {
         if let Some(rate) = &self.rate {
             rate.until_ready().await;
         }
-        let outcome = self.state.mailer.send(item.message).await;
-        if let Err(SendFailure::Throttled(_)) = &outcome {
+        let result = self.state.mailer.send(item.message).await;
+        if let Err(SendFailure::Throttled(_)) = &result {
             self.slow_down();
-        } else if outcome.is_ok() {
+        } else if result.is_ok() {
             self.pause.lock().expect("pause lock").1 =
                 Duration::from_millis(self.state.config.mail_retry_base_ms);
         }
-        let retry_at = self.retry_at(item.attempts);
+        // The receiver lives as long as this round: sending cannot fail.
+        let _ = record.send(Outcome {
+            queue: item.queue,
+            id: item.id,
+            attempts: item.attempts,
+            to: item.to,
+            retry_at: self.retry_at(item.attempts),
+            result,
+        });
+    }
+
+    /// Writes outcomes as they come, each write taking all that queued up
+    /// during the one before. If a write fails, those rows keep their lease
+    /// and are sent again when it runs out: a duplicate beats a loss.
+    async fn record_outcomes(&self, mut outcomes: mpsc::UnboundedReceiver<Outcome>) {
         let max_attempts = self.state.config.mail_max_attempts;
-        let (queue, id, to) = (item.queue, item.id, item.to);
-        let recorded = db::run(&self.state.pool, move |conn| {
-            let now = db::now();
-            match outcome {
-                Ok(()) => mail_queue::mark_sent(conn, queue, id, now)?,
-                Err(SendFailure::Transient(e) | SendFailure::Throttled(e))
-                    if item.attempts < max_attempts =>
-                {
-                    mail_queue::mark_retry(conn, queue, id, retry_at, &e)?
-                }
-                Err(SendFailure::Transient(e) | SendFailure::Throttled(e) | SendFailure::Permanent(e)) => {
-                    mail_queue::mark_failed(conn, queue, id, &e)?
-                }
-                Err(SendFailure::RecipientRejected(e)) => {
-                    suppressions::add(conn, &to, "hard_bounce")?;
-                    mail_queue::mark_failed(conn, queue, id, &e)?
-                }
-            };
-            Ok(())
-        })
-        .await;
-        if let Err(e) = recorded {
-            // The lease runs out and the row is sent again: a duplicate is
-            // better than a loss.
-            tracing::error!(error = ?e, ?queue, id, "recording a delivery outcome failed");
+        let mut batch = Vec::new();
+        while outcomes.recv_many(&mut batch, OUTCOMES_PER_COMMIT).await > 0 {
+            let written = std::mem::take(&mut batch);
+            let count = written.len();
+            let recorded = db::run(&self.state.pool, move |conn| {
+                db::write_transaction(conn, |conn| {
+                    written
+                        .into_iter()
+                        .try_for_each(|outcome| outcome.record(conn, max_attempts))
+                })
+            })
+            .await;
+            if let Err(e) = recorded {
+                tracing::error!(error = ?e, count, "recording delivery outcomes failed");
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod compose;
 pub mod sink;
+pub mod smtp;
 
 use std::{
     path::PathBuf,
@@ -21,11 +22,15 @@ use lettre::{
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
+use smtp::{Security, SmtpPool, SmtpServer};
 
 /// Where mail goes.
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Plain or STARTTLS: our pool of `TCP_NODELAY` connections (see `smtp.rs`).
+    Smtp(Arc<SmtpPool>),
+    /// `smtps://`: lettre's own pool, which does the TLS handshake itself.
+    SmtpImplicitTls(AsyncSmtpTransport<Tokio1Executor>),
     Folder(AsyncFileTransport<Tokio1Executor>, PathBuf),
     Memory(Arc<Mutex<Vec<Message>>>),
 }
@@ -53,7 +58,7 @@ pub enum SendFailure {
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(smtp_transport(url.expose_secret(), config.mail_concurrency)?),
+            Some(url) => smtp_transport(url.expose_secret(), config.mail_concurrency)?,
             None => {
                 let dir = config.outbox_dir();
                 std::fs::create_dir_all(&dir)
@@ -84,7 +89,7 @@ impl Mailer {
 
     pub fn describe(&self) -> String {
         match &self.transport {
-            Transport::Smtp(_) => "SMTP".into(),
+            Transport::Smtp(_) | Transport::SmtpImplicitTls(_) => "SMTP".into(),
             Transport::Folder(_, dir) => format!(".eml files in {}", dir.display()),
             Transport::Memory(_) => "memory".into(),
         }
@@ -97,7 +102,8 @@ impl Mailer {
             message.sign(dkim);
         }
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(classify_smtp),
+            Transport::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
+            Transport::SmtpImplicitTls(smtp) => smtp.send(message).await.map(|_| ()).map_err(classify_smtp),
             Transport::Folder(folder, _) => folder
                 .send(message)
                 .await
@@ -113,20 +119,32 @@ impl Mailer {
     }
 }
 
+/// How long one SMTP exchange (connecting, or sending a message) may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// `SMTP_URL` to a pooled transport. `?tls=starttls` (or `required`) demands
 /// STARTTLS, `smtps://` is implicit TLS, plain `smtp://` is for localhost.
-fn smtp_transport(url: &str, pool_size: usize) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let url = url.replacen("tls=starttls", "tls=required", 1);
-    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+fn smtp_transport(url: &str, pool_size: usize) -> anyhow::Result<Transport> {
+    let server = SmtpServer::parse(url)?;
+    if server.security != Security::Implicit {
+        return Ok(Transport::Smtp(Arc::new(SmtpPool::new(
+            server,
+            pool_size,
+            SMTP_TIMEOUT,
+        ))));
+    }
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
         .map_err(|e| anyhow::anyhow!("SMTP_URL is not a usable SMTP address: {e}"))?;
-    Ok(builder
-        .timeout(Some(Duration::from_secs(30)))
-        .pool_config(
-            PoolConfig::new()
-                .max_size(pool_size as u32)
-                .idle_timeout(Duration::from_secs(60)),
-        )
-        .build())
+    Ok(Transport::SmtpImplicitTls(
+        builder
+            .timeout(Some(SMTP_TIMEOUT))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(pool_size as u32)
+                    .idle_timeout(Duration::from_secs(60)),
+            )
+            .build(),
+    ))
 }
 
 fn dkim_config(path: &std::path::Path, selector: &str, from: &str) -> anyhow::Result<DkimConfig> {

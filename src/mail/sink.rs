@@ -45,16 +45,29 @@ pub struct SmtpSink {
     received: Arc<Mutex<Vec<Received>>>,
     faults: Arc<Mutex<Faults>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Keep each message's text (tests read it); the benchmark counts only,
+    /// so 100k messages do not sit in memory.
+    keep_text: bool,
 }
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_keeping(true).await
+    }
+
+    /// A sink that counts messages and their recipients but drops their text.
+    pub async fn start_counting() -> Self {
+        Self::start_keeping(false).await
+    }
+
+    async fn start_keeping(keep_text: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sink = Self {
             port: listener.local_addr().unwrap().port(),
             received: Default::default(),
             faults: Default::default(),
             tasks: Default::default(),
+            keep_text,
         };
         sink.serve(listener);
         sink
@@ -209,11 +222,13 @@ impl SmtpSink {
                     if line == ".\r\n" {
                         break;
                     }
-                    data.push_str(
-                        line.strip_prefix('.')
-                            .filter(|_| line.starts_with(".."))
-                            .unwrap_or(&line),
-                    );
+                    if self.keep_text {
+                        data.push_str(
+                            line.strip_prefix('.')
+                                .filter(|_| line.starts_with(".."))
+                                .unwrap_or(&line),
+                        );
+                    }
                 }
                 self.received.lock().expect("sink lock").push(Received {
                     to: std::mem::take(&mut to),

@@ -15,10 +15,16 @@ pub(crate) mod pages;
 pub mod site;
 
 use actix_web::{
-    HttpRequest, HttpResponse, error::JsonPayloadError, http::StatusCode, middleware::from_fn, web,
+    HttpRequest, HttpResponse,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    error::JsonPayloadError,
+    http::{Method, StatusCode},
+    middleware::{Next, from_fn},
+    web,
 };
 
-use crate::auth::csrf;
+use crate::{auth::csrf, state::AppState};
 use error::{ApiError, Problem};
 
 /// Largest admin JSON body: a 1 MB markdown article plus its fields.
@@ -61,6 +67,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(links::configure)
             .default_service(web::to(not_found)),
     );
+}
+
+/// Any request that may write (every method but GET and HEAD) empties the
+/// read cache once it is handled, before the client sees the answer: the
+/// next request on this instance reads what was written. See `cache.rs`.
+pub async fn forget_cached_reads_after_writes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let state = writes
+        .then(|| req.app_data::<web::Data<AppState>>().cloned())
+        .flatten();
+    let response = next.call(req).await;
+    if let Some(state) = state {
+        state.read_cache.clear();
+    }
+    response
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -192,17 +192,7 @@ async fn the_grace_period_is_configurable() {
 async fn a_session_token_as_a_bearer_header_identifies_the_reader_on_the_api() {
     let app = spawn_app().await;
     let (_, _, paid) = app.publish_one_of_each().await;
-    let signup = app
-        .signup(&new_client(), "app@example.com", "correct horse battery")
-        .await;
-    let token = signup
-        .cookies()
-        .find(|c| c.name() == "bs_session")
-        .expect("signing up sets a session cookie")
-        .value()
-        .to_owned();
-    let user_id = app.user_id("app@example.com").await;
-    app.add_subscription(user_id, "active", 30).await;
+    let (_, token) = app.subscriber_with_session_token("app@example.com").await;
     let json: serde_json::Value = new_client()
         .get(app.url(&format!("/api/articles/{paid}")))
         .bearer_auth(token)
@@ -213,4 +203,45 @@ async fn a_session_token_as_a_bearer_header_identifies_the_reader_on_the_api() {
         .await
         .unwrap();
     assert_eq!(json["access"], "full");
+}
+
+#[tokio::test]
+async fn a_subscription_written_behind_the_servers_back_opens_the_paywall_once_the_read_cache_lapses() {
+    // Another instance, the CLI or a manual SQL fix writes without this
+    // server knowing: its read cache may answer from memory, but only for
+    // BROADSHEET_READ_CACHE_MS.
+    let app = crate::helpers::spawn_app_with([("BROADSHEET_READ_CACHE_MS", "300".to_owned())].into()).await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (client, user_id) = app.member("elsewhere@example.com").await;
+    let (_, before) = app.get_text(&client, &format!("/p/{paid}")).await;
+    assert!(!before.contains(PAID_MARKER));
+    app.add_subscription(user_id, "active", 30).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (_, after) = app.get_text(&client, &format!("/p/{paid}")).await;
+    assert!(
+        after.contains(PAID_MARKER),
+        "the cached session lapsed and was read again"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_at_once_even_though_it_was_cached() {
+    let app = crate::helpers::spawn_app_with([("BROADSHEET_READ_CACHE_MS", "60000".to_owned())].into()).await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (client, token) = app.subscriber_with_session_token("leaving@example.com").await;
+    let read_with_token = || {
+        new_client()
+            .get(app.url(&format!("/api/articles/{paid}")))
+            .bearer_auth(token.clone())
+            .send()
+    };
+    let json: serde_json::Value = read_with_token().await.unwrap().json().await.unwrap();
+    assert_eq!(json["access"], "full", "the session is now in the read cache");
+    let response = app.post_form(&client, "/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let json: serde_json::Value = read_with_token().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        json["access"], "preview",
+        "the logged-out token reads as a visitor"
+    );
 }

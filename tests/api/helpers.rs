@@ -239,6 +239,22 @@ impl TestApp {
         (client, self.user_id(email).await)
     }
 
+    /// A new browser signed up as `email` with an active subscription, and
+    /// its raw session token (for `Authorization: Bearer`).
+    pub async fn subscriber_with_session_token(&self, email: &str) -> (reqwest::Client, String) {
+        let client = new_client();
+        let signup = self.signup(&client, email, "correct horse battery").await;
+        let token = signup
+            .cookies()
+            .find(|c| c.name() == "bs_session")
+            .expect("signing up sets a session cookie")
+            .value()
+            .to_owned();
+        let user_id = self.user_id(email).await;
+        self.add_subscription(user_id, "active", 30).await;
+        (client, token)
+    }
+
     pub async fn user_id(&self, email: &str) -> i32 {
         let email = EmailAddress::parse(email).unwrap();
         self.db(move |conn| Ok(users::find_by_email(conn, &email)?.expect("the user exists").id))

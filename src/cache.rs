@@ -1,0 +1,161 @@
+//! Short-lived caches for the two lookups every page view makes: who the
+//! session belongs to (with their subscriptions and comps) and what is at a
+//! slug. Without them an article view costs three to five statements; with
+//! them a hot article costs none.
+//!
+//! Correctness rules, because a stale entry could leak a paid body or keep a
+//! revoked session alive:
+//! - Entries live at most `read_cache_ms` (default one second), so a change
+//!   made by another instance, the CLI or a direct SQL edit shows within that
+//!   bound everywhere.
+//! - Every write request handled by this instance (any method but GET and
+//!   HEAD: logins, logouts, webhooks, admin edits, comps) empties both caches
+//!   when it completes (see `routes::invalidate_after_writes`), and so does
+//!   the scheduler when it publishes. Writes are rare next to reads, so
+//!   emptying everything is cheaper than tracking what depends on what, and
+//!   there is no dependency to forget.
+//! - Only inputs to the access decision are cached, never its outcome:
+//!   `access::decide` still runs on every request with the current time.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use moka::sync::Cache;
+
+use crate::{
+    db::{articles::Article, users::User},
+    domain::access::Member,
+};
+
+/// What a slug leads to, as the article lookup found it.
+#[derive(Clone)]
+pub enum AtSlug {
+    Live(Arc<Article>),
+    /// The article was renamed; it lives at this slug now.
+    Moved(String),
+    Missing,
+}
+
+/// A session's owner with what the access policy needs of them; `None` for
+/// an unknown or expired token.
+pub type SessionOwner = Option<Arc<(User, Member)>>;
+
+pub struct ReadCache {
+    /// By the session token's SHA-256, never the token itself.
+    sessions: Option<Cache<String, SessionOwner>>,
+    articles: Option<Cache<String, AtSlug>>,
+}
+
+/// Bounds memory: a flood of made-up slugs or tokens evicts old entries
+/// rather than growing the cache.
+const MAX_ENTRIES: u64 = 10_000;
+
+impl ReadCache {
+    /// Entries live `ttl`; a zero `ttl` turns caching off.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            sessions: short_lived(ttl),
+            articles: short_lived(ttl),
+        }
+    }
+
+    /// The cached owner of a session, or `load`'s answer (then cached).
+    pub async fn session<E>(
+        &self,
+        token_hash: &str,
+        load: impl Future<Output = Result<SessionOwner, E>>,
+    ) -> Result<SessionOwner, E> {
+        cached(self.sessions.as_ref(), token_hash, load).await
+    }
+
+    /// What is cached at `slug`, or `load`'s answer (then cached).
+    pub async fn article<E>(
+        &self,
+        slug: &str,
+        load: impl Future<Output = Result<AtSlug, E>>,
+    ) -> Result<AtSlug, E> {
+        cached(self.articles.as_ref(), slug, load).await
+    }
+
+    /// Forgets everything: called after any write on this instance.
+    pub fn clear(&self) {
+        if let Some(sessions) = &self.sessions {
+            sessions.invalidate_all();
+        }
+        if let Some(articles) = &self.articles {
+            articles.invalidate_all();
+        }
+    }
+}
+
+fn short_lived<V: Clone + Send + Sync + 'static>(ttl: Duration) -> Option<Cache<String, V>> {
+    (!ttl.is_zero()).then(|| {
+        Cache::builder()
+            .max_capacity(MAX_ENTRIES)
+            .time_to_live(ttl)
+            .build()
+    })
+}
+
+/// A hit never leaves the async thread; only a miss runs `load` (which goes
+/// to the database). Two concurrent misses both load; the later insert wins,
+/// which is harmless for values this short-lived.
+async fn cached<V: Clone + Send + Sync + 'static, E>(
+    cache: Option<&Cache<String, V>>,
+    key: &str,
+    load: impl Future<Output = Result<V, E>>,
+) -> Result<V, E> {
+    let Some(cache) = cache else {
+        return load.await;
+    };
+    if let Some(hit) = cache.get(key) {
+        return Ok(hit);
+    }
+    let value = load.await?;
+    cache.insert(key.to_owned(), value.clone());
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::cell::Cell;
+
+    async fn missing(loads: &Cell<u32>) -> Result<AtSlug, ()> {
+        loads.set(loads.get() + 1);
+        Ok(AtSlug::Missing)
+    }
+
+    #[tokio::test]
+    async fn a_cached_slug_is_loaded_once_until_cleared() {
+        let cache = ReadCache::new(Duration::from_secs(60));
+        let loads = Cell::new(0);
+        for _ in 0..3 {
+            let found = cache.article("a", missing(&loads)).await;
+            assert!(matches!(found, Ok(AtSlug::Missing)));
+        }
+        assert_eq!(loads.get(), 1);
+        cache.clear();
+        let _ = cache.article("a", missing(&loads)).await;
+        assert_eq!(loads.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_zero_lifetime_turns_caching_off() {
+        let cache = ReadCache::new(Duration::ZERO);
+        let loads = Cell::new(0);
+        for _ in 0..3 {
+            let _ = cache.article("a", missing(&loads)).await;
+        }
+        assert_eq!(loads.get(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_is_not_cached() {
+        let cache = ReadCache::new(Duration::from_secs(60));
+        let failed = cache.session("h", async { Err("database down") }).await;
+        assert!(failed.is_err());
+        let found = cache.session("h", async { Ok::<_, &str>(None) }).await;
+        assert!(matches!(found, Ok(None)));
+    }
+}
