@@ -27,6 +27,7 @@ const SETTINGS: &[(&str, &str)] = &[
         "BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE",
         "login_per_account_per_minute",
     ),
+    ("BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "signups_per_ip_per_hour"),
     ("BROADSHEET_TRUST_PROXY", "trust_proxy"),
     ("SMTP_URL", "smtp_url"),
     ("MAIL_FROM", "mail_from"),
@@ -71,6 +72,8 @@ pub struct Config {
     pub hashing_concurrency: usize,
     pub login_per_ip_per_minute: u32,
     pub login_per_account_per_minute: u32,
+    /// New accounts one client address may create in an hour.
+    pub signups_per_ip_per_hour: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy
     /// you run, or anyone can dodge the per-IP limits).
     pub trust_proxy: bool,
@@ -126,6 +129,7 @@ impl Default for Config {
             hashing_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             login_per_ip_per_minute: 20,
             login_per_account_per_minute: 5,
+            signups_per_ip_per_hour: 20,
             trust_proxy: false,
             smtp_url: None,
             mail_from: "Broadsheet <newsletter@localhost>".into(),
@@ -195,6 +199,9 @@ impl Config {
                 }
                 "BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE" => {
                     self.login_per_account_per_minute = parse_in(raw, 1..=100_000).with_context(bad)?
+                }
+                "BROADSHEET_SIGNUPS_PER_IP_PER_HOUR" => {
+                    self.signups_per_ip_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
                 }
                 "BROADSHEET_TRUST_PROXY" => self.trust_proxy = parse_bool(raw).with_context(bad)?,
                 "SMTP_URL" => {

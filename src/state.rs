@@ -1,7 +1,7 @@
 //! The one shared state of the application, handed to every handler.
 
 use crate::{
-    auth::{password::PasswordHasher, signed::SigningKey, throttle::LoginThrottle},
+    auth::{password::PasswordHasher, signed::SigningKey, throttle::Throttle},
     billing::BillingSetup,
     cache::ReadCache,
     config::Config,
@@ -15,7 +15,9 @@ pub struct AppState {
     pub config: Config,
     pub pool: Pool,
     pub hasher: PasswordHasher,
-    pub login_throttle: LoginThrottle,
+    /// Logins and emailed-link requests.
+    pub login_throttle: Throttle,
+    pub signup_throttle: Throttle,
     pub policy: Policy,
     /// Sessions and articles for a moment (see `cache.rs`).
     pub read_cache: ReadCache,
@@ -37,7 +39,8 @@ impl AppState {
             mail_wakeup: Wakeup::default(),
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
-            login_throttle: LoginThrottle::new(
+            signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),
+            login_throttle: Throttle::new(
                 config.login_per_ip_per_minute,
                 config.login_per_account_per_minute,
             ),

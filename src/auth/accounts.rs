@@ -30,13 +30,26 @@ pub enum SignUpOutcome {
     EmailTaken,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("too many signups")]
+    Throttled(RetryAfter),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
 #[tracing::instrument(skip_all, fields(email = %email.masked()))]
 pub async fn sign_up(
     state: &AppState,
+    ip: IpAddr,
     email: EmailAddress,
     password: Password,
     user_agent: Option<String>,
-) -> anyhow::Result<SignUpOutcome> {
+) -> Result<SignUpOutcome, SignUpError> {
+    state
+        .signup_throttle
+        .check(ip, email.as_str())
+        .map_err(SignUpError::Throttled)?;
     // Hash before looking: a taken email costs the same time as a free one.
     let password_hash = state.hasher.hash(password).await?;
     let config = state.config.clone();

@@ -143,7 +143,9 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
         // there. A PostgreSQL connection can die with its server; the check
         // is what lets the pool recover after a restart.
         .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
-        .connection_timeout(Duration::from_secs(10))
+        // The longest a request waits for a connection; then it answers 503
+        // ("briefly unavailable") rather than hanging while the database is down.
+        .connection_timeout(Duration::from_secs(5))
         .build(ConnectionManager { url: url.clone() })
         .with_context(|| match url {
             DatabaseUrl::Sqlite(path) => format!("opening the SQLite database {}", path.display()),

@@ -68,10 +68,28 @@ where
         let mut conn = pool
             .get()
             .map_err(|e| anyhow::Error::new(Unavailable(e.to_string())))?;
-        work(&mut conn)
+        work(&mut conn).map_err(|e| match lost_connection(&e) {
+            Some(why) => anyhow::Error::new(Unavailable(why)),
+            None => e,
+        })
     })
     .await
     .map_err(|e| anyhow::anyhow!("database task panicked: {e}"))?
+}
+
+/// The server went away under a query (restarted, stopped, connections
+/// killed): an outage like a failed checkout, not a bug.
+fn lost_connection(error: &anyhow::Error) -> Option<String> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<Error>()? {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Some(info.message().to_owned()),
+            _ => None,
+        })
 }
 
 /// The database could not be reached (no connection within the pool's

@@ -2,7 +2,9 @@
 //! and an optional rate, and records outcomes as the server answers them,
 //! group-committed: whatever answers arrived while the previous write was
 //! in flight go to the database in one transaction (one commit per message
-//! held the engine to a third of the SMTP ceiling). Runs inside `serve` and
+//! held the engine to a third of the SMTP ceiling). A sending slot waits for
+//! its outcome's commit before it sends again, so a crash can repeat at most
+//! one message per slot (`mail_concurrency`). Runs inside `serve` and
 //! alone as `broadsheet worker`; any number may share one database.
 
 use std::{
@@ -18,7 +20,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lettre::Message;
 use rand::RngExt;
 use time::PrimitiveDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     auth::signed,
@@ -58,8 +60,15 @@ pub struct Worker {
 /// Most outcomes written in one transaction.
 const OUTCOMES_PER_COMMIT: usize = 500;
 
-/// What the server said about one message, to be recorded.
+/// What the server said about one message; `committed` is told once it is
+/// written (or the write has failed).
 struct Outcome {
+    row: OutcomeRow,
+    committed: oneshot::Sender<()>,
+}
+
+/// An outcome as the database records it.
+struct OutcomeRow {
     queue: Queue,
     id: i32,
     attempts: i32,
@@ -68,7 +77,7 @@ struct Outcome {
     result: Result<(), SendFailure>,
 }
 
-impl Outcome {
+impl OutcomeRow {
     fn record(self, conn: &mut db::DbConnection, max_attempts: i32) -> anyhow::Result<()> {
         let (queue, id) = (self.queue, self.id);
         match self.result {
@@ -179,15 +188,20 @@ impl Worker {
             self.pause.lock().expect("pause lock").1 =
                 Duration::from_millis(self.state.config.mail_retry_base_ms);
         }
+        let (committed, wait_for_commit) = oneshot::channel();
         // The receiver lives as long as this round: sending cannot fail.
         let _ = record.send(Outcome {
-            queue: item.queue,
-            id: item.id,
-            attempts: item.attempts,
-            to: item.to,
-            retry_at: self.retry_at(item.attempts),
-            result,
+            row: OutcomeRow {
+                queue: item.queue,
+                id: item.id,
+                attempts: item.attempts,
+                to: item.to,
+                retry_at: self.retry_at(item.attempts),
+                result,
+            },
+            committed,
         });
+        let _ = wait_for_commit.await;
     }
 
     /// Writes outcomes as they come, each write taking all that queued up
@@ -197,7 +211,10 @@ impl Worker {
         let max_attempts = self.state.config.mail_max_attempts;
         let mut batch = Vec::new();
         while outcomes.recv_many(&mut batch, OUTCOMES_PER_COMMIT).await > 0 {
-            let written = std::mem::take(&mut batch);
+            let (written, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut batch)
+                .into_iter()
+                .map(|outcome| (outcome.row, outcome.committed))
+                .unzip();
             let count = written.len();
             let recorded = db::run(&self.state.pool, move |conn| {
                 db::write_transaction(conn, |conn| {
@@ -209,6 +226,9 @@ impl Worker {
             .await;
             if let Err(e) = recorded {
                 tracing::error!(error = ?e, count, "recording delivery outcomes failed");
+            }
+            for committed in waiting {
+                let _ = committed.send(());
             }
         }
     }

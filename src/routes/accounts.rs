@@ -7,7 +7,7 @@ use super::{error::PageResult, pages};
 use crate::{
     auth::{
         CurrentReader,
-        accounts::{self, LoginError, SignUpOutcome},
+        accounts::{self, LoginError, SignUpError, SignUpOutcome},
         csrf::CsrfForm,
     },
     domain::{email::EmailAddress, password::Password},
@@ -67,20 +67,42 @@ async fn signup(
     let next = pages::local_path(form.next.as_deref());
     let email = EmailAddress::parse(&form.email);
     let password = Password::parse(form.password);
+    let form_again = |status, email_error: Option<String>, password_error| {
+        let page = SignupPage {
+            layout: pages::layout(&req, &reader),
+            next: next.clone(),
+            email: form.email.chars().take(EmailAddress::MAX_LEN).collect(),
+            email_error,
+            password_error,
+        };
+        pages::render(&req, status, &page)
+    };
     let (email, password) = match (email, password) {
         (Ok(email), Ok(password)) => (email, password),
         (email, password) => {
-            let page = SignupPage {
-                layout: pages::layout(&req, &reader),
-                next,
-                email: form.email.chars().take(EmailAddress::MAX_LEN).collect(),
-                email_error: email.err().map(|e| e.message),
-                password_error: password.err().map(|e| e.message),
-            };
-            return Ok(pages::render(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+            return Ok(form_again(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                email.err().map(|e| e.message),
+                password.err().map(|e| e.message),
+            )?);
         }
     };
-    let outcome = accounts::sign_up(&state, email, password, pages::user_agent(&req)).await?;
+    let ip = pages::client_ip(&req, &state);
+    let outcome = match accounts::sign_up(&state, ip, email, password, pages::user_agent(&req)).await {
+        Ok(outcome) => outcome,
+        Err(SignUpError::Throttled(retry)) => {
+            let message = format!(
+                "Too many signups from your network. Try again in {} minutes.",
+                retry.seconds().div_ceil(60)
+            );
+            let mut response = form_again(StatusCode::TOO_MANY_REQUESTS, Some(message), None)?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.seconds().into());
+            return Ok(response);
+        }
+        Err(SignUpError::Internal(e)) => return Err(e.into()),
+    };
     let mut response = pages::redirect_with_flash(&next, WELCOME);
     if let SignUpOutcome::Created { session_token, .. } = outcome {
         response.add_cookie(&pages::session_cookie(&state.config, session_token))?;

@@ -68,6 +68,45 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(AdminApiDoc::openapi())
 }
 
+/// For a path the admin API has but not with this method: the methods it
+/// does answer (for a 405 with `Allow`). Read off the OpenAPI document, which
+/// a test holds to the real routes.
+pub(crate) fn methods_allowed_at(path: &str) -> Option<Vec<String>> {
+    static PATHS: std::sync::OnceLock<Vec<(String, Vec<String>)>> = std::sync::OnceLock::new();
+    let paths = PATHS.get_or_init(|| {
+        let doc = serde_json::to_value(AdminApiDoc::openapi()).unwrap_or_default();
+        doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(template, item)| {
+                        let methods = item
+                            .as_object()
+                            .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                            .unwrap_or_default();
+                        (template.clone(), methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let matches = |template: &str| {
+        let (mut want, mut got) = (template.split('/'), path.split('/'));
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+                _ => return false,
+            }
+        }
+    };
+    paths
+        .iter()
+        .find(|(template, _)| matches(template))
+        .map(|(_, methods)| methods.clone())
+}
+
 impl From<PublishingError> for Problem {
     fn from(e: PublishingError) -> Self {
         match e {
@@ -83,12 +122,20 @@ impl From<PublishingError> for Problem {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateArticleBody {
-    /// 1 to 300 characters.
+    /// 1 to 300 characters, not all spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     title: String,
-    /// The body in markdown; a line `<!-- paywall -->` ends the free preview.
+    /// The body in markdown (not blank, at most 1 MB); a line
+    /// `<!-- paywall -->` ends the free preview.
+    #[schema(pattern = r"\S")]
     markdown: String,
     visibility: Visibility,
     /// Made from the title when left out.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: Option<String>,
     /// Publish now.
     #[serde(default)]
@@ -132,17 +179,21 @@ fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Opti
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchArticleBody {
+    /// Left out: unchanged. It cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")]
     title: Option<Option<String>>,
+    /// Left out: unchanged. It cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = r"\S")]
     markdown: Option<Option<String>>,
+    /// Left out: unchanged. It cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Visibility>)]
+    #[schema(value_type = Visibility, required = false)]
     visibility: Option<Option<Visibility>>,
+    /// `null`: made from the title again.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<EmailSegment>)]
@@ -280,8 +331,10 @@ struct ListParams {
     status: Option<ArticleStatus>,
     visibility: Option<Visibility>,
     /// 1-based (default 1).
+    #[param(minimum = 1, maximum = 100000)]
     page: Option<i64>,
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i64>,
 }
 
@@ -315,7 +368,7 @@ async fn list_articles(
 
 /// Creates an article: a draft, or published or scheduled at once (editors).
 #[utoipa::path(post, path = "/admin/api/articles", request_body = CreateArticleBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated request", pattern = r"^[\x21-\x7E]{1,255}$")),
     responses((status = 201, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/articles")]
@@ -515,6 +568,7 @@ struct CompBody {
     #[schema(format = DateTime)]
     expires_at: Option<String>,
     /// Why (kept for the record), at most 500 characters.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 

@@ -9,6 +9,9 @@ use actix_web::{
 
 use crate::{db::Unavailable, domain::InvalidInput, views};
 
+/// What a client is told to wait when the database is unreachable.
+const OUTAGE_RETRY_AFTER_SECS: u64 = 5;
+
 /// What went wrong, independent of how it is shown.
 #[derive(Debug)]
 pub struct Problem {
@@ -77,11 +80,13 @@ impl Problem {
     /// unreachable database is an outage (503), anything else a bug (500).
     pub fn internal(source: anyhow::Error) -> Self {
         let mut problem = if source.downcast_ref::<Unavailable>().is_some() {
-            Self::new(
+            let mut outage = Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Broadsheet is briefly unavailable. Please try again in a moment.",
-            )
+            );
+            outage.retry_after = Some(OUTAGE_RETRY_AFTER_SECS);
+            outage
         } else {
             Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -88,6 +88,25 @@ pub async fn forget_cached_reads_after_writes(
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
+    if let Some(allowed) = admin::methods_allowed_at(req.path()) {
+        let mut response = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "{} takes {}, not {}.",
+                req.path(),
+                allowed.join(", "),
+                req.method()
+            ),
+        )
+        .to_json_response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        return response;
+    }
     let problem = Problem::not_found(format!("There is nothing at {}.", req.path()));
     if error::wants_json(req.path()) {
         problem.to_json_response()
@@ -124,10 +143,10 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError(problem).into()
 }
 
-/// A JSON body that may be left out altogether (an empty body reads as the
-/// default), with the same 400/422 split as `web::Json`.
+/// A JSON body that may be left out altogether (an empty body, or `null`,
+/// reads as the default), with the same 400/422 split as `web::Json`.
 pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Problem> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| {

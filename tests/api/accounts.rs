@@ -269,6 +269,61 @@ async fn logins_are_throttled_per_address_across_accounts() {
 }
 
 #[tokio::test]
+async fn signups_beyond_the_hourly_limit_per_address_get_429_with_retry_after_and_create_nothing() {
+    let app = spawn_app_with([("BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "2".to_owned())].into()).await;
+    for n in 0..2 {
+        let response = app
+            .signup(&new_client(), &format!("new{n}@example.com"), PASSWORD)
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "signup {n}");
+    }
+    let users_before = app.count_rows("users").await;
+    let response = app.signup(&new_client(), "spam@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry_after > 60,
+        "the next signup is most of an hour away: {retry_after}"
+    );
+    assert!(
+        response.cookies().all(|c| c.name() != "bs_session"),
+        "no session for a refused signup"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Too many signups from your network"), "{page}");
+    assert!(page.contains("spam@example.com"), "the form keeps what was typed");
+    assert_eq!(app.count_rows("users").await, users_before);
+}
+
+#[tokio::test]
+async fn magic_link_and_reset_requests_are_throttled_with_retry_after() {
+    let app = spawn_app_with([("BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE", "2".to_owned())].into()).await;
+    for (path, email) in [
+        ("/login/link", "link@example.com"),
+        ("/reset", "reset@example.com"),
+    ] {
+        for attempt in 0..2 {
+            let response = app.post_form(&new_client(), path, &[("email", email)]).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path} attempt {attempt}");
+        }
+        let response = app.post_form(&new_client(), path, &[("email", email)]).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{path}");
+        assert!(response.headers().contains_key(header::RETRY_AFTER), "{path}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Too many links were asked for")
+        );
+    }
+}
+
+#[tokio::test]
 async fn next_never_redirects_off_the_site() {
     let app = spawn_app().await;
     app.member("nav@example.com").await;

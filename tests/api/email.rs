@@ -431,7 +431,7 @@ async fn one_click_unsubscribe_with_no_cookie_suppresses_the_member_for_the_next
 }
 
 /// The link in the newest transactional email to `to`.
-fn link_in(sink: &SmtpSink, to: &str, path: &str) -> String {
+pub(crate) fn link_in(sink: &SmtpSink, to: &str, path: &str) -> String {
     let message = sink
         .received()
         .into_iter()
@@ -565,4 +565,60 @@ async fn without_an_smtp_server_mail_lands_as_eml_files_in_the_data_folder() {
     assert_eq!(files.len(), 1);
     let eml = std::fs::read_to_string(files[0].path()).unwrap();
     assert!(eml.contains("Subject: Confirm your email address"));
+}
+
+/// Each outbox row's status, attempts and whether it has an error.
+async fn outbox_rows(app: &TestApp) -> Vec<(String, i32, bool)> {
+    app.db(|conn| {
+        use broadsheet::db::schema::outbox;
+        use diesel::prelude::*;
+        let rows: Vec<(String, i32, Option<String>)> = outbox::table
+            .order(outbox::id)
+            .select((outbox::status, outbox::attempts, outbox::last_error))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(status, attempts, error)| (status, attempts, error.is_some()))
+            .collect())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn when_the_mail_folder_cannot_be_written_mail_is_retried_and_nothing_is_marked_sent() {
+    let app = spawn_app_with(HashMap::new()).await; // the folder transport
+    let outbox = app.config.outbox_dir();
+    // A file where the folder should be: every write fails, as on a full
+    // disk or a folder whose permissions were changed under us.
+    std::fs::remove_dir_all(&outbox).unwrap();
+    std::fs::write(&outbox, "not a folder").unwrap();
+    app.member("waiting@example.com").await;
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = outbox_rows(&app).await;
+        if rows.iter().any(|(_, attempts, _)| *attempts >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, attempts, has_error) = rows[0].clone();
+    assert_ne!(status, "sent", "{rows:?}");
+    assert_ne!(status, "failed", "a write failure is transient: {rows:?}");
+    assert!(
+        attempts >= 2 && has_error,
+        "retried, with the error kept: {rows:?}"
+    );
+
+    // The folder is back: the retry delivers it.
+    std::fs::remove_file(&outbox).unwrap();
+    std::fs::create_dir_all(&outbox).unwrap();
+    for _ in 0..200 {
+        if outbox_rows(&app).await[0].0 == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(outbox_rows(&app).await[0].0, "sent");
+    let files = std::fs::read_dir(&outbox).unwrap().count();
+    assert_eq!(files, 1, "one message file, written once");
 }

@@ -141,6 +141,9 @@ pub async fn spawn_app_without_worker(settings: HashMap<&str, String>) -> TestAp
 }
 
 async fn spawn(settings: HashMap<&str, String>, run_worker: bool) -> TestApp {
+    // The app's Stripe client builds a TLS config at start, as `main` does
+    // after installing the provider; a test run alone must do the same.
+    install_crypto_provider();
     let (database_url, database) = fresh_database();
     let data_dir = tempfile::tempdir().expect("a data dir");
     let mut values = HashMap::from([

@@ -12,6 +12,7 @@ mod email;
 mod feeds;
 mod helpers;
 mod leaks;
+mod logs;
 mod ops;
 mod reading;
 mod smtp;
