@@ -10,14 +10,23 @@
 //!   bound everywhere.
 //! - Every write request handled by this instance (any method but GET and
 //!   HEAD: logins, logouts, webhooks, admin edits, comps) empties both caches
-//!   when it completes (see `routes::invalidate_after_writes`), and so does
-//!   the scheduler when it publishes. Writes are rare next to reads, so
-//!   emptying everything is cheaper than tracking what depends on what, and
-//!   there is no dependency to forget.
+//!   when it completes (see `routes::forget_cached_reads_after_writes`),
+//!   and so does the scheduler when it publishes. Writes are rare next to
+//!   reads, so emptying everything is cheaper than tracking what depends on
+//!   what, and there is no dependency to forget.
+//! - A read that was at the database while a write landed may carry what the
+//!   write replaced: it is answered but not cached (a generation counter).
 //! - Only inputs to the access decision are cached, never its outcome:
 //!   `access::decide` still runs on every request with the current time.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use moka::sync::Cache;
 
@@ -43,6 +52,9 @@ pub struct ReadCache {
     /// By the session token's SHA-256, never the token itself.
     sessions: Option<Cache<String, SessionOwner>>,
     articles: Option<Cache<String, AtSlug>>,
+    /// Bumped by every `clear`. A load that began before a clear may have
+    /// read what the write replaced; it is answered but not cached.
+    generation: AtomicU64,
 }
 
 /// Bounds memory: a flood of made-up slugs or tokens evicts old entries
@@ -55,6 +67,7 @@ impl ReadCache {
         Self {
             sessions: short_lived(ttl),
             articles: short_lived(ttl),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -64,7 +77,7 @@ impl ReadCache {
         token_hash: &str,
         load: impl Future<Output = Result<SessionOwner, E>>,
     ) -> Result<SessionOwner, E> {
-        cached(self.sessions.as_ref(), token_hash, load).await
+        self.cached(self.sessions.as_ref(), token_hash, load).await
     }
 
     /// What is cached at `slug`, or `load`'s answer (then cached).
@@ -73,11 +86,35 @@ impl ReadCache {
         slug: &str,
         load: impl Future<Output = Result<AtSlug, E>>,
     ) -> Result<AtSlug, E> {
-        cached(self.articles.as_ref(), slug, load).await
+        self.cached(self.articles.as_ref(), slug, load).await
+    }
+
+    /// A hit never leaves the async thread; only a miss runs `load` (which
+    /// goes to the database). Two concurrent misses both load; the later
+    /// insert wins, which is harmless for values this short-lived.
+    async fn cached<V: Clone + Send + Sync + 'static, E>(
+        &self,
+        cache: Option<&Cache<String, V>>,
+        key: &str,
+        load: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E> {
+        let Some(cache) = cache else {
+            return load.await;
+        };
+        if let Some(hit) = cache.get(key) {
+            return Ok(hit);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let value = load.await?;
+        if self.generation.load(Ordering::SeqCst) == generation {
+            cache.insert(key.to_owned(), value.clone());
+        }
+        Ok(value)
     }
 
     /// Forgets everything: called after any write on this instance.
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(sessions) = &self.sessions {
             sessions.invalidate_all();
         }
@@ -94,25 +131,6 @@ fn short_lived<V: Clone + Send + Sync + 'static>(ttl: Duration) -> Option<Cache<
             .time_to_live(ttl)
             .build()
     })
-}
-
-/// A hit never leaves the async thread; only a miss runs `load` (which goes
-/// to the database). Two concurrent misses both load; the later insert wins,
-/// which is harmless for values this short-lived.
-async fn cached<V: Clone + Send + Sync + 'static, E>(
-    cache: Option<&Cache<String, V>>,
-    key: &str,
-    load: impl Future<Output = Result<V, E>>,
-) -> Result<V, E> {
-    let Some(cache) = cache else {
-        return load.await;
-    };
-    if let Some(hit) = cache.get(key) {
-        return Ok(hit);
-    }
-    let value = load.await?;
-    cache.insert(key.to_owned(), value.clone());
-    Ok(value)
 }
 
 #[cfg(test)]
@@ -138,6 +156,20 @@ mod tests {
         cache.clear();
         let _ = cache.article("a", missing(&loads)).await;
         assert_eq!(loads.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_load_overtaken_by_a_write_is_answered_but_not_cached() {
+        let cache = ReadCache::new(Duration::from_secs(60));
+        let loads = Cell::new(0);
+        let stale = async {
+            loads.set(loads.get() + 1);
+            cache.clear(); // a write lands while this read is at the database
+            Ok::<_, ()>(AtSlug::Missing)
+        };
+        assert!(matches!(cache.article("a", stale).await, Ok(AtSlug::Missing)));
+        let _ = cache.article("a", missing(&loads)).await;
+        assert_eq!(loads.get(), 2, "the overtaken answer was not kept");
     }
 
     #[tokio::test]
