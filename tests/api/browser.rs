@@ -117,6 +117,17 @@ impl Browser {
             .unwrap();
     }
 
+    /// The visible text of the element at `css`.
+    pub async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Waits (bounded) until the page shows `text`, e.g. after a form
     /// submission navigates.
     pub async fn wait_for_text(&self, text: &str) -> bool {

@@ -107,22 +107,8 @@ async fn signup_errors_appear_next_to_their_fields() {
     browser.fill("#password", "short").await;
     browser.click("form[action='/signup'] button[type=submit]").await;
     assert!(browser.wait_for_text("valid email").await);
-    let email_error = browser
-        .client
-        .find(fantoccini::Locator::Css("#email-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let password_error = browser
-        .client
-        .find(fantoccini::Locator::Css("#password-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let email_error = browser.text_of("#email-error").await;
+    let password_error = browser.text_of("#password-error").await;
     assert!(email_error.contains("valid email"), "{email_error}");
     assert!(password_error.contains("at least 8"), "{password_error}");
     browser.screenshot("signup-errors").await;
