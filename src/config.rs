@@ -46,6 +46,11 @@ const SETTINGS: &[(&str, &str)] = &[
     ("STRIPE_API_BASE", "stripe_api_base"),
     ("BROADSHEET_PRICE_MONTHLY_LABEL", "price_monthly_label"),
     ("BROADSHEET_PRICE_YEARLY_LABEL", "price_yearly_label"),
+    ("METERED_FREE_ARTICLES", "metered_free_articles"),
+    ("BROADSHEET_GIFT_LINKS_PER_MONTH", "gift_links_per_month"),
+    ("BROADSHEET_GIFT_LINK_DAYS", "gift_link_days"),
+    ("BROADSHEET_GIFT_LINK_READS", "gift_link_reads"),
+    ("BROADSHEET_METRICS_TOKEN", "metrics_token"),
 ];
 
 #[derive(Debug, Clone)]
@@ -110,6 +115,16 @@ pub struct Config {
     /// objects stay the truth for what is charged.
     pub price_monthly_label: String,
     pub price_yearly_label: String,
+    /// Paid articles a free member may read in full each month; 0 = off.
+    pub metered_free_articles: u32,
+    /// Gift links one subscriber may create per calendar month.
+    pub gift_links_per_month: u32,
+    /// How long a gift link works, unless its creator asks for less.
+    pub gift_link_days: i64,
+    /// How many opens a gift link allows, unless its creator asks for fewer.
+    pub gift_link_reads: i32,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>`.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -148,6 +163,11 @@ impl Default for Config {
             stripe_api_base: "https://api.stripe.com".into(),
             price_monthly_label: "$8 a month".into(),
             price_yearly_label: "$80 a year".into(),
+            metered_free_articles: 0,
+            gift_links_per_month: 10,
+            gift_link_days: 30,
+            gift_link_reads: 10,
+            metrics_token: None,
         }
     }
 }
@@ -244,6 +264,19 @@ impl Config {
                 "STRIPE_API_BASE" => self.stripe_api_base = Url::parse(raw).with_context(bad)?.to_string(),
                 "BROADSHEET_PRICE_MONTHLY_LABEL" => self.price_monthly_label = raw.to_owned(),
                 "BROADSHEET_PRICE_YEARLY_LABEL" => self.price_yearly_label = raw.to_owned(),
+                "METERED_FREE_ARTICLES" => {
+                    self.metered_free_articles = parse_in(raw, 0..=1000).with_context(bad)?
+                }
+                "BROADSHEET_GIFT_LINKS_PER_MONTH" => {
+                    self.gift_links_per_month = parse_in(raw, 0..=10_000).with_context(bad)?
+                }
+                "BROADSHEET_GIFT_LINK_DAYS" => {
+                    self.gift_link_days = parse_in(raw, 1..=365).with_context(bad)?
+                }
+                "BROADSHEET_GIFT_LINK_READS" => {
+                    self.gift_link_reads = parse_in(raw, 1..=10_000).with_context(bad)?
+                }
+                "BROADSHEET_METRICS_TOKEN" => self.metrics_token = non_empty(raw).map(SecretString::from),
                 other => bail!("unknown setting {other}"),
             }
         }

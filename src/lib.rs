@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod feeds;
+pub mod gifts;
 pub mod mail;
 pub mod members;
 pub mod publishing;

@@ -9,8 +9,9 @@ use crate::{
     db::{
         self,
         articles::{self, Article},
+        meter,
     },
-    domain::access::{self, Access, CallToAction, Reader},
+    domain::access::{self, Access, Banner, CallToAction, Passes, Reader},
     state::AppState,
 };
 
@@ -20,8 +21,8 @@ pub struct ReadableArticle {
 }
 
 impl ReadableArticle {
-    fn decide(article: Arc<Article>, reader: &Reader, state: &AppState) -> Self {
-        let access = access::decide(reader, article.visibility(), db::now(), &state.policy);
+    fn decide(article: Arc<Article>, reader: &Reader, passes: Passes, state: &AppState) -> Self {
+        let access = access::decide_with(reader, article.visibility(), passes, db::now(), &state.policy);
         Self { article, access }
     }
 
@@ -36,7 +37,11 @@ impl ReadableArticle {
     pub fn call_to_action(&self) -> Option<CtaLink> {
         match self.access {
             Access::Full { .. } => None,
-            Access::Preview { cta } => Some(CtaLink::new(cta, &self.article.row.slug)),
+            Access::Preview { cta, free_left } => {
+                let mut link = CtaLink::new(cta, &self.article.row.slug);
+                link.free_left = free_left;
+                Some(link)
+            }
         }
     }
 }
@@ -46,6 +51,8 @@ pub struct CtaLink {
     pub cta: CallToAction,
     /// A site path: `/login?next=/p/slug`, `/subscribe`, `/account`.
     pub path: String,
+    /// Metered reads left this month, when the meter is on.
+    pub free_left: Option<u32>,
 }
 
 impl CtaLink {
@@ -56,7 +63,20 @@ impl CtaLink {
             CallToAction::Subscribe => "/subscribe".to_owned(),
             CallToAction::UpdateCard => "/account".to_owned(),
         };
-        Self { cta, path }
+        Self {
+            cta,
+            path,
+            free_left: None,
+        }
+    }
+
+    /// What the teaser says: the call to action, after the meter's count
+    /// ("You have 2 free articles left this month.") when there is one.
+    pub fn message(&self) -> String {
+        match self.free_left {
+            Some(left) => format!("{} {}", access::free_articles_left(left), self.cta.message()),
+            None => self.cta.message().to_owned(),
+        }
     }
 
     pub fn button(&self) -> &'static str {
@@ -76,9 +96,36 @@ pub enum Lookup {
     Missing,
 }
 
-/// The live article at `slug` as `reader` may see it. The lookup may come
-/// from the read cache; the decision is made afresh every time.
-pub async fn article(state: &AppState, reader: &Reader, slug: String) -> anyhow::Result<Lookup> {
+/// Who is reading: the policy's view, and the member's id for the meter.
+#[derive(Clone, Copy)]
+pub struct Who<'a> {
+    pub reader: &'a Reader,
+    pub user_id: Option<i32>,
+}
+
+impl<'a> Who<'a> {
+    /// A reader the meter does not count (feeds).
+    pub fn uncounted(reader: &'a Reader) -> Self {
+        Self {
+            reader,
+            user_id: None,
+        }
+    }
+}
+
+/// The live article at `slug` as `who` may see it, opening it: a free
+/// member may spend a metered read on it. The lookup may come from the read
+/// cache; the decision is made afresh every time.
+pub async fn article(state: &AppState, who: Who<'_>, slug: String) -> anyhow::Result<Lookup> {
+    Ok(match lookup(state, slug).await? {
+        AtSlug::Live(article) => Lookup::Found(Box::new(open(state, who, article, Passes::default()).await?)),
+        AtSlug::Moved(new_slug) => Lookup::Moved(new_slug),
+        AtSlug::Missing => Lookup::Missing,
+    })
+}
+
+/// What is at `slug` now (through the read cache).
+pub(crate) async fn lookup(state: &AppState, slug: String) -> anyhow::Result<AtSlug> {
     let load = db::run(&state.pool, {
         let slug = slug.clone();
         move |conn| {
@@ -92,27 +139,92 @@ pub async fn article(state: &AppState, reader: &Reader, slug: String) -> anyhow:
             })
         }
     });
-    Ok(match state.read_cache.article(&slug, load).await? {
-        AtSlug::Live(article) => Lookup::Found(Box::new(ReadableArticle::decide(article, reader, state))),
-        AtSlug::Moved(new_slug) => Lookup::Moved(new_slug),
-        AtSlug::Missing => Lookup::Missing,
-    })
+    state.read_cache.article(&slug, load).await
 }
 
-/// A page of live articles, newest first, as `reader` may see them.
-pub async fn latest(state: &AppState, reader: &Reader, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {
-    let found = db::run(&state.pool, move |conn| {
-        Ok(articles::list_live(
-            conn,
-            db::now(),
-            page.per_page,
-            page.offset(),
-        )?)
+/// Decides one article for a reader who opens it, with `passes` (a gift
+/// link) and the meter, and records the read a pass or the meter granted.
+/// A record refused (the last read taken meanwhile by another request)
+/// means deciding again on fresh numbers, which then shows the teaser.
+pub(crate) async fn open(
+    state: &AppState,
+    who: Who<'_>,
+    article: Arc<Article>,
+    mut passes: Passes,
+) -> anyhow::Result<ReadableArticle> {
+    let now = db::now();
+    let visibility = article.visibility();
+    let meter_user = who
+        .user_id
+        .filter(|_| access::meter_applies(who.reader, visibility, now, &state.policy));
+    for _attempt in 0..2 {
+        if let Some(user_id) = meter_user {
+            let article_id = article.row.id;
+            passes.meter = Some(
+                db::run(&state.pool, move |conn| {
+                    Ok(meter::reads(conn, user_id, article_id, now, true)?)
+                })
+                .await?,
+            );
+        }
+        let readable = ReadableArticle::decide(article.clone(), who.reader, passes, state);
+        // A gifted read is the caller's to record: it knows the link.
+        let recorded = match (readable.access, meter_user) {
+            (
+                Access::Full {
+                    banner: Some(Banner::FreeRead { .. }),
+                },
+                Some(user_id),
+            ) => {
+                let (article_id, allowance) = (article.row.id, state.policy.metered_free_articles);
+                db::run(&state.pool, move |conn| {
+                    Ok(meter::spend(conn, user_id, article_id, now, allowance)?)
+                })
+                .await?
+            }
+            _ => true,
+        };
+        if recorded {
+            return Ok(readable);
+        }
+    }
+    // Two lost races in a row: show the teaser rather than guess.
+    Ok(ReadableArticle::decide(
+        article,
+        who.reader,
+        Passes::default(),
+        state,
+    ))
+}
+
+/// A page of live articles, newest first, as `who` may see them. Nothing is
+/// opened: a free member's teasers say how many metered reads are left.
+pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {
+    let now = db::now();
+    let metered_user = who.user_id.filter(|_| {
+        access::meter_applies(
+            who.reader,
+            crate::domain::article::Visibility::Paid,
+            now,
+            &state.policy,
+        )
+    });
+    let (found, meter_reads) = db::run(&state.pool, move |conn| {
+        let found = articles::list_live(conn, now, page.per_page, page.offset())?;
+        let reads = match metered_user {
+            Some(user_id) => Some(meter::reads(conn, user_id, 0, now, false)?),
+            None => None,
+        };
+        Ok((found, reads))
     })
     .await?;
+    let passes = Passes {
+        gift: None,
+        meter: meter_reads,
+    };
     Ok(found
         .into_iter()
-        .map(|article| ReadableArticle::decide(Arc::new(article), reader, state))
+        .map(|article| ReadableArticle::decide(Arc::new(article), who.reader, passes, state))
         .collect())
 }
 

@@ -47,6 +47,7 @@ impl AppState {
             read_cache: ReadCache::new(std::time::Duration::from_millis(config.read_cache_ms)),
             policy: Policy {
                 past_due_grace: time::Duration::days(config.past_due_grace_days),
+                metered_free_articles: config.metered_free_articles,
             },
             config,
             pool,

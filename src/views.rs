@@ -50,7 +50,7 @@ pub struct HomePage {
 /// The box under a teaser.
 pub struct CtaView {
     pub kind: &'static str,
-    pub message: &'static str,
+    pub message: String,
     pub button: &'static str,
     pub url: String,
 }
@@ -63,7 +63,27 @@ pub struct ArticlePage {
     /// The body or the preview, as the access policy decided.
     pub html: String,
     pub cta: Option<CtaView>,
-    pub banner: Option<&'static str>,
+    pub banner: Option<BannerView>,
+    /// Why a gift link showed the teaser (expired, used up, withdrawn).
+    pub notice: Option<&'static str>,
+    /// A paying subscriber on a members or paid article: "Gift this article".
+    pub may_gift: bool,
+}
+
+/// A notice above a full article: `kind` is `update_card`, `gifted` or
+/// `free_read`, and picks the link beside it.
+pub struct BannerView {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// A gift link on the account page.
+pub struct GiftLinkView {
+    pub id: i32,
+    pub url: String,
+    pub title: String,
+    pub status: String,
+    pub open: bool,
 }
 
 #[derive(Template)]
@@ -102,6 +122,7 @@ pub struct AccountPage {
     pub newsletter: bool,
     pub email_verified: bool,
     pub sessions: Vec<SessionView>,
+    pub gift_links: Vec<GiftLinkView>,
 }
 
 /// A signed-in device on the account page.

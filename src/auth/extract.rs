@@ -29,6 +29,14 @@ impl CurrentReader {
     pub fn email(&self) -> Option<String> {
         self.user.as_ref().map(|u| u.email.clone())
     }
+
+    /// Who is reading, for `reading`.
+    pub fn who(&self) -> crate::reading::Who<'_> {
+        crate::reading::Who {
+            reader: &self.reader,
+            user_id: self.user.as_ref().map(|u| u.id),
+        }
+    }
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {

@@ -38,6 +38,11 @@ pub struct Article {
 }
 
 impl Article {
+    /// Published (or scheduled and due) by `now`: what readers may see.
+    pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
+        LIVE_STATUSES.contains(&self.row.status.as_str()) && self.row.published_at.is_some_and(|at| at <= now)
+    }
+
     /// The stored visibility. The CHECK constraint keeps it valid; were it
     /// not, the strictest reading is the safe one.
     pub fn visibility(&self) -> Visibility {
@@ -195,10 +200,7 @@ pub fn find_live_by_slug(
     slug: &str,
     now: PrimitiveDateTime,
 ) -> QueryResult<Option<Article>> {
-    Ok(find_by_slug(conn, slug)?.filter(|article| {
-        LIVE_STATUSES.contains(&article.row.status.as_str())
-            && article.row.published_at.is_some_and(|at| at <= now)
-    }))
+    Ok(find_by_slug(conn, slug)?.filter(|article| article.is_live(now)))
 }
 
 pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Article>> {

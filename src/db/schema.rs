@@ -13,6 +13,7 @@ diesel::table! {
         newsletter -> Bool,
         created_at -> Timestamp,
         feed_generation -> Integer,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -97,7 +98,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    gift_links (id) {
+        id -> Integer,
+        article_id -> Integer,
+        gifter_id -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        max_reads -> Integer,
+        reads -> Integer,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    meter_reads (id) {
+        id -> Integer,
+        user_id -> Integer,
+        article_id -> Integer,
+        month -> Text,
+        slot -> Integer,
+        read_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(gift_links -> articles (article_id));
+diesel::joinable!(gift_links -> users (gifter_id));
+diesel::joinable!(meter_reads -> articles (article_id));
 diesel::joinable!(login_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(articles -> users (author_id));
@@ -120,6 +148,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     suppressions,
     stripe_events,
+    gift_links,
+    meter_reads,
 );
 
 diesel::table! {

@@ -18,6 +18,9 @@ pub struct User {
     pub created_at: PrimitiveDateTime,
     /// Bumped to rotate the private feed URL (see `auth::feed_token`).
     pub feed_generation: i32,
+    /// Set when the member deleted their account: every personal field is
+    /// erased and the row stays only so delivery counts stay whole.
+    pub deleted_at: Option<PrimitiveDateTime>,
 }
 
 impl User {

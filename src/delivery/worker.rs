@@ -341,7 +341,7 @@ impl Worker {
         let row = &article.row;
         let (html, text, cta) = match access {
             Access::Full { .. } => (row.body_html.clone(), without_divider(&row.body_markdown), None),
-            Access::Preview { cta } => (
+            Access::Preview { cta, .. } => (
                 row.preview_html.clone(),
                 markdown::preview_part(&row.body_markdown, config.preview_chars),
                 {

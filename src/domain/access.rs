@@ -12,12 +12,16 @@ pub struct Policy {
     /// How long a `past_due` subscriber keeps full access after the period
     /// they paid for ended, while Stripe retries the card.
     pub past_due_grace: Duration,
+    /// Paid articles a free member may read in full each calendar month
+    /// (`METERED_FREE_ARTICLES`); 0 turns the meter off.
+    pub metered_free_articles: u32,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
             past_due_grace: Duration::days(7),
+            metered_free_articles: 0,
         }
     }
 }
@@ -41,6 +45,41 @@ pub struct Member {
     pub role: Role,
     pub subscriptions: Vec<Subscription>,
     pub comps: Vec<Comp>,
+}
+
+/// A gift link to this article, as stored: anyone holding it reads the
+/// article in full while it is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gift {
+    pub expires_at: PrimitiveDateTime,
+    /// Opens left before the link is used up.
+    pub reads_left: i32,
+    pub revoked: bool,
+}
+
+impl Gift {
+    pub fn is_open(&self, now: PrimitiveDateTime) -> bool {
+        !self.revoked && self.reads_left > 0 && now < self.expires_at
+    }
+}
+
+/// A free member's metered reads this month, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeterReads {
+    /// Distinct paid articles read in full this month.
+    pub used: u32,
+    /// This article is one of them: reading it again is free.
+    pub this_article: bool,
+    /// The reader is opening this one article (a page or the API's single
+    /// article), which may spend a read; lists, feeds and email never do.
+    pub opening: bool,
+}
+
+/// What a reader brings to one article beyond their standing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Passes {
+    pub gift: Option<Gift>,
+    pub meter: Option<MeterReads>,
 }
 
 /// Who is asking.
@@ -151,23 +190,44 @@ impl CallToAction {
 pub enum Banner {
     /// In the grace period after a failed renewal.
     UpdateCard,
+    /// Read through a gift link (the page names the gifter).
+    Gifted,
+    /// One of a free member's metered reads; `left` after this one.
+    FreeRead { left: u32 },
 }
 
 impl Banner {
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> String {
         match self {
             Banner::UpdateCard => {
-                "Your last payment failed. Update your card to keep reading without interruption."
+                "Your last payment failed. Update your card to keep reading without interruption.".into()
             }
+            Banner::Gifted => "A subscriber gifted you this article.".into(),
+            Banner::FreeRead { left } => format!(
+                "This is one of your free articles this month. {}",
+                free_articles_left(left)
+            ),
         }
     }
+}
+
+/// "You have 2 free articles left this month."
+pub fn free_articles_left(left: u32) -> String {
+    let noun = if left == 1 { "article" } else { "articles" };
+    format!("You have {left} free {noun} left this month.")
 }
 
 /// The decision: the whole body, or the preview and a call to action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    Full { banner: Option<Banner> },
-    Preview { cta: CallToAction },
+    Full {
+        banner: Option<Banner>,
+    },
+    Preview {
+        cta: CallToAction,
+        /// Metered reads left this month, when the meter is on for this reader.
+        free_left: Option<u32>,
+    },
 }
 
 impl Access {
@@ -176,8 +236,80 @@ impl Access {
     }
 }
 
-/// Decides what `reader` sees of an article with `visibility` at `now`.
+/// Decides what `reader` sees of an article with `visibility` at `now`, on
+/// their standing alone (lists, feeds, email).
 pub fn decide(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, policy: &Policy) -> Access {
+    decide_with(reader, visibility, Passes::default(), now, policy)
+}
+
+/// The whole policy: the reader's standing first, then a gift link, then the
+/// meter. A `Full` with `Banner::Gifted` or `Banner::FreeRead` obliges the
+/// caller to record that read (`db::gifts::spend_read`, `db::meter::spend`)
+/// and to decide again if the record is refused (a race lost to another
+/// request).
+pub fn decide_with(
+    reader: &Reader,
+    visibility: Visibility,
+    passes: Passes,
+    now: PrimitiveDateTime,
+    policy: &Policy,
+) -> Access {
+    let own = on_standing(reader, visibility, now, policy);
+    let Access::Preview { cta, .. } = own else {
+        return own;
+    };
+    if passes.gift.is_some_and(|gift| gift.is_open(now)) {
+        return Access::Full {
+            banner: Some(Banner::Gifted),
+        };
+    }
+    let metered =
+        policy.metered_free_articles > 0 && visibility == Visibility::Paid && cta == CallToAction::Subscribe;
+    match passes.meter.filter(|_| metered) {
+        Some(reads) => {
+            let allowance = policy.metered_free_articles;
+            if reads.opening && (reads.this_article || reads.used < allowance) {
+                let used_after = if reads.this_article {
+                    reads.used
+                } else {
+                    reads.used + 1
+                };
+                Access::Full {
+                    banner: Some(Banner::FreeRead {
+                        left: allowance.saturating_sub(used_after),
+                    }),
+                }
+            } else {
+                Access::Preview {
+                    cta,
+                    free_left: Some(allowance.saturating_sub(reads.used)),
+                }
+            }
+        }
+        None => own,
+    }
+}
+
+/// Whether the meter could open this article for this reader, so its reads
+/// are worth loading: a free or lapsed member, a paid article, meter on.
+pub fn meter_applies(
+    reader: &Reader,
+    visibility: Visibility,
+    now: PrimitiveDateTime,
+    policy: &Policy,
+) -> bool {
+    policy.metered_free_articles > 0
+        && matches!(
+            on_standing(reader, visibility, now, policy),
+            Access::Preview {
+                cta: CallToAction::Subscribe,
+                ..
+            }
+        )
+}
+
+/// The DESIGN §4 table: what the reader's own standing gives.
+fn on_standing(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, policy: &Policy) -> Access {
     let member = match reader {
         Reader::Anonymous if visibility == Visibility::Public => {
             return Access::Full { banner: None };
@@ -185,6 +317,7 @@ pub fn decide(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, p
         Reader::Anonymous => {
             return Access::Preview {
                 cta: CallToAction::Login,
+                free_left: None,
             };
         }
         Reader::Member(member) => member,
@@ -199,6 +332,7 @@ pub fn decide(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, p
                 Standing::CardFailed => CallToAction::UpdateCard,
                 _ => CallToAction::Subscribe,
             },
+            free_left: None,
         },
     }
 }
@@ -234,7 +368,7 @@ mod tests {
     fn the_access_table_holds_for_paid_articles() {
         use SubscriptionStatus::*;
         let full = Access::Full { banner: None };
-        let preview = |cta| Access::Preview { cta };
+        let preview = |cta| Access::Preview { cta, free_left: None };
         let cases: Vec<(&str, Reader, Access)> = vec![
             ("anonymous", Reader::Anonymous, preview(CallToAction::Login)),
             (
@@ -355,6 +489,7 @@ mod tests {
     fn grace_ends_exactly_at_the_configured_length() {
         let policy = Policy {
             past_due_grace: Duration::days(3),
+            ..Policy::default()
         };
         let reader = member(Role::Reader, vec![sub(SubscriptionStatus::PastDue, -3)], vec![]);
         assert!(decide(&reader, Visibility::Paid, NOW, &policy).is_full());
@@ -368,7 +503,8 @@ mod tests {
         assert_eq!(
             decide(&Reader::Anonymous, Visibility::Members, NOW, &policy),
             Access::Preview {
-                cta: CallToAction::Login
+                cta: CallToAction::Login,
+                free_left: None,
             }
         );
         assert!(decide(&Reader::Anonymous, Visibility::Public, NOW, &policy).is_full());
@@ -378,6 +514,158 @@ mod tests {
     fn any_member_reads_members_posts_in_full() {
         let reader = member(Role::Reader, vec![sub(SubscriptionStatus::Unpaid, -30)], vec![]);
         assert!(decide(&reader, Visibility::Members, NOW, &Policy::default()).is_full());
+    }
+
+    fn metered(allowance: u32) -> Policy {
+        Policy {
+            metered_free_articles: allowance,
+            ..Policy::default()
+        }
+    }
+
+    fn gift(expires_in_hours: i64, reads_left: i32, revoked: bool) -> Passes {
+        Passes {
+            gift: Some(Gift {
+                expires_at: NOW + Duration::hours(expires_in_hours),
+                reads_left,
+                revoked,
+            }),
+            meter: None,
+        }
+    }
+
+    #[test]
+    fn an_open_gift_link_lets_anyone_read_and_a_closed_one_shows_the_usual_teaser() {
+        let policy = Policy::default();
+        let failed_card = member(Role::Reader, vec![sub(SubscriptionStatus::Unpaid, -30)], vec![]);
+        for reader in [
+            Reader::Anonymous,
+            member(Role::Reader, vec![], vec![]),
+            failed_card,
+        ] {
+            let open = decide_with(&reader, Visibility::Paid, gift(1, 1, false), NOW, &policy);
+            assert_eq!(
+                open,
+                Access::Full {
+                    banner: Some(Banner::Gifted)
+                }
+            );
+            for (why, closed) in [
+                ("expired", gift(0, 5, false)),
+                ("used up", gift(24, 0, false)),
+                ("revoked", gift(24, 5, true)),
+            ] {
+                let access = decide_with(&reader, Visibility::Paid, closed, NOW, &policy);
+                assert_eq!(access, paid(&reader), "{why}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_subscriber_opening_a_gift_link_reads_as_themselves_and_spends_nothing() {
+        let reader = member(Role::Reader, vec![sub(SubscriptionStatus::Active, 5)], vec![]);
+        let access = decide_with(
+            &reader,
+            Visibility::Paid,
+            gift(1, 1, false),
+            NOW,
+            &Policy::default(),
+        );
+        assert_eq!(access, Access::Full { banner: None });
+    }
+
+    #[test]
+    fn the_meter_opens_paid_articles_for_free_members_up_to_the_allowance() {
+        let policy = metered(3);
+        let free = member(Role::Reader, vec![], vec![]);
+        let reads = |used, this_article, opening| Passes {
+            gift: None,
+            meter: Some(MeterReads {
+                used,
+                this_article,
+                opening,
+            }),
+        };
+        let open = |used, this_article| {
+            decide_with(
+                &free,
+                Visibility::Paid,
+                reads(used, this_article, true),
+                NOW,
+                &policy,
+            )
+        };
+        assert_eq!(
+            open(0, false),
+            Access::Full {
+                banner: Some(Banner::FreeRead { left: 2 })
+            }
+        );
+        assert_eq!(
+            open(2, false),
+            Access::Full {
+                banner: Some(Banner::FreeRead { left: 0 })
+            }
+        );
+        assert_eq!(
+            open(3, false),
+            Access::Preview {
+                cta: CallToAction::Subscribe,
+                free_left: Some(0)
+            }
+        );
+        // Re-reading an article already counted costs nothing, even at the limit.
+        assert_eq!(
+            open(3, true),
+            Access::Full {
+                banner: Some(Banner::FreeRead { left: 0 })
+            }
+        );
+        // A list shows what is left and spends nothing.
+        assert_eq!(
+            decide_with(&free, Visibility::Paid, reads(1, false, false), NOW, &policy),
+            Access::Preview {
+                cta: CallToAction::Subscribe,
+                free_left: Some(2)
+            }
+        );
+        assert!(meter_applies(&free, Visibility::Paid, NOW, &policy));
+        assert!(!meter_applies(&free, Visibility::Paid, NOW, &metered(0)));
+        assert!(!meter_applies(&free, Visibility::Members, NOW, &policy));
+    }
+
+    #[test]
+    fn the_meter_is_for_free_members_only() {
+        let policy = metered(5);
+        let reads = Passes {
+            gift: None,
+            meter: Some(MeterReads {
+                used: 0,
+                this_article: false,
+                opening: true,
+            }),
+        };
+        let failed_card = member(Role::Reader, vec![sub(SubscriptionStatus::Unpaid, -30)], vec![]);
+        for reader in [Reader::Anonymous, failed_card] {
+            assert!(!meter_applies(&reader, Visibility::Paid, NOW, &policy));
+            assert_eq!(
+                decide_with(&reader, Visibility::Paid, reads, NOW, &policy),
+                paid(&reader)
+            );
+        }
+        assert_eq!(
+            decide_with(
+                &member(Role::Reader, vec![], vec![]),
+                Visibility::Paid,
+                reads,
+                NOW,
+                &metered(0)
+            ),
+            Access::Preview {
+                cta: CallToAction::Subscribe,
+                free_left: None
+            }
+        );
     }
 
     fn any_status() -> impl Strategy<Value = SubscriptionStatus> {
@@ -428,14 +716,38 @@ mod tests {
     proptest! {
         #[test]
         fn no_reader_without_entitlement_ever_reads_a_paid_article_in_full(member in any_member(), grace_days in 0i64..30) {
-            let policy = Policy { past_due_grace: Duration::days(grace_days) };
+            let policy = Policy { past_due_grace: Duration::days(grace_days), ..Policy::default() };
             let access = decide(&Reader::Member(member.clone()), Visibility::Paid, NOW, &policy);
             prop_assert_eq!(access.is_full(), entitled(&member, &policy), "member: {:?}", member);
         }
 
         #[test]
+        fn passes_open_a_paid_article_only_as_far_as_they_go(
+            member in any_member(),
+            allowance in 0u32..5,
+            used in 0u32..7,
+            this_article: bool,
+            opening: bool,
+            gift_hours in proptest::option::of(-5i64..5),
+            reads_left in -1i32..3,
+            revoked: bool,
+        ) {
+            let policy = Policy { metered_free_articles: allowance, ..Policy::default() };
+            let gift = gift_hours.map(|hours| Gift { expires_at: NOW + Duration::hours(hours), reads_left, revoked });
+            let passes = Passes { gift, meter: Some(MeterReads { used, this_article, opening }) };
+            let access = decide_with(&Reader::Member(member.clone()), Visibility::Paid, passes, NOW, &policy);
+            let standing = Standing::of(&member, NOW, &policy);
+            let gift_open = gift.is_some_and(|g| !g.revoked && g.reads_left > 0 && g.expires_at > NOW);
+            let meter_opens = allowance > 0
+                && opening
+                && matches!(standing, Standing::Free | Standing::Lapsed)
+                && (this_article || used < allowance);
+            prop_assert_eq!(access.is_full(), entitled(&member, &policy) || gift_open || meter_opens);
+        }
+
+        #[test]
         fn anonymous_readers_never_read_a_paid_article_in_full(grace_days in 0i64..30) {
-            let policy = Policy { past_due_grace: Duration::days(grace_days) };
+            let policy = Policy { past_due_grace: Duration::days(grace_days), ..Policy::default() };
             prop_assert!(!decide(&Reader::Anonymous, Visibility::Paid, NOW, &policy).is_full());
         }
     }

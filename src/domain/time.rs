@@ -24,3 +24,26 @@ pub fn parse_rfc3339(text: &str, field: &'static str) -> Result<PrimitiveDateTim
     let utc = at.to_offset(time::UtcOffset::UTC);
     Ok(PrimitiveDateTime::new(utc.date(), utc.time()))
 }
+
+/// The calendar month (UTC) a time falls in, as stored: "2026-11".
+pub fn month_key(at: PrimitiveDateTime) -> String {
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+}
+
+/// Midnight UTC on the first day of `at`'s month.
+pub fn start_of_month(at: PrimitiveDateTime) -> PrimitiveDateTime {
+    let first = at.date().replace_day(1).unwrap_or(at.date());
+    PrimitiveDateTime::new(first, time::Time::MIDNIGHT)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    #[test]
+    fn months_are_keyed_and_started_in_utc() {
+        let at = datetime!(2026-02-28 23:59:59);
+        assert_eq!(super::month_key(at), "2026-02");
+        assert_eq!(super::start_of_month(at), datetime!(2026-02-01 0:00));
+    }
+}

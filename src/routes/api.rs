@@ -2,19 +2,24 @@
 //! cookie or `Authorization: Bearer <session token>`; bodies follow the same
 //! access policy as the site.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, delete, get, http::StatusCode, post, web};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiResult, Problem};
 use crate::{
     auth::CurrentReader,
-    domain::time::rfc3339,
+    domain::{InvalidInput, time::rfc3339},
+    gifts::{self, GiftError, GiftRequest, GiftView},
     reading::{self, Lookup, Page, ReadableArticle},
     state::AppState,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_articles).service(get_article);
+    cfg.service(list_articles)
+        .service(get_article)
+        .service(gift_article)
+        .service(list_gifts)
+        .service(revoke_gift);
 }
 
 #[derive(Serialize)]
@@ -33,7 +38,7 @@ pub struct ArticleJson {
 #[derive(Serialize)]
 pub struct CtaJson {
     kind: &'static str,
-    message: &'static str,
+    message: String,
     url: String,
 }
 
@@ -54,7 +59,7 @@ impl ArticleJson {
             html: readable.html().to_owned(),
             cta: readable.call_to_action().map(|link| CtaJson {
                 kind: link.cta.kind(),
-                message: link.cta.message(),
+                message: link.message(),
                 url: state.config.url_for(&link.path),
             }),
         }
@@ -82,7 +87,7 @@ async fn list_articles(
     query: web::Query<ListQuery>,
 ) -> ApiResult<web::Json<ArticleList>> {
     let page = Page::parse(query.page, query.per_page).map_err(Problem::bad_input)?;
-    let articles = reading::latest(&state, &reader.reader, page).await?;
+    let articles = reading::latest(&state, reader.who(), page).await?;
     Ok(web::Json(ArticleList {
         articles: articles.iter().map(|a| ArticleJson::new(a, &state)).collect(),
         page: page.number,
@@ -97,7 +102,7 @@ async fn get_article(
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
-    match reading::article(&state, &reader.reader, slug.clone()).await? {
+    match reading::article(&state, reader.who(), slug.clone()).await? {
         Lookup::Found(readable) => Ok(HttpResponse::Ok().json(ArticleJson::new(&readable, &state))),
         Lookup::Moved(new_slug) => Ok(super::pages::moved_permanently(&format!(
             "/api/articles/{new_slug}"
@@ -106,4 +111,127 @@ async fn get_article(
             Err(Problem::not_found(format!("There is no published article with the slug {slug:?}.")).into())
         }
     }
+}
+
+/// A gift link as the API shows it to its creator.
+#[derive(Serialize)]
+struct GiftJson {
+    id: i32,
+    url: String,
+    slug: String,
+    expires_at: String,
+    reads_left: i32,
+    revoked: bool,
+}
+
+impl From<GiftView> for GiftJson {
+    fn from(gift: GiftView) -> Self {
+        Self {
+            id: gift.id,
+            url: gift.url,
+            slug: gift.slug,
+            expires_at: rfc3339(gift.expires_at),
+            reads_left: gift.reads_left,
+            revoked: gift.revoked,
+        }
+    }
+}
+
+/// Optional limits for a new gift link; the configured defaults otherwise.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GiftBody {
+    expires_in_days: Option<i64>,
+    max_reads: Option<i32>,
+}
+
+impl GiftBody {
+    fn parse(self) -> Result<GiftRequest, InvalidInput> {
+        if let Some(days) = self
+            .expires_in_days
+            .filter(|d| !(1..=gifts::MAX_DAYS).contains(d))
+        {
+            return Err(InvalidInput::new(
+                "expires_in_days",
+                format!(
+                    "expires_in_days must be from 1 to {}, not {days}",
+                    gifts::MAX_DAYS
+                ),
+            ));
+        }
+        if let Some(reads) = self.max_reads.filter(|r| !(1..=gifts::MAX_READS).contains(r)) {
+            return Err(InvalidInput::new(
+                "max_reads",
+                format!("max_reads must be from 1 to {}, not {reads}", gifts::MAX_READS),
+            ));
+        }
+        Ok(GiftRequest {
+            expires_in_days: self.expires_in_days,
+            max_reads: self.max_reads,
+        })
+    }
+}
+
+/// Creates a gift link (201). Cookie-authenticated POSTs are safe from
+/// cross-site forgery here because the session cookie is `SameSite=Lax`:
+/// browsers do not send it on another site's POST.
+#[post("/articles/{slug}/gift")]
+async fn gift_article(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let request = super::optional_json::<GiftBody>(&body)?
+        .parse()
+        .map_err(Problem::from)?;
+    match gifts::create(&state, reader.who(), &slug, request).await {
+        Ok(gift) => Ok(HttpResponse::Created().json(GiftJson::from(gift))),
+        Err(refused) => Err(gift_problem(refused).into()),
+    }
+}
+
+fn gift_problem(refused: GiftError) -> Problem {
+    let message = refused.to_string();
+    match refused {
+        GiftError::NotLoggedIn => Problem::unauthorized(message),
+        GiftError::NotSubscriber => Problem::forbidden(message),
+        GiftError::NoArticle => Problem::not_found(message),
+        GiftError::FreeToRead => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "free_to_read", message),
+        GiftError::QuotaUsed(_) => Problem::new(StatusCode::FORBIDDEN, "gift_quota_used", message),
+        GiftError::Internal(e) => Problem::internal(e),
+    }
+}
+
+/// The caller's gift links, newest first.
+#[get("/gifts")]
+async fn list_gifts(state: web::Data<AppState>, reader: CurrentReader) -> ApiResult<HttpResponse> {
+    let user = reader
+        .user
+        .as_ref()
+        .ok_or_else(|| Problem::unauthorized("log in to see your gift links"))?;
+    let gifts: Vec<GiftJson> = gifts::list(&state, user.id)
+        .await?
+        .into_iter()
+        .map(GiftJson::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "gifts": gifts })))
+}
+
+/// Revokes one of the caller's gift links (204); it shows the teaser from now on.
+#[delete("/gifts/{id}")]
+async fn revoke_gift(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let user = reader
+        .user
+        .as_ref()
+        .ok_or_else(|| Problem::unauthorized("log in to revoke your gift links"))?;
+    let gift_id = super::path_id(&id, "gift link")?;
+    if !gifts::revoke(&state, user.id, gift_id).await? {
+        return Err(Problem::not_found(format!("You have no gift link with the id {gift_id}.")).into());
+    }
+    Ok(HttpResponse::NoContent().finish())
 }

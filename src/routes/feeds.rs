@@ -32,7 +32,7 @@ async fn public_feed(state: web::Data<AppState>) -> PageResult<HttpResponse> {
         number: 1,
         per_page: FEED_LENGTH,
     };
-    let articles = reading::latest(&state, &Reader::Anonymous, page).await?;
+    let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
     let body = feeds::rss(&state.config, SITE_TITLE, &articles, Bodies::PreviewsOnly);
     Ok(xml(
         "application/rss+xml; charset=utf-8",
@@ -52,7 +52,7 @@ async fn private_feed(state: web::Data<AppState>, token: web::Path<String>) -> P
         number: 1,
         per_page: FEED_LENGTH,
     };
-    let articles = reading::latest(&state, &reader, page).await?;
+    let articles = reading::latest(&state, reading::Who::uncounted(&reader), page).await?;
     let title = format!("{SITE_TITLE} for {}", user.email);
     let body = feeds::rss(&state.config, &title, &articles, Bodies::AsAllowed);
     Ok(xml(
@@ -68,7 +68,7 @@ async fn sitemap(state: web::Data<AppState>) -> PageResult<HttpResponse> {
         number: 1,
         per_page: SITEMAP_LENGTH,
     };
-    let articles = reading::latest(&state, &Reader::Anonymous, page).await?;
+    let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
     Ok(xml(
         "application/xml; charset=utf-8",
         feeds::sitemap(&state.config, &articles),

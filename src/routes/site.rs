@@ -11,18 +11,25 @@ use crate::{
     db::articles::Article,
     db::{self, billing},
     domain::{
-        access::{Access, Reader, Standing},
+        access::{Access, Banner, Reader, Standing},
         article::Visibility,
         time::human_date,
     },
+    gifts::{self, GiftError, GiftRequest},
     reading::{self, Lookup, Page},
     state::AppState,
-    views::{self, AccountPage, ArticlePage, ArticleSummary, CtaView, HomePage, SessionView},
+    views::{
+        self, AccountPage, ArticlePage, ArticleSummary, BannerView, CtaView, GiftLinkView, HomePage,
+        SessionView,
+    },
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(article_page)
+        .service(gift_page)
+        .service(create_gift)
+        .service(revoke_gift)
         .service(account)
         .service(rotate_feed)
         .service(revoke_session)
@@ -43,7 +50,7 @@ async fn home(
         number: 1,
         per_page: HOME_PAGE_SIZE,
     };
-    let articles = reading::latest(&state, &reader.reader, page).await?;
+    let articles = reading::latest(&state, reader.who(), page).await?;
     let page = HomePage {
         layout: pages::layout(&req, &reader),
         articles: articles.iter().map(|a| summary(&a.article)).collect(),
@@ -64,29 +71,152 @@ async fn article_page(
             "There is no article at /p/{slug}. It may have moved or been unpublished."
         ))
     };
-    let readable = match reading::article(&state, &reader.reader, slug.clone()).await? {
+    let readable = match reading::article(&state, reader.who(), slug.clone()).await? {
         Lookup::Found(readable) => readable,
         Lookup::Moved(new_slug) => return Ok(pages::moved_permanently(&format!("/p/{new_slug}"))),
         Lookup::Missing => return Err(not_found().into()),
     };
+    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default());
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// What the gift route adds to an article page.
+#[derive(Default)]
+struct ArticleExtras {
+    gifter: Option<String>,
+    notice: Option<&'static str>,
+}
+
+/// The article page for a decided article: the body or teaser the policy
+/// chose, its call to action and banner, and the gift button for those who
+/// may give one.
+fn article_page_for(
+    req: &HttpRequest,
+    reader: &CurrentReader,
+    state: &AppState,
+    readable: &reading::ReadableArticle,
+    extras: ArticleExtras,
+) -> ArticlePage {
     let cta = readable.call_to_action().map(|link| CtaView {
         kind: link.cta.kind(),
-        message: link.cta.message(),
+        message: link.message(),
         button: link.button(),
         url: link.path.clone(),
     });
     let banner = match readable.access {
-        Access::Full { banner } => banner.map(|b| b.message()),
-        Access::Preview { .. } => None,
+        Access::Full { banner: Some(banner) } => Some(BannerView {
+            kind: match banner {
+                Banner::UpdateCard => "update_card",
+                Banner::Gifted => "gifted",
+                Banner::FreeRead { .. } => "free_read",
+            },
+            message: match (banner, extras.gifter) {
+                (Banner::Gifted, Some(name)) => format!("{name} gifted you this article."),
+                _ => banner.message(),
+            },
+        }),
+        _ => None,
     };
-    let page = ArticlePage {
-        layout: pages::layout(&req, &reader),
+    let may_gift = match &reader.reader {
+        Reader::Member(member) => {
+            readable.article.visibility() != Visibility::Public
+                && Standing::of(member, db::now(), &state.policy).is_paying()
+        }
+        Reader::Anonymous => false,
+    };
+    ArticlePage {
+        layout: pages::layout(req, reader),
         html: readable.html().to_owned(),
         article: summary(&readable.article),
         cta,
         banner,
+        notice: extras.notice,
+        may_gift,
+    }
+}
+
+/// An article opened through a gift link: in full while the link is open
+/// (saying who gave it), otherwise the usual teaser and why.
+#[get("/g/{token}")]
+async fn gift_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let Some(gifted) = gifts::open(&state, reader.who(), &token).await? else {
+        return Err(Problem::not_found(
+            "This gift link is not valid. Check that you copied all of it, or ask for a new one.",
+        )
+        .into());
     };
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    let extras = ArticleExtras {
+        gifter: gifted.gifter,
+        notice: gifted.closed,
+    };
+    let page = article_page_for(&req, &reader, &state, &gifted.readable, extras);
+    let mut response = pages::render(&req, StatusCode::OK, &page)?;
+    // The token is the key: keep it out of Referer headers entirely.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
+
+#[post("/p/{slug}/gift")]
+async fn create_gift(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let slug = slug.into_inner();
+    match gifts::create(&state, reader.who(), &slug, GiftRequest::default()).await {
+        Ok(gift) => Ok(pages::redirect_with_flash(
+            "/account#gifts",
+            &format!(
+                "Your gift link for “{}” is ready below: copy it and send it.",
+                gift.title
+            ),
+        )),
+        Err(GiftError::NotLoggedIn) => Ok(pages::redirect(&format!("/login?next=/p/{slug}"))),
+        Err(GiftError::Internal(e)) => Err(Problem::internal(e).into()),
+        Err(refused) => Ok(pages::redirect_with_flash(
+            &format!("/p/{slug}"),
+            &capitalized(&refused.to_string()),
+        )),
+    }
+}
+
+#[post("/account/gifts/{id}/revoke")]
+async fn revoke_gift(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    id: web::Path<String>,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let revoked = match super::path_id(&id, "gift link") {
+        Ok(gift_id) => gifts::revoke(&state, user.id, gift_id).await?,
+        Err(_) => false,
+    };
+    let flash = if revoked {
+        "That gift link no longer opens the article."
+    } else {
+        "There is no such gift link."
+    };
+    Ok(pages::redirect_with_flash("/account#gifts", flash))
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[get("/account")]
@@ -107,6 +237,30 @@ async fn account(
         ))
     })
     .await?;
+    let now = db::now();
+    let gift_links = gifts::list(&state, user_id)
+        .await?
+        .into_iter()
+        .map(|gift| GiftLinkView {
+            status: if gift.revoked {
+                "revoked".to_owned()
+            } else if gift.expires_at <= now {
+                "expired".to_owned()
+            } else if gift.reads_left == 0 {
+                "used up".to_owned()
+            } else {
+                format!(
+                    "{} opens left · until {}",
+                    gift.reads_left,
+                    human_date(gift.expires_at)
+                )
+            },
+            open: !gift.revoked && gift.expires_at > now && gift.reads_left > 0,
+            id: gift.id,
+            url: gift.url,
+            title: gift.title,
+        })
+        .collect();
     let current_hash = reader.session_token.as_deref().map(crate::auth::token::hash);
     let sessions = sessions
         .into_iter()
@@ -164,6 +318,7 @@ async fn account(
         newsletter: user.newsletter,
         email_verified: user.email_verified_at.is_some(),
         sessions,
+        gift_links,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
