@@ -12,6 +12,7 @@ pub mod domain;
 pub mod feeds;
 pub mod gifts;
 pub mod mail;
+pub mod member_csv;
 pub mod members;
 pub mod publishing;
 pub mod reading;

@@ -95,6 +95,20 @@ enum AdminCommand {
         #[arg(long)]
         id: i32,
     },
+    /// Import members from a Ghost or Substack member export (CSV; the
+    /// format is told by its header). All or nothing: any bad row is
+    /// reported with its line number and nothing is imported. Importing
+    /// the same file again changes nothing.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Export every member as CSV in Ghost's layout (re-importable).
+    Export {
+        /// Where to write; standard output when left out.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[actix_web::main]
@@ -227,6 +241,18 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             println!("{} subscription(s) corrected.", changes.len());
             Ok(())
         }
+        AdminCommand::Import { file } => import_members(&state, &file).await,
+        AdminCommand::Export { output } => {
+            let csv = broadsheet::members::export_csv(&state).await?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &csv).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("Members written to {}.", path.display());
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
+            }
+            Ok(())
+        }
         AdminCommand::RevokeKey { id } => {
             let revoked = db::run(&state.pool, move |conn| {
                 Ok(api_keys::revoke(conn, id, db::now())?)
@@ -238,5 +264,44 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             println!("API key {id} is revoked.");
             Ok(())
         }
+    }
+}
+
+async fn import_members(state: &broadsheet::state::AppState, file: &std::path::Path) -> anyhow::Result<()> {
+    use broadsheet::members::{self, ImportError};
+    let csv = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // Rows are counted for the bar; a malformed file is reported by the import.
+    let rows = csv.iter().filter(|&&b| b == b'\n').count().saturating_sub(1) as u64;
+    let bar = indicatif::ProgressBar::new(rows).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} members {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ticker = bar.clone();
+    let result = members::import(state, csv, move |done| ticker.set_position(done)).await;
+    bar.finish_and_clear();
+    match result {
+        Ok((format, report)) => {
+            println!(
+                "Imported {} from {}: {} created, {} updated, {} unchanged, {} skipped (deleted there).",
+                file.display(),
+                format.name(),
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.skipped
+            );
+            Ok(())
+        }
+        Err(ImportError::BadRows(rows)) => {
+            for row in &rows {
+                eprintln!("{}: {row}", file.display());
+            }
+            anyhow::bail!(
+                "{} bad row(s) in {}; nothing was imported",
+                rows.len(),
+                file.display()
+            )
+        }
+        Err(ImportError::Internal(e)) => Err(e),
     }
 }

@@ -134,3 +134,143 @@ pub fn load_many(
     }
     Ok(members)
 }
+
+/// What importing one member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Created,
+    /// An existing member gained what the file adds (a name, a Stripe
+    /// customer, a comp); nothing they had is overwritten.
+    Updated,
+    Unchanged,
+}
+
+/// Why an otherwise valid row cannot be imported into this database.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportConflict {
+    #[error("stripe_customer_id {0} belongs to another member here")]
+    CustomerTaken(String),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Imports one member: creates them, or fills in what an existing member
+/// lacks. Idempotent: the same row twice changes nothing the second time.
+/// Imported members count as verified (they confirmed on the old platform)
+/// and keep the newsletter consent the file records; an existing member's
+/// own choice is never overwritten.
+pub fn import_one(
+    conn: &mut DbConnection,
+    member: &crate::member_csv::ImportedMember,
+    source: crate::member_csv::Format,
+    now: PrimitiveDateTime,
+) -> Result<ImportOutcome, ImportConflict> {
+    use super::schema::users;
+    use crate::member_csv::Plan;
+    let existing = super::users::find_by_email(conn, &member.email)?;
+    let created = existing.is_none();
+    let user = match existing {
+        Some(user) => user,
+        None => {
+            let created_at = member.created_at.unwrap_or(now);
+            let user = super::users::NewUser {
+                email: member.email.as_str(),
+                name: member.name.as_deref(),
+                password_hash: None,
+                role: "reader",
+                created_at,
+            }
+            .insert(conn)?;
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::newsletter.eq(member.newsletter),
+                    users::email_verified_at.eq(Some(created_at)),
+                ))
+                .execute(conn)?;
+            user
+        }
+    };
+    let mut changed = false;
+    if user.name.is_none()
+        && let Some(name) = &member.name
+    {
+        diesel::update(users::table.find(user.id))
+            .set(users::name.eq(name))
+            .execute(conn)?;
+        changed = true;
+    }
+    let comp = match &member.plan {
+        Plan::Free => None,
+        Plan::StripeCustomer(customer) => {
+            if user.stripe_customer_id.is_none() {
+                let owner: Option<i32> = users::table
+                    .filter(users::stripe_customer_id.eq(customer))
+                    .select(users::id)
+                    .first(conn)
+                    .optional()?;
+                if owner.is_some_and(|id| id != user.id) {
+                    return Err(ImportConflict::CustomerTaken(customer.clone()));
+                }
+                diesel::update(users::table.find(user.id))
+                    .set(users::stripe_customer_id.eq(customer))
+                    .execute(conn)?;
+                changed = true;
+            }
+            None
+        }
+        Plan::Comp { until } => Some((*until, format!("imported from {}", source.name()))),
+        // A paid period already over grants nothing.
+        Plan::PaidUntil(until) if *until <= now => None,
+        Plan::PaidUntil(until) => Some((
+            Some(*until),
+            format!(
+                "paid on {} until {}",
+                source.name(),
+                crate::domain::time::rfc3339(*until)
+            ),
+        )),
+    };
+    if let Some((expires_at, reason)) = comp {
+        let already: i64 = comps::table
+            .filter(comps::user_id.eq(user.id))
+            .filter(comps::reason.eq(&reason))
+            .count()
+            .get_result(conn)?;
+        if already == 0 {
+            NewComp {
+                user_id: user.id,
+                granted_by: None,
+                expires_at,
+                reason: &reason,
+                created_at: now,
+            }
+            .insert(conn)?;
+            changed = true;
+        }
+    }
+    Ok(match (created, changed) {
+        (true, _) => ImportOutcome::Created,
+        (false, true) => ImportOutcome::Updated,
+        (false, false) => ImportOutcome::Unchanged,
+    })
+}
+
+/// Every member who has not deleted their account, oldest first, with the
+/// access facts the export labels them by.
+pub fn all_for_export(conn: &mut DbConnection) -> QueryResult<Vec<(User, Member)>> {
+    use super::schema::users;
+    let people: Vec<User> = users::table
+        .filter(users::deleted_at.is_null())
+        .order(users::id)
+        .select(User::as_select())
+        .load(conn)?;
+    let roles: Vec<(i32, crate::domain::role::Role)> = people.iter().map(|u| (u.id, u.role())).collect();
+    let mut members = load_many(conn, &roles)?;
+    Ok(people
+        .into_iter()
+        .filter_map(|user| {
+            let member = members.remove(&user.id)?;
+            Some((user, member))
+        })
+        .collect())
+}

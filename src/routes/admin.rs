@@ -38,13 +38,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_send)
         .service(retry_send)
         .service(grant_comp)
-        .service(revoke_comp);
+        .service(revoke_comp)
+        .service(export_members);
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members),
     components(schemas(ErrorBody)),
     modifiers(&BearerKey),
     security(("api_key" = []))
@@ -639,4 +640,27 @@ async fn revoke_comp(
 ) -> ApiResult<HttpResponse> {
     members::revoke_comps(&state, staff.actor, member_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every member as CSV in Ghost's layout (`id,email,name,note,
+/// subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at,
+/// deleted_at,labels,tiers`); `broadsheet admin import` reads it back.
+/// Admins only: it is the whole list of people.
+#[utoipa::path(get, path = "/admin/api/members/export",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/members/export")]
+async fn export_members(state: web::Data<AppState>, staff: ApiStaff) -> ApiResult<HttpResponse> {
+    if !staff.actor.role.can_manage_members() {
+        return Err(Problem::forbidden("Only admins export members.").into());
+    }
+    let csv = members::export_csv(&state).await?;
+    tracing::info!(actor_id = staff.actor.user_id, "members exported");
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"broadsheet-members.csv\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(csv))
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::spawn_app;
 
-fn broadsheet(database_url: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn broadsheet(database_url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_broadsheet"))
         .args(args)
         .env("DATABASE_URL", database_url)

@@ -14,6 +14,7 @@ mod gifts;
 mod helpers;
 mod leaks;
 mod logs;
+mod members;
 mod meter;
 mod ops;
 mod reading;
