@@ -14,6 +14,7 @@ pub mod gifts;
 pub mod mail;
 pub mod member_csv;
 pub mod members;
+pub mod metrics;
 pub mod publishing;
 pub mod reading;
 pub mod routes;

@@ -23,6 +23,7 @@ pub struct ReadableArticle {
 impl ReadableArticle {
     fn decide(article: Arc<Article>, reader: &Reader, passes: Passes, state: &AppState) -> Self {
         let access = access::decide_with(reader, article.visibility(), passes, db::now(), &state.policy);
+        state.metrics.record_access(access);
         Self { article, access }
     }
 

@@ -9,6 +9,7 @@ use crate::{
     delivery::Wakeup,
     domain::access::Policy,
     mail::Mailer,
+    metrics::Metrics,
 };
 
 pub struct AppState {
@@ -29,6 +30,8 @@ pub struct AppState {
     pub mail_wakeup: Wakeup,
     /// `None` when Stripe is not configured: billing pages say so.
     pub billing: Option<BillingSetup>,
+    /// This process's counters for `/metrics`.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             signing_key,
             mailer,
             mail_wakeup: Wakeup::default(),
+            metrics: Metrics::default(),
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),

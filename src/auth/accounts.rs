@@ -101,11 +101,15 @@ pub async fn log_in(
     state
         .login_throttle
         .check(client, email.as_str())
-        .map_err(LoginError::Throttled)?;
+        .map_err(|retry| {
+            state.metrics.record_failed_login(true);
+            LoginError::Throttled(retry)
+        })?;
     let user = db::run(&state.pool, move |conn| Ok(users::find_by_email(conn, &email)?)).await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     if !state.hasher.verify(password, stored_hash).await? {
         tracing::info!("failed login");
+        state.metrics.record_failed_login(false);
         return Err(LoginError::BadCredentials);
     }
     let user = user.ok_or(LoginError::BadCredentials)?;

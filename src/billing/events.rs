@@ -15,6 +15,7 @@ use crate::{
     delivery,
     domain::subscription::SubscriptionStatus,
     mail::compose::Transactional,
+    metrics::WebhookOutcome,
     state::AppState,
 };
 
@@ -47,6 +48,29 @@ pub async fn receive(
     signature_header: Option<&str>,
     payload: &[u8],
 ) -> Result<Outcome, WebhookError> {
+    let mut event_type = None;
+    let result = verify_and_apply(state, signature_header, payload, &mut event_type).await;
+    let outcome = match &result {
+        Ok(Outcome::Applied) => WebhookOutcome::Processed,
+        Ok(Outcome::Duplicate) => WebhookOutcome::Duplicate,
+        Ok(Outcome::Ignored) => WebhookOutcome::Ignored,
+        Err(WebhookError::BadSignature(_)) => WebhookOutcome::BadSignature,
+        Err(WebhookError::Malformed(_)) => WebhookOutcome::Malformed,
+        Err(WebhookError::Failed(_)) => WebhookOutcome::Failed,
+        Err(WebhookError::NotConfigured) => return result,
+    };
+    state.metrics.record_webhook(event_type.as_deref(), outcome);
+    result
+}
+
+/// `receive` without the bookkeeping; `event_type` is set once the
+/// signature checked out and the event was read.
+async fn verify_and_apply(
+    state: &AppState,
+    signature_header: Option<&str>,
+    payload: &[u8],
+    event_type_seen: &mut Option<String>,
+) -> Result<Outcome, WebhookError> {
     let (Some(setup), Some(secrets)) = (&state.billing, &state.config.stripe_webhook_secret) else {
         return Err(WebhookError::NotConfigured);
     };
@@ -64,6 +88,7 @@ pub async fn receive(
     let event = Webhook::insecure(text).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let event_id = event.id.to_string();
     let event_type = event.type_.to_string();
+    *event_type_seen = Some(event_type.clone());
     tracing::info!(%event_id, %event_type, "stripe event");
 
     let prices = setup.prices.clone();

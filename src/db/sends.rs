@@ -120,6 +120,14 @@ pub fn counts(conn: &mut DbConnection, send_id: i32) -> QueryResult<HashMap<Stri
     Ok(rows.into_iter().collect())
 }
 
+/// How many deliveries of every send are in each status (for `/metrics`).
+pub fn counts_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    deliveries::table
+        .group_by(deliveries::status)
+        .select((deliveries::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 /// Puts the failed deliveries of a send back in the queue (suppressed
 /// addresses stay out); returns how many.
 pub fn retry_failed(conn: &mut DbConnection, send_id: i32, now: PrimitiveDateTime) -> QueryResult<usize> {

@@ -522,3 +522,37 @@ async fn an_admin_comps_a_member_and_takes_it_back() {
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn webhook_events_are_counted_in_the_metrics_by_type_and_outcome() {
+    let (app, _) = billing_app().await;
+    let (_, user_id) = app.member("metrics@example.com").await;
+    let completed = stripe::event(
+        "evt_metrics",
+        "checkout.session.completed",
+        stripe::now(),
+        stripe::checkout_session_completed("cus_metrics", &user_id.to_string(), "sub_metrics"),
+    );
+    assert_eq!(app.webhook(&completed).await, StatusCode::OK);
+    assert_eq!(app.webhook(&completed).await, StatusCode::OK);
+    assert_eq!(
+        app.webhook_with(&completed, Some("t=1,v1=00")).await,
+        StatusCode::BAD_REQUEST
+    );
+    let samples = crate::metrics::scrape(&app).await;
+    let count = |labels: &str| {
+        samples
+            .get(&format!("broadsheet_stripe_webhook_events_total{{{labels}}}"))
+            .copied()
+            .unwrap_or_else(|| panic!("no {labels} in {samples:#?}"))
+    };
+    assert_eq!(
+        count(r#"type="checkout.session.completed",outcome="processed""#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"type="checkout.session.completed",outcome="duplicate""#),
+        1.0
+    );
+    assert_eq!(count(r#"type="unverified",outcome="bad_signature""#), 1.0);
+}

@@ -16,6 +16,7 @@ mod leaks;
 mod logs;
 mod members;
 mod meter;
+mod metrics;
 mod ops;
 mod reading;
 mod smtp;
