@@ -5,6 +5,7 @@ pub mod bench;
 pub mod billing;
 pub mod cache;
 pub mod config;
+pub mod data_rights;
 pub mod db;
 pub mod delivery;
 pub mod demo;

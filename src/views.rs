@@ -238,3 +238,11 @@ pub struct ErrorPage<'a> {
     pub title: &'a str,
     pub message: &'a str,
 }
+
+/// Confirming account deletion.
+#[derive(Template)]
+#[template(path = "pages/delete_account.html")]
+pub struct DeleteAccountPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+}

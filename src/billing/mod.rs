@@ -84,6 +84,9 @@ pub trait Billing: Send + Sync {
     async fn portal_url(&self, customer_id: &str) -> anyhow::Result<String>;
     /// Every subscription of a customer, as Stripe has it now.
     async fn subscriptions(&self, customer_id: &str) -> anyhow::Result<Vec<SubscriptionSnapshot>>;
+    /// Stops a subscription renewing: it runs to the end of the period
+    /// already paid for, then Stripe cancels it.
+    async fn cancel_at_period_end(&self, subscription_id: &str) -> anyhow::Result<()>;
 }
 
 /// Billing as configured: the client, the prices, the webhook secrets.

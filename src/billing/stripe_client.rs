@@ -7,7 +7,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use stripe_billing::{
     billing_portal_session::CreateBillingPortalSession,
-    subscription::{ListSubscription, ListSubscriptionStatus},
+    subscription::{ListSubscription, ListSubscriptionStatus, UpdateSubscription},
 };
 use stripe_checkout::checkout_session::{CreateCheckoutSession, CreateCheckoutSessionLineItems};
 use stripe_core::customer::CreateCustomer;
@@ -94,6 +94,15 @@ impl Billing for StripeBilling {
             .await
             .context("listing a customer's Stripe subscriptions")?;
         list.data.iter().map(snapshot).collect()
+    }
+
+    async fn cancel_at_period_end(&self, subscription_id: &str) -> anyhow::Result<()> {
+        UpdateSubscription::new(subscription_id)
+            .cancel_at_period_end(true)
+            .send(&self.client)
+            .await
+            .with_context(|| format!("cancelling Stripe subscription {subscription_id} at period end"))?;
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 mod billing;
+mod data_rights;
 mod editor;
 pub mod error;
 mod feeds;
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(editor::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
+            .configure(data_rights::configure)
             .configure(links::configure)
             .default_service(web::to(not_found)),
     );

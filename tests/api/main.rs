@@ -7,6 +7,7 @@ mod admin;
 mod billing;
 mod browser;
 mod cli;
+mod data_rights;
 mod editorial;
 mod email;
 mod feeds;

@@ -42,6 +42,8 @@ struct FakeState {
     requests: Arc<Mutex<Vec<Request>>>,
     subscriptions: Arc<Mutex<HashMap<String, Vec<Value>>>>,
     counter: Arc<Mutex<u32>>,
+    /// Answer 500 to subscription updates (Stripe having a bad day).
+    failing_updates: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeState {
@@ -108,6 +110,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
             HttpResponse::Ok()
                 .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions"}))
         }
+        ("POST", p) if p.starts_with("/v1/subscriptions/") => {
+            if state.failing_updates.load(std::sync::atomic::Ordering::SeqCst) {
+                return HttpResponse::InternalServerError()
+                    .json(json!({"error": {"type": "api_error", "message": "An unknown error occurred"}}));
+            }
+            let id = p.trim_start_matches("/v1/subscriptions/");
+            let mut sub = subscription(id, "cus_fake", "active", PRICE_MONTHLY, now() + 30 * 86_400);
+            sub["cancel_at_period_end"] = json!(form.get("cancel_at_period_end").map(|v| v == "true"));
+            HttpResponse::Ok().json(sub)
+        }
         _ => HttpResponse::NotFound().json(
             json!({"error": {"type": "invalid_request_error", "message": format!("no fake for {path}")}}),
         ),
@@ -137,6 +149,13 @@ impl FakeStripe {
             .filter(|r| r.path == path)
             .cloned()
             .collect()
+    }
+
+    /// Makes subscription updates fail (or work again).
+    pub fn fail_updates(&self, failing: bool) {
+        self.state
+            .failing_updates
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// What `GET /v1/subscriptions?customer=…` answers from now on.
