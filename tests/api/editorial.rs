@@ -587,6 +587,7 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("post", "/admin/api/sends/{id}/retry"),
         ("post", "/admin/api/members/{id}/comp"),
         ("delete", "/admin/api/members/{id}/comp"),
+        ("get", "/admin/api/members/export"),
     ];
     let documented: usize = doc["paths"]
         .as_object()
