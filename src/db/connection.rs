@@ -144,8 +144,15 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> anyhow::Result<Pool> {
         // is what lets the pool recover after a restart.
         .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
         // The longest a request waits for a connection; then it answers 503
-        // ("briefly unavailable") rather than hanging while the database is down.
-        .connection_timeout(Duration::from_secs(5))
+        // ("briefly unavailable") rather than hanging while the database is
+        // down. A SQLite file cannot be down: a wait there is a busy machine
+        // or the write lock (busy_timeout is 10 s), so it gets longer than
+        // the lock wait instead of failing first (a test once hit 5 s while
+        // Chromium started beside it).
+        .connection_timeout(match url {
+            DatabaseUrl::Sqlite(_) => Duration::from_secs(15),
+            DatabaseUrl::Postgres(_) => Duration::from_secs(5),
+        })
         .build(ConnectionManager { url: url.clone() })
         .with_context(|| match url {
             DatabaseUrl::Sqlite(path) => format!("opening the SQLite database {}", path.display()),

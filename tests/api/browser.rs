@@ -128,6 +128,18 @@ impl Browser {
             .unwrap()
     }
 
+    /// The current value of the form field at `css`.
+    pub async fn value_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     /// Waits (bounded) until the page shows `text`, e.g. after a form
     /// submission navigates.
     pub async fn wait_for_text(&self, text: &str) -> bool {

@@ -181,3 +181,54 @@ async fn an_editor_writes_with_a_live_preview_publishes_from_admin_and_the_artic
     assert!(browser.text().await.contains("Dispatch from the valley"));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_subscriber_gifts_an_article_a_logged_out_browser_reads_it_and_a_member_deletes_their_account() {
+    let app = spawn_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (_, user_id) = app.member("giver@example.com").await;
+    app.add_subscription(user_id, "active", 30).await;
+    let browser = Browser::start().await;
+
+    browser.open(&app.url("/login")).await;
+    browser.fill("#email", "giver@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    browser.wait_for_path("/").await;
+    browser.open(&app.url(&format!("/p/{paid}"))).await;
+    browser.click("form.gift button").await;
+    assert_eq!(browser.wait_for_path("/account").await, "/account");
+    assert!(browser.wait_for_text("is ready below").await);
+    let gift_url = browser.value_of("input.gift-url").await;
+    assert!(gift_url.contains("/g/"), "{gift_url}");
+    browser.screenshot("account-gift-links").await;
+
+    browser.click("form[action='/logout'] button").await;
+    assert!(browser.wait_for_text("You are logged out.").await);
+    // The link is absolute under PUBLIC_URL; the test server is on its own port.
+    let gift_path = &gift_url[gift_url.find("/g/").unwrap()..];
+    browser.open(&app.url(gift_path)).await;
+    let gifted = browser.text().await;
+    assert!(gifted.contains(PAID_MARKER), "{gifted}");
+    assert!(gifted.contains("gifted you this article"), "{gifted}");
+    browser.screenshot("gifted-article").await;
+
+    // A member deletes their account from the account page.
+    browser.open(&app.url("/login")).await;
+    browser.fill("#email", "giver@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    browser.wait_for_path("/").await;
+    browser.open(&app.url("/account")).await;
+    browser.click_link("Delete your account").await;
+    assert_eq!(browser.wait_for_path("/account/delete").await, "/account/delete");
+    browser.fill("#confirm_email", "giver@example.com").await;
+    browser.screenshot("delete-account").await;
+    browser
+        .click("form[action='/account/delete'] button[type=submit]")
+        .await;
+    assert!(browser.wait_for_text("Your account is deleted.").await);
+    let home = browser.text().await;
+    assert!(home.contains("Log in"), "logged out after deleting: {home}");
+    browser.close().await;
+}
