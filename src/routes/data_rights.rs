@@ -96,22 +96,14 @@ async fn delete(
                 &req,
                 &reader,
                 StatusCode::SERVICE_UNAVAILABLE,
-                Some(capitalize(&refused.to_string())),
+                Some(pages::as_sentence(&refused.to_string())),
             )
         }
         Err(refused @ DeleteError::Staff) => render_form(
             &req,
             &reader,
             StatusCode::FORBIDDEN,
-            Some(capitalize(&refused.to_string())),
+            Some(pages::as_sentence(&refused.to_string())),
         ),
     }
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect::<String>() + ".")
-        .unwrap_or_default()
 }

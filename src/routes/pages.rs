@@ -104,6 +104,19 @@ pub fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
+/// An error message as a sentence for a page: capitalized, with a full stop.
+pub fn as_sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut sentence: String = first.to_uppercase().chain(chars).collect();
+    if !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
+}
+
 /// A `next` target that stays on this site: a local path, not `//host` or
 /// `/\host` (which browsers read as another host) and not a URL.
 pub fn local_path(next: Option<&str>) -> String {

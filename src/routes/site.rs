@@ -184,7 +184,7 @@ async fn create_gift(
         Err(GiftError::Internal(e)) => Err(Problem::internal(e).into()),
         Err(refused) => Ok(pages::redirect_with_flash(
             &format!("/p/{slug}"),
-            &capitalized(&refused.to_string()),
+            &pages::as_sentence(&refused.to_string()),
         )),
     }
 }
@@ -209,14 +209,6 @@ async fn revoke_gift(
         "There is no such gift link."
     };
     Ok(pages::redirect_with_flash("/account#gifts", flash))
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 #[get("/account")]

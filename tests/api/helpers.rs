@@ -408,6 +408,17 @@ impl TestApp {
         (slugs[0].clone(), slugs[1].clone(), slugs[2].clone())
     }
 
+    /// Opens every (browser, path) at once; returns how many pages carried
+    /// the paid part.
+    pub async fn full_reads_at_once(&self, opens: Vec<(reqwest::Client, String)>) -> usize {
+        let pages = opens.iter().map(|(client, path)| self.get_text(client, path));
+        futures::future::join_all(pages)
+            .await
+            .into_iter()
+            .filter(|(_, page)| page.contains(PAID_MARKER))
+            .count()
+    }
+
     pub async fn count_rows(&self, table: &'static str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {
