@@ -119,9 +119,9 @@ pub struct Config {
     pub metered_free_articles: u32,
     /// Gift links one subscriber may create per calendar month.
     pub gift_links_per_month: u32,
-    /// How long a gift link works, unless its creator asks for less.
+    /// How long a gift link works: the default and the most a creator may ask.
     pub gift_link_days: i64,
-    /// How many opens a gift link allows, unless its creator asks for fewer.
+    /// How many opens a gift link allows: the default and the most.
     pub gift_link_reads: i32,
     /// When set, `/metrics` wants `Authorization: Bearer <token>`.
     pub metrics_token: Option<SecretString>,

@@ -12,6 +12,7 @@ use crate::{
     cache::AtSlug,
     db::{self, articles, gifts},
     domain::{
+        InvalidInput,
         access::{Access, Banner, Passes, Reader, Standing},
         article::Visibility,
         time::start_of_month,
@@ -20,16 +21,41 @@ use crate::{
     state::AppState,
 };
 
-/// What the gifter may choose; the defaults come from the configuration.
+/// What the gifter may choose: a shorter life or fewer opens than the
+/// configured ones, which are the defaults and the limits (the publisher
+/// decides how generous a gift may be).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GiftRequest {
     pub expires_in_days: Option<i64>,
     pub max_reads: Option<i32>,
 }
 
-/// Longest a gift may be asked to live, and most opens it may be asked for.
-pub const MAX_DAYS: i64 = 365;
-pub const MAX_READS: i32 = 1000;
+impl GiftRequest {
+    pub fn parse(
+        expires_in_days: Option<i64>,
+        max_reads: Option<i32>,
+        config: &crate::config::Config,
+    ) -> Result<Self, InvalidInput> {
+        let most_days = config.gift_link_days;
+        if let Some(days) = expires_in_days.filter(|d| !(1..=most_days).contains(d)) {
+            return Err(InvalidInput::new(
+                "expires_in_days",
+                format!("expires_in_days must be from 1 to {most_days}, not {days}"),
+            ));
+        }
+        let most_reads = config.gift_link_reads;
+        if let Some(reads) = max_reads.filter(|r| !(1..=most_reads).contains(r)) {
+            return Err(InvalidInput::new(
+                "max_reads",
+                format!("max_reads must be from 1 to {most_reads}, not {reads}"),
+            ));
+        }
+        Ok(Self {
+            expires_in_days,
+            max_reads,
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GiftError {

@@ -304,6 +304,14 @@ pub fn erase(conn: &mut DbConnection, user: &User, now: PrimitiveDateTime) -> Qu
     diesel::update(deliveries::table.filter(deliveries::user_id.eq(id)))
         .set(deliveries::last_error.eq(None::<String>))
         .execute(conn)?;
+    // A newsletter still going out must not go to the blanked address.
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::user_id.eq(id))
+            .filter(deliveries::status.eq("pending")),
+    )
+    .set(deliveries::status.eq("suppressed"))
+    .execute(conn)?;
     diesel::update(users::table.find(id))
         .set((
             users::email.eq(erased_email(id)),

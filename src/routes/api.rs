@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ApiResult, Problem};
 use crate::{
     auth::CurrentReader,
-    domain::{InvalidInput, time::rfc3339},
+    domain::time::rfc3339,
     gifts::{self, GiftError, GiftRequest, GiftView},
     reading::{self, Lookup, Page, ReadableArticle},
     state::AppState,
@@ -145,33 +145,6 @@ struct GiftBody {
     max_reads: Option<i32>,
 }
 
-impl GiftBody {
-    fn parse(self) -> Result<GiftRequest, InvalidInput> {
-        if let Some(days) = self
-            .expires_in_days
-            .filter(|d| !(1..=gifts::MAX_DAYS).contains(d))
-        {
-            return Err(InvalidInput::new(
-                "expires_in_days",
-                format!(
-                    "expires_in_days must be from 1 to {}, not {days}",
-                    gifts::MAX_DAYS
-                ),
-            ));
-        }
-        if let Some(reads) = self.max_reads.filter(|r| !(1..=gifts::MAX_READS).contains(r)) {
-            return Err(InvalidInput::new(
-                "max_reads",
-                format!("max_reads must be from 1 to {}, not {reads}", gifts::MAX_READS),
-            ));
-        }
-        Ok(GiftRequest {
-            expires_in_days: self.expires_in_days,
-            max_reads: self.max_reads,
-        })
-    }
-}
-
 /// Creates a gift link (201). Cookie-authenticated POSTs are safe from
 /// cross-site forgery here because the session cookie is `SameSite=Lax`:
 /// browsers do not send it on another site's POST.
@@ -182,9 +155,9 @@ async fn gift_article(
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let request = super::optional_json::<GiftBody>(&body)?
-        .parse()
-        .map_err(Problem::from)?;
+    let body = super::optional_json::<GiftBody>(&body)?;
+    let request =
+        GiftRequest::parse(body.expires_in_days, body.max_reads, &state.config).map_err(Problem::from)?;
     match gifts::create(&state, reader.who(), &slug, request).await {
         Ok(gift) => Ok(HttpResponse::Created().json(GiftJson::from(gift))),
         Err(refused) => Err(gift_problem(refused).into()),

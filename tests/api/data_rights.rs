@@ -229,3 +229,36 @@ async fn a_wrong_confirmation_a_stripe_failure_or_a_staff_account_deletes_nothin
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count_rows("users").await, 2);
 }
+
+#[tokio::test]
+async fn a_newsletter_still_going_out_skips_an_account_deleted_meanwhile() {
+    let app = crate::helpers::spawn_app_without_worker(Default::default()).await;
+    let (member, user_id) = app.member("ada@example.com").await;
+    app.db(move |conn| {
+        Ok(broadsheet::db::users::mark_email_verified(conn, user_id, broadsheet::db::now())?)
+    })
+    .await;
+    let key = app.editor_key().await;
+    let response = app
+        .post_article(
+            &key,
+            json!({"title": "Weekly", "markdown": "News.", "visibility": "public", "publish": true, "email": "all"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = app
+        .post_form(&member, "/account/delete", &[("confirm_email", "ada@example.com")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let statuses = app
+        .db(move |conn| {
+            use broadsheet::db::schema::deliveries;
+            use diesel::prelude::*;
+            Ok(deliveries::table
+                .filter(deliveries::user_id.eq(user_id))
+                .select(deliveries::status)
+                .load::<String>(conn)?)
+        })
+        .await;
+    assert_eq!(statuses, ["suppressed"]);
+}
