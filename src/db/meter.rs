@@ -75,12 +75,3 @@ pub fn spend(
         }
     }
 }
-
-/// Every read of `user_id` (for the data download): article id, month, when.
-pub fn all_of(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<(i32, String, PrimitiveDateTime)>> {
-    meter_reads::table
-        .filter(meter_reads::user_id.eq(user_id))
-        .order(meter_reads::read_at)
-        .select((meter_reads::article_id, meter_reads::month, meter_reads::read_at))
-        .load(conn)
-}

@@ -282,7 +282,7 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
 
 /// The address a deleted account is left with: unique, and undeliverable
 /// (`.invalid` is reserved, RFC 2606), so nothing can reach or log in as it.
-pub fn erased_email(user_id: i32) -> String {
+fn erased_email(user_id: i32) -> String {
     format!("deleted-{user_id}@deleted.invalid")
 }
 

@@ -235,7 +235,11 @@ async fn a_newsletter_still_going_out_skips_an_account_deleted_meanwhile() {
     let app = crate::helpers::spawn_app_without_worker(Default::default()).await;
     let (member, user_id) = app.member("ada@example.com").await;
     app.db(move |conn| {
-        Ok(broadsheet::db::users::mark_email_verified(conn, user_id, broadsheet::db::now())?)
+        Ok(broadsheet::db::users::mark_email_verified(
+            conn,
+            user_id,
+            broadsheet::db::now(),
+        )?)
     })
     .await;
     let key = app.editor_key().await;
@@ -247,7 +251,11 @@ async fn a_newsletter_still_going_out_skips_an_account_deleted_meanwhile() {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let response = app
-        .post_form(&member, "/account/delete", &[("confirm_email", "ada@example.com")])
+        .post_form(
+            &member,
+            "/account/delete",
+            &[("confirm_email", "ada@example.com")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let statuses = app
