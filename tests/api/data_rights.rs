@@ -17,8 +17,8 @@ async fn stripe_id_of(app: &TestApp, user_id: i32) -> String {
     .await
 }
 
-/// Verifies the member and mails them one newsletter; waits until it is sent.
-async fn mail_a_newsletter_to(app: &TestApp, user_id: i32) {
+/// Verifies the member and publishes a newsletter to everyone.
+async fn publish_a_newsletter_for(app: &TestApp, user_id: i32) {
     app.db(move |conn| {
         Ok(broadsheet::db::users::mark_email_verified(
             conn,
@@ -35,6 +35,11 @@ async fn mail_a_newsletter_to(app: &TestApp, user_id: i32) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+/// Verifies the member and mails them one newsletter; waits until it is sent.
+async fn mail_a_newsletter_to(app: &TestApp, user_id: i32) {
+    publish_a_newsletter_for(app, user_id).await;
     for _ in 0..100 {
         if sent_deliveries(app).await == 1 {
             return;
@@ -234,22 +239,7 @@ async fn a_wrong_confirmation_a_stripe_failure_or_a_staff_account_deletes_nothin
 async fn a_newsletter_still_going_out_skips_an_account_deleted_meanwhile() {
     let app = crate::helpers::spawn_app_without_worker(Default::default()).await;
     let (member, user_id) = app.member("ada@example.com").await;
-    app.db(move |conn| {
-        Ok(broadsheet::db::users::mark_email_verified(
-            conn,
-            user_id,
-            broadsheet::db::now(),
-        )?)
-    })
-    .await;
-    let key = app.editor_key().await;
-    let response = app
-        .post_article(
-            &key,
-            json!({"title": "Weekly", "markdown": "News.", "visibility": "public", "publish": true, "email": "all"}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    publish_a_newsletter_for(&app, user_id).await;
     let response = app
         .post_form(
             &member,
