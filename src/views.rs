@@ -5,7 +5,7 @@
 use askama::Template;
 
 /// Versioned so browsers may cache it for a year; bump with the file.
-pub const STYLESHEET_URL: &str = "/static/style.v1.css";
+pub const STYLESHEET_URL: &str = "/static/style.v2.css";
 pub const STYLESHEET: &str = include_str!("../static/style.css");
 pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
 pub const ADMIN_SCRIPT: &str = include_str!("../static/admin.js");

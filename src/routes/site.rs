@@ -378,7 +378,7 @@ async fn admin_script() -> HttpResponse {
         .body(views::ADMIN_SCRIPT)
 }
 
-#[get("/static/style.v1.css")]
+#[get("/static/style.v2.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
