@@ -255,7 +255,13 @@ fn ghost_row(row: &Row<'_>, line: u64) -> Result<Option<ImportedMember>, String>
     let status = row.get("status").to_ascii_lowercase();
     let plan = match (comped || status == "comped", row.optional("stripe_customer_id")) {
         (true, _) => Plan::Comp { until: None },
-        (false, Some(customer)) if customer.starts_with("cus_") => Plan::StripeCustomer(customer.to_owned()),
+        (false, Some(customer))
+            if customer.starts_with("cus_")
+                && customer.len() <= 255
+                && customer.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            Plan::StripeCustomer(customer.to_owned())
+        }
         (false, Some(other)) => {
             return Err(format!(
                 "stripe_customer_id {other:?} is not a Stripe customer id"

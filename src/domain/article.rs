@@ -77,6 +77,13 @@ impl ArticleMarkdown {
         if text.trim().is_empty() {
             return Err(InvalidInput::new("markdown", "markdown must not be empty"));
         }
+        // PostgreSQL text cannot hold NUL, and no editor means to write one.
+        if text.contains('\0') {
+            return Err(InvalidInput::new(
+                "markdown",
+                "markdown must not contain NUL characters",
+            ));
+        }
         Ok(Self(text))
     }
 

@@ -130,9 +130,9 @@ struct CreateArticleBody {
         pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     )]
     title: String,
-    /// The body in markdown (not blank, at most 1 MB); a line
-    /// `<!-- paywall -->` ends the free preview.
-    #[schema(pattern = r"\S")]
+    /// The body in markdown (not blank, no NUL characters, at most 1 MB);
+    /// a line `<!-- paywall -->` ends the free preview.
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     markdown: String,
     visibility: Visibility,
     /// Made from the title when left out.
@@ -186,7 +186,7 @@ struct PatchArticleBody {
     title: Option<Option<String>>,
     /// Left out: unchanged. It cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String, required = false, pattern = r"\S")]
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     markdown: Option<Option<String>>,
     /// Left out: unchanged. It cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
@@ -568,8 +568,9 @@ struct CompBody {
     /// RFC 3339; left out, the comp never expires.
     #[schema(format = DateTime)]
     expires_at: Option<String>,
-    /// Why (kept for the record), at most 500 characters.
-    #[schema(max_length = 500)]
+    /// Why (kept for the record), at most 500 characters, no control
+    /// characters but line breaks and tabs.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")]
     reason: Option<String>,
 }
 
@@ -614,6 +615,16 @@ async fn grant_comp(
         .map(|t| parse_rfc3339(t, "expires_at"))
         .transpose()?;
     let reason = body.reason.unwrap_or_default();
+    if reason
+        .chars()
+        .any(|c| c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Problem::from(InvalidInput::new(
+            "reason",
+            "reason must not contain control characters other than line breaks and tabs",
+        ))
+        .into());
+    }
     if reason.chars().count() > 500 {
         return Err(Problem::from(InvalidInput::new(
             "reason",

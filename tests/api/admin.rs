@@ -227,3 +227,35 @@ async fn bad_bodies_get_a_clear_json_error_and_write_nothing() {
     }
     assert_eq!(app.count_rows("articles").await, 0);
 }
+
+/// Found by schemathesis on PostgreSQL: text cannot hold NUL there, so a NUL
+/// in the markdown was a 500. Now it is refused at the edge on both backends.
+#[tokio::test]
+async fn nul_characters_in_markdown_or_a_comp_reason_are_refused_with_a_422_and_write_nothing() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app
+        .api_key_for("admin@example.com", broadsheet::domain::role::Role::Admin)
+        .await;
+    let response = app
+        .post_article(
+            &key,
+            serde_json::json!({"title": "Nul", "markdown": "before\u{0}after", "visibility": "paid"}),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "markdown", "{body}");
+    assert_eq!(app.count_rows("articles").await, 0);
+
+    let (_, member_id) = app.member("reader@example.com").await;
+    let response = app
+        .admin(
+            reqwest::Method::POST,
+            Some(&key),
+            &format!("/admin/api/members/{member_id}/comp"),
+            Some(serde_json::json!({"reason": "press\u{0}pass"})),
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count_rows("comps").await, 0);
+}
