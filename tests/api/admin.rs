@@ -259,3 +259,22 @@ async fn nul_characters_in_markdown_or_a_comp_reason_are_refused_with_a_422_and_
     assert_eq!(response.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count_rows("comps").await, 0);
 }
+
+/// Found by schemathesis: a key with a space in it was accepted although the
+/// OpenAPI document allows visible ASCII only.
+#[tokio::test]
+async fn an_idempotency_key_with_a_space_is_refused_with_a_400_and_writes_nothing() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app.editor_key().await;
+    let response = app
+        .client
+        .post(app.url("/admin/api/articles"))
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "two words")
+        .json(&serde_json::json!({"title": "Keyed", "markdown": "Body.", "visibility": "public"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(app.count_rows("articles").await, 0);
+}
