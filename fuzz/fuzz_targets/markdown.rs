@@ -24,6 +24,12 @@ fn has_script_url(html: &str) -> bool {
         .iter()
         .any(|attribute| {
             html.match_indices(attribute).any(|(at, _)| {
+                // Only inside a tag: text is escaped (`&lt;`), so a literal
+                // `<` after the last `>` means the attribute is a tag's.
+                let before = &html[..at];
+                if before.rfind('<') <= before.rfind('>') {
+                    return false;
+                }
                 let value = &html[at + attribute.len()..];
                 let value = &value[..value.find('"').unwrap_or(value.len())];
                 // As the WHATWG URL parser reads it: leading and trailing C0
