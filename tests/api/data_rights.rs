@@ -49,6 +49,12 @@ async fn mail_a_newsletter_to(app: &TestApp, user_id: i32) {
     panic!("the newsletter was not sent");
 }
 
+/// Submits the delete-account form, typing `typed` to confirm.
+async fn delete_account(app: &TestApp, client: &reqwest::Client, typed: &str) -> reqwest::Response {
+    app.post_form(client, "/account/delete", &[("confirm_email", typed)])
+        .await
+}
+
 async fn sent_deliveries(app: &TestApp) -> i64 {
     app.db(|conn| {
         use broadsheet::db::schema::deliveries;
@@ -120,13 +126,7 @@ async fn deleting_an_account_stops_renewal_at_stripe_erases_the_person_and_keeps
     let (status, page) = app.get_text(&member, "/account/delete").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Type your email address to confirm"));
-    let response = app
-        .post_form(
-            &member,
-            "/account/delete",
-            &[("confirm_email", "Ada@Example.com")],
-        )
-        .await;
+    let response = delete_account(&app, &member, "Ada@Example.com").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/");
 
@@ -189,13 +189,7 @@ async fn a_wrong_confirmation_a_stripe_failure_or_a_staff_account_deletes_nothin
     let (member, user_id) = app.member("ada@example.com").await;
     app.add_subscription(user_id, "active", 30).await;
 
-    let response = app
-        .post_form(
-            &member,
-            "/account/delete",
-            &[("confirm_email", "someone@else.com")],
-        )
-        .await;
+    let response = delete_account(&app, &member, "someone@else.com").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         response
@@ -206,13 +200,7 @@ async fn a_wrong_confirmation_a_stripe_failure_or_a_staff_account_deletes_nothin
     );
 
     fake.fail_updates(true);
-    let response = app
-        .post_form(
-            &member,
-            "/account/delete",
-            &[("confirm_email", "ada@example.com")],
-        )
-        .await;
+    let response = delete_account(&app, &member, "ada@example.com").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.text().await.unwrap().contains("nothing was deleted"));
     let (_, account) = app.get_text(&member, "/account").await;
@@ -224,13 +212,7 @@ async fn a_wrong_confirmation_a_stripe_failure_or_a_staff_account_deletes_nothin
     let (editor, editor_id) = app.member("editor@example.com").await;
     app.set_role(editor_id, broadsheet::domain::role::Role::Editor)
         .await;
-    let response = app
-        .post_form(
-            &editor,
-            "/account/delete",
-            &[("confirm_email", "editor@example.com")],
-        )
-        .await;
+    let response = delete_account(&app, &editor, "editor@example.com").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count_rows("users").await, 2);
 }
@@ -240,13 +222,7 @@ async fn a_newsletter_still_going_out_skips_an_account_deleted_meanwhile() {
     let app = crate::helpers::spawn_app_without_worker(Default::default()).await;
     let (member, user_id) = app.member("ada@example.com").await;
     publish_a_newsletter_for(&app, user_id).await;
-    let response = app
-        .post_form(
-            &member,
-            "/account/delete",
-            &[("confirm_email", "ada@example.com")],
-        )
-        .await;
+    let response = delete_account(&app, &member, "ada@example.com").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let statuses = app
         .db(move |conn| {
