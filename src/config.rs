@@ -28,7 +28,13 @@ const SETTINGS: &[(&str, &str)] = &[
         "login_per_account_per_minute",
     ),
     ("BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "signups_per_ip_per_hour"),
-    ("BROADSHEET_TRUST_PROXY", "trust_proxy"),
+    ("BROADSHEET_LINKS_PER_IP_PER_HOUR", "links_per_ip_per_hour"),
+    (
+        "BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR",
+        "links_per_account_per_hour",
+    ),
+    ("BROADSHEET_TRUSTED_PROXIES", "trusted_proxies"),
+    ("BROADSHEET_TRUST_FORWARDED_HEADER", "trust_forwarded_header"),
     ("SMTP_URL", "smtp_url"),
     ("MAIL_FROM", "mail_from"),
     ("BROADSHEET_MAIL_CONCURRENCY", "mail_concurrency"),
@@ -79,9 +85,18 @@ pub struct Config {
     pub login_per_account_per_minute: u32,
     /// New accounts one client address may create in an hour.
     pub signups_per_ip_per_hour: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy
-    /// you run, or anyone can dodge the per-IP limits).
-    pub trust_proxy: bool,
+    /// Emailed sign-in and reset links one client address may ask for in an
+    /// hour, and per account from one client address.
+    pub links_per_ip_per_hour: u32,
+    pub links_per_account_per_hour: u32,
+    /// How many proxies of yours stand in front (0: none). The client address
+    /// is the one that many hops from the right of `X-Forwarded-For`: the
+    /// address your outermost proxy saw. Entries further left are whatever
+    /// the client wrote, and are never read.
+    pub trusted_proxies: u8,
+    /// Read the client address from RFC 7239 `Forwarded` instead of
+    /// `X-Forwarded-For` (only when your proxies write it).
+    pub trust_forwarded_header: bool,
     /// `smtp://user:pass@host:587?tls=starttls`, `smtps://…:465`, or
     /// `smtp://localhost:25` (plain). Unset: `.eml` files under
     /// `data_dir/outbox`. Secret: it may carry a password.
@@ -145,7 +160,10 @@ impl Default for Config {
             login_per_ip_per_minute: 20,
             login_per_account_per_minute: 5,
             signups_per_ip_per_hour: 20,
-            trust_proxy: false,
+            links_per_ip_per_hour: 30,
+            links_per_account_per_hour: 5,
+            trusted_proxies: 0,
+            trust_forwarded_header: false,
             smtp_url: None,
             mail_from: "Broadsheet <newsletter@localhost>".into(),
             mail_concurrency: 8,
@@ -223,7 +241,18 @@ impl Config {
                 "BROADSHEET_SIGNUPS_PER_IP_PER_HOUR" => {
                     self.signups_per_ip_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
                 }
-                "BROADSHEET_TRUST_PROXY" => self.trust_proxy = parse_bool(raw).with_context(bad)?,
+                "BROADSHEET_LINKS_PER_IP_PER_HOUR" => {
+                    self.links_per_ip_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
+                }
+                "BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR" => {
+                    self.links_per_account_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
+                }
+                "BROADSHEET_TRUSTED_PROXIES" => {
+                    self.trusted_proxies = parse_in(raw, 0..=16).with_context(bad)?
+                }
+                "BROADSHEET_TRUST_FORWARDED_HEADER" => {
+                    self.trust_forwarded_header = parse_bool(raw).with_context(bad)?
+                }
                 "SMTP_URL" => {
                     self.smtp_url = Some(SecretString::from(raw.to_owned())).filter(|_| !raw.is_empty())
                 }

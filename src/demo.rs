@@ -66,8 +66,12 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoEditor
         Some("Demo Editor".into()),
         Role::Editor,
         Password::parse(password.clone())?,
+        accounts::Promotion::default(),
     )
     .await?;
+    let accounts::StaffOutcome::Created(editor) = editor else {
+        anyhow::bail!("the demo editor's address already had an account");
+    };
     for (title, visibility, markdown) in ARTICLES {
         let draft = ArticleDraft {
             title: ArticleTitle::parse(title)?,

@@ -118,6 +118,8 @@ pub async fn create(
     };
     let created = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
+            // Count and insert as one step per gifter, on every backend.
+            db::users::lock_for_update(conn, user_id)?;
             let this_month = gifts::count_created_since(conn, user_id, start_of_month(now))?;
             if this_month >= i64::from(quota) {
                 return Ok(None);

@@ -75,9 +75,16 @@ enum AdminCommand {
         /// Make the account an admin rather than an editor.
         #[arg(long)]
         admin: bool,
-        /// The password; one is generated and printed when left out.
+        /// The password; one is generated and printed when left out. An
+        /// existing account keeps its own unless --reset-password is given.
         #[arg(long, env = "BROADSHEET_EDITOR_PASSWORD")]
         password: Option<String>,
+        /// Promote an existing account whose address was never confirmed.
+        #[arg(long)]
+        force: bool,
+        /// Give an existing account the new password.
+        #[arg(long)]
+        reset_password: bool,
     },
     /// Issue an API key for an editor; it is printed once and stored hashed.
     ApiKey {
@@ -187,15 +194,55 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             name,
             admin,
             password,
+            force,
+            reset_password,
         } => {
             let email = EmailAddress::parse(&email)?;
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| broadsheet::auth::token::generate("")[..20].to_owned());
             let role = if admin { Role::Admin } else { Role::Editor };
-            let user =
-                accounts::create_staff(&state, email, name, role, Password::parse(password.clone())?).await?;
-            println!("{} is now an {role} (user id {}).", user.email, user.id);
-            if generated {
+            let promotion = accounts::Promotion {
+                force_unverified: force,
+                reset_password,
+            };
+            let outcome = accounts::create_staff(
+                &state,
+                email,
+                name,
+                role,
+                Password::parse(password.clone())?,
+                promotion,
+            )
+            .await
+            .map_err(|e| match e {
+                accounts::StaffError::Internal(e) => e,
+                refused => anyhow::anyhow!("{refused}"),
+            })?;
+            let password_in_use = match outcome {
+                accounts::StaffOutcome::Created(user) => {
+                    println!(
+                        "{} is now an {role} (user id {}): a new account.",
+                        user.email, user.id
+                    );
+                    true
+                }
+                accounts::StaffOutcome::Promoted {
+                    user,
+                    sessions_ended,
+                    password_replaced,
+                } => {
+                    println!(
+                        "An existing account was promoted: {} (user id {}) is now an {role}.",
+                        user.email, user.id
+                    );
+                    println!(
+                        "Its {sessions_ended} session(s), unused emailed links and private feed address were ended; its password was {}.",
+                        if password_replaced { "replaced" } else { "kept" }
+                    );
+                    password_replaced
+                }
+            };
+            if generated && password_in_use {
                 println!("Password (shown once): {password}");
             }
             Ok(())

@@ -127,6 +127,8 @@ pub enum WebhookOutcome {
     Processed,
     Duplicate,
     Ignored,
+    /// Ours, but refused (a Checkout for another customer).
+    Refused,
     Failed,
     BadSignature,
     /// Signed, but not an event we could read.
@@ -139,6 +141,7 @@ impl WebhookOutcome {
             WebhookOutcome::Processed => "processed",
             WebhookOutcome::Duplicate => "duplicate",
             WebhookOutcome::Ignored => "ignored",
+            WebhookOutcome::Refused => "refused",
             WebhookOutcome::Failed => "failed",
             WebhookOutcome::BadSignature => "bad_signature",
             WebhookOutcome::Malformed => "malformed",

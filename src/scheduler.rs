@@ -30,6 +30,7 @@ pub fn spawn(state: Arc<AppState>) {
 
 async fn housekeeping(state: &AppState) {
     state.login_throttle.forget_idle();
+    state.link_throttle.forget_idle();
     state.signup_throttle.forget_idle();
     let purged = db::run(&state.pool, |conn| {
         Ok(db::idempotency::purge_older_than(

@@ -55,6 +55,7 @@ impl Application {
                     routes::forget_cached_reads_after_writes,
                 ))
                 .wrap(security_headers())
+                .wrap(actix_web::middleware::from_fn(routes::default_cache_control))
                 .wrap(actix_web::middleware::from_fn(routes::ops::record_metrics))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .app_data(state.clone())

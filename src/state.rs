@@ -16,8 +16,10 @@ pub struct AppState {
     pub config: Config,
     pub pool: Pool,
     pub hasher: PasswordHasher,
-    /// Logins and emailed-link requests.
+    /// Password logins.
     pub login_throttle: Throttle,
+    /// Emailed sign-in and reset links.
+    pub link_throttle: Throttle,
     pub signup_throttle: Throttle,
     pub policy: Policy,
     /// Sessions and articles for a moment (see `cache.rs`).
@@ -44,9 +46,13 @@ impl AppState {
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),
-            login_throttle: Throttle::new(
+            login_throttle: Throttle::for_passwords(
                 config.login_per_ip_per_minute,
                 config.login_per_account_per_minute,
+            ),
+            link_throttle: Throttle::for_links(
+                config.links_per_ip_per_hour,
+                config.links_per_account_per_hour,
             ),
             read_cache: ReadCache::new(std::time::Duration::from_millis(config.read_cache_ms)),
             policy: Policy {

@@ -158,7 +158,7 @@ pub struct NoticePage {
 pub struct ActionPage {
     pub layout: Layout,
     pub title: &'static str,
-    pub message: &'static str,
+    pub message: String,
     pub action: String,
     pub button: &'static str,
     pub next: Option<String>,

@@ -153,35 +153,84 @@ pub fn start_session(
     Ok(session_token)
 }
 
-/// Creates a staff account, or gives an existing account the role (and the
-/// password, when one is given). For the command line and the demo seed.
+/// What `create_staff` did.
+#[derive(Debug)]
+pub enum StaffOutcome {
+    Created(User),
+    /// An account that already existed now has the role. Everything that
+    /// signed in to it before (sessions, unused emailed links, its private
+    /// feed address) was ended, so no one who held it as a reader keeps a
+    /// way into a staff account.
+    Promoted {
+        user: User,
+        sessions_ended: usize,
+        password_replaced: bool,
+    },
+}
+
+/// How to treat an account that already exists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Promotion {
+    /// Promote even though nobody ever proved they own the address.
+    pub force_unverified: bool,
+    /// Replace its password with the given one (otherwise it is kept).
+    pub reset_password: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error(
+        "{0} already has an account, but its address was never confirmed: whoever signed up with it may not own it. Ask the owner to sign in with an emailed link first (that confirms it), or pass --force"
+    )]
+    Unverified(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Creates a staff account, or promotes an existing one (see
+/// [`StaffOutcome::Promoted`]). For the command line and the demo seed.
 pub async fn create_staff(
     state: &AppState,
     email: EmailAddress,
     name: Option<String>,
     role: Role,
     password: Password,
-) -> anyhow::Result<User> {
+    promotion: Promotion,
+) -> Result<StaffOutcome, StaffError> {
     let password_hash = state.hasher.hash(password).await?;
-    db::run(&state.pool, move |conn| {
+    let outcome = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            if let Some(existing) = users::find_by_email(conn, &email)? {
-                users::set_role(conn, existing.id, role)?;
+            let Some(existing) = users::find_by_email(conn, &email)? else {
+                let user = NewUser {
+                    email: email.as_str(),
+                    name: name.as_deref(),
+                    password_hash: Some(&password_hash),
+                    role: role.as_str(),
+                    created_at: db::now(),
+                }
+                .insert(conn)
+                .context("inserting a staff user")?;
+                return Ok(Ok(StaffOutcome::Created(user)));
+            };
+            if existing.email_verified_at.is_none() && !promotion.force_unverified {
+                return Ok(Err(StaffError::Unverified(email.to_string())));
+            }
+            users::set_role(conn, existing.id, role)?;
+            if promotion.reset_password {
                 users::set_password_hash(conn, existing.id, &password_hash)?;
-                return users::find(conn, existing.id)?.context("the user vanished");
             }
-            NewUser {
-                email: email.as_str(),
-                name: name.as_deref(),
-                password_hash: Some(&password_hash),
-                role: role.as_str(),
-                created_at: db::now(),
-            }
-            .insert(conn)
-            .context("inserting a staff user")
+            let sessions_ended = users::shut_out_others(conn, existing.id, None, false, db::now())?;
+            let user = users::find(conn, existing.id)?.context("the user vanished")?;
+            tracing::warn!(user_id = user.id, %role, sessions_ended, "an existing account was promoted to staff");
+            anyhow::Ok(Ok(StaffOutcome::Promoted {
+                user,
+                sessions_ended,
+                password_replaced: promotion.reset_password,
+            }))
         })
     })
-    .await
+    .await??;
+    Ok(outcome)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -244,6 +293,29 @@ pub fn feed_path(state: &AppState, user: &User) -> String {
         "/feed/{}.xml",
         signed::feed_token(&state.signing_key, user.id, user.feed_generation)
     )
+}
+
+/// "Sign out everywhere else": ends every other session of the user, voids
+/// the sign-in links already emailed, and replaces the private feed address
+/// (whoever copied it stops reading). Returns how many sessions ended.
+pub async fn sign_out_everywhere_else(
+    state: &AppState,
+    user_id: i32,
+    current_session: &str,
+) -> anyhow::Result<usize> {
+    let keep = token::hash(current_session);
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            Ok(users::shut_out_others(
+                conn,
+                user_id,
+                Some(&keep),
+                false,
+                db::now(),
+            )?)
+        })
+    })
+    .await
 }
 
 /// Replaces the user's private feed URL; the old one stops working.

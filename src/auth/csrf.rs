@@ -1,10 +1,13 @@
-//! CSRF protection for the site's forms: the double-submit pattern. Each
-//! visitor gets a random token in an HttpOnly, SameSite=Lax cookie; every
-//! form carries the same token in a hidden field; a POST whose field does not
-//! match its cookie (compared in constant time) is refused. A cross-site page
-//! can neither read the cookie nor guess the token. (actix-csrf implements
-//! the same pattern; ours is forty lines and fits our error pages and our
-//! one-extractor-per-form style.)
+//! CSRF protection for the site's forms. Every form carries a token that
+//! only this server can compute: an HMAC of the visitor's session token when
+//! they are signed in, else of a random per-visitor value in an HttpOnly,
+//! SameSite=Lax cookie. A POST whose field is not the token for the cookies
+//! it arrives with (compared in constant time) is refused. A cross-site page
+//! can neither read the cookies nor compute the token, and a cookie planted
+//! by someone else (a sibling subdomain) yields no token that would pass for
+//! a signed-in member's session. (actix-csrf implements double-submit
+//! cookies; ours binds the token to the session and fits our error pages and
+//! our one-extractor-per-form style.)
 
 use actix_web::{
     FromRequest, HttpMessage, HttpRequest,
@@ -17,7 +20,11 @@ use actix_web::{
 use serde::{Deserialize, de::DeserializeOwned};
 use subtle::ConstantTimeEq;
 
-use super::token;
+use super::{
+    extract::SESSION_COOKIE,
+    signed::{Purpose, SigningKey},
+    token,
+};
 use crate::{
     routes::error::{PageError, Problem},
     state::AppState,
@@ -25,9 +32,15 @@ use crate::{
 
 pub const COOKIE: &str = "bs_csrf";
 
-/// This visitor's CSRF token, to put in a form's `csrf_token` field.
+/// This request's CSRF token, to put in a form's `csrf_token` field.
 #[derive(Debug, Clone)]
-pub struct CsrfToken(pub String);
+struct CsrfToken(String);
+
+/// Set once a page put the token in a form: only then does a new visitor
+/// need the cookie. (Feeds, the sitemap and static files set no cookie, so
+/// they may be cached publicly.)
+#[derive(Debug, Clone, Copy)]
+struct TokenShown;
 
 fn is_well_formed(token: &str) -> bool {
     token.len() == 43
@@ -36,7 +49,21 @@ fn is_well_formed(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Middleware: gives every site visitor a CSRF cookie if they lack one.
+/// The token forms must carry for these cookies: bound to the session when
+/// there is one, else to the visitor cookie.
+fn expected_token(key: &SigningKey, session: Option<&str>, visitor: &str) -> String {
+    match session {
+        Some(session) => key.tag(Purpose::Csrf, format!("session:{session}").as_bytes()),
+        None => key.tag(Purpose::Csrf, format!("visitor:{visitor}").as_bytes()),
+    }
+}
+
+fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    req.cookie(name).map(|c| c.value().to_owned())
+}
+
+/// Middleware: works out this request's form token, and gives a new
+/// visitor the cookie it is bound to if the page showed a form.
 pub async fn ensure_cookie(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -46,14 +73,18 @@ pub async fn ensure_cookie(
         .map(|c| c.value().to_owned())
         .filter(|t| is_well_formed(t));
     let fresh = existing.is_none();
-    let csrf = existing.unwrap_or_else(|| token::generate(""));
-    req.extensions_mut().insert(CsrfToken(csrf.clone()));
-    let secure = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.config.secure_cookies());
+    let visitor = existing.unwrap_or_else(|| token::generate(""));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = &state {
+        let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let form_token = expected_token(&state.signing_key, session.as_deref(), &visitor);
+        req.extensions_mut().insert(CsrfToken(form_token));
+    }
+    let secure = state.is_some_and(|state| state.config.secure_cookies());
     let mut res = next.call(req).await?;
-    if fresh {
-        let cookie = Cookie::build(COOKIE, csrf)
+    let shown = res.request().extensions().get::<TokenShown>().is_some();
+    if fresh && shown {
+        let cookie = Cookie::build(COOKIE, visitor)
             .path("/")
             .http_only(true)
             .secure(secure)
@@ -64,12 +95,11 @@ pub async fn ensure_cookie(
     Ok(res)
 }
 
-/// The token for forms on this page (set by [`ensure_cookie`]).
+/// The token for forms on this page (worked out by [`ensure_cookie`]).
 pub fn token_for(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<CsrfToken>()
-        .map(|t| t.0.clone())
-        .unwrap_or_default()
+    let token = req.extensions().get::<CsrfToken>().map(|t| t.0.clone());
+    req.extensions_mut().insert(TokenShown);
+    token.unwrap_or_default()
 }
 
 /// A url-encoded form whose CSRF token matched its cookie.
@@ -99,10 +129,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .ok()
                 .and_then(|f| f.csrf_token)
                 .unwrap_or_default();
-            let expected = req
-                .cookie(COOKIE)
-                .map(|c| c.value().to_owned())
-                .unwrap_or_default();
+            let session = cookie_value(&req, SESSION_COOKIE);
+            let visitor = cookie_value(&req, COOKIE).filter(|v| is_well_formed(v));
+            let expected = match (req.app_data::<web::Data<AppState>>(), &session, visitor) {
+                (Some(state), Some(_), _) => expected_token(&state.signing_key, session.as_deref(), ""),
+                (Some(state), None, Some(visitor)) => expected_token(&state.signing_key, None, &visitor),
+                _ => String::new(),
+            };
             let matches = !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
             if !matches {
                 return Err(Problem::forbidden(

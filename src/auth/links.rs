@@ -44,16 +44,55 @@ pub fn queue_verification(
 }
 
 /// Confirms the address the token was sent to. `false`: unknown or expired.
-pub async fn verify_email(state: &AppState, token: String) -> anyhow::Result<bool> {
+/// `prover_session` is the session token of the browser that opened the link.
+pub async fn verify_email(
+    state: &AppState,
+    token: String,
+    prover_session: Option<String>,
+) -> anyhow::Result<bool> {
     db::run(&state.pool, move |conn| {
-        let now = db::now();
-        let Some(user_id) = login_tokens::consume(conn, &token, VERIFY_EMAIL, now)? else {
-            return Ok(false);
-        };
-        users::mark_email_verified(conn, user_id, now)?;
-        Ok(true)
+        db::write_transaction(conn, |conn| {
+            let now = db::now();
+            let Some(user_id) = login_tokens::consume(conn, &token, VERIFY_EMAIL, now)? else {
+                return Ok(false);
+            };
+            prove_address(conn, user_id, now, prover_session.as_deref())?;
+            Ok(true)
+        })
     })
     .await
+}
+
+/// Records that whoever holds `prover_session` (if anyone) proved they read
+/// the account's inbox. Signing up needs no such proof, so on the *first*
+/// proof whoever signed up with the address without owning it is shown
+/// out: every other session ends, the private feed address changes, and a
+/// password the prover did not set is cleared (the prover set it only if
+/// they are signed in to this account in the browser that opened the link).
+/// Later proofs change nothing.
+fn prove_address(
+    conn: &mut db::DbConnection,
+    user_id: i32,
+    now: time::PrimitiveDateTime,
+    prover_session: Option<&str>,
+) -> anyhow::Result<()> {
+    if users::mark_email_verified(conn, user_id, now)? == 0 {
+        return Ok(()); // proved before
+    }
+    let prover_hash = prover_session.map(super::token::hash);
+    let prover_is_signed_in = match &prover_hash {
+        Some(hash) => sessions::belongs_to(conn, hash, user_id)?,
+        None => false,
+    };
+    let kept = prover_hash.as_deref().filter(|_| prover_is_signed_in);
+    let ended = users::shut_out_others(conn, user_id, kept, !prover_is_signed_in, now)?;
+    tracing::info!(
+        user_id,
+        sessions_ended = ended,
+        password_cleared = !prover_is_signed_in,
+        "first proof of the address"
+    );
+    Ok(())
 }
 
 /// Which link to email.
@@ -63,20 +102,43 @@ pub enum LinkKind {
     ResetPassword,
 }
 
-/// Emails a sign-in or reset link if `email` has an account. Throttled like
-/// logins, so the form cannot be used to flood someone's inbox.
-pub async fn request_link(
+/// Emails a sign-in or reset link if `email` has an account. Throttled, so
+/// the form cannot be used to flood someone's inbox.
+///
+/// Answers before looking the address up: the lookup and the write happen
+/// after the caller has its answer, so a member's address (which costs a
+/// transaction) and a stranger's take the same time to answer.
+pub fn request_link(
     state: &AppState,
     client: IpAddr,
     email: EmailAddress,
     kind: LinkKind,
 ) -> Result<(), RequestLinkError> {
     state
-        .login_throttle
+        .link_throttle
         .check(client, email.as_str())
         .map_err(RequestLinkError::Throttled)?;
-    let config = state.config.clone();
-    db::run(&state.pool, move |conn| {
+    let (pool, config, wakeup) = (
+        state.pool.clone(),
+        state.config.clone(),
+        state.mail_wakeup.clone(),
+    );
+    tokio::spawn(async move {
+        match queue_link(&pool, config, email, kind).await {
+            Ok(()) => wakeup.ring(),
+            Err(e) => tracing::error!(error = ?e, "queueing an emailed link failed"),
+        }
+    });
+    Ok(())
+}
+
+async fn queue_link(
+    pool: &db::Pool,
+    config: Config,
+    email: EmailAddress,
+    kind: LinkKind,
+) -> anyhow::Result<()> {
+    db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let Some(user) = users::find_by_email(conn, &email)? else {
                 tracing::info!(email = %email.masked(), "link requested for an unknown email");
@@ -96,27 +158,26 @@ pub async fn request_link(
         })
     })
     .await
-    .map_err(RequestLinkError::Internal)?;
-    state.mail_wakeup.ring();
-    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequestLinkError {
     #[error("too many requests")]
     Throttled(RetryAfter),
-    #[error(transparent)]
-    Internal(anyhow::Error),
 }
 
-/// Whether a sign-in or reset link still works (for its confirm page).
-pub async fn link_is_valid(state: &AppState, token: String, kind: LinkKind) -> anyhow::Result<bool> {
+/// The address a sign-in or reset link belongs to, while it still works
+/// (its confirm page names the account it opens).
+pub async fn link_owner(state: &AppState, token: String, kind: LinkKind) -> anyhow::Result<Option<String>> {
     let purpose = match kind {
         LinkKind::SignIn => MAGIC_LINK,
         LinkKind::ResetPassword => RESET_PASSWORD,
     };
     db::run(&state.pool, move |conn| {
-        Ok(login_tokens::peek(conn, &token, purpose, db::now())?.is_some())
+        let Some(user_id) = login_tokens::peek(conn, &token, purpose, db::now())? else {
+            return Ok(None);
+        };
+        Ok(users::find(conn, user_id)?.map(|user| user.email))
     })
     .await
 }
@@ -126,6 +187,7 @@ pub async fn link_is_valid(state: &AppState, token: String, kind: LinkKind) -> a
 pub async fn sign_in_with_link(
     state: &AppState,
     token: String,
+    prover_session: Option<String>,
     user_agent: Option<String>,
 ) -> anyhow::Result<Option<String>> {
     db::run(&state.pool, move |conn| {
@@ -134,7 +196,7 @@ pub async fn sign_in_with_link(
             let Some(user_id) = login_tokens::consume(conn, &token, MAGIC_LINK, now)? else {
                 return Ok(None);
             };
-            users::mark_email_verified(conn, user_id, now)?;
+            prove_address(conn, user_id, now, prover_session.as_deref())?;
             Ok(Some(start_session(conn, user_id, user_agent.as_deref())?))
         })
     })
@@ -142,11 +204,12 @@ pub async fn sign_in_with_link(
 }
 
 /// Sets a new password from a reset link and ends every session of the
-/// account (whoever knew the old password is logged out). `false` when the
-/// link is used or expired.
+/// account (whoever knew the old password is logged out) and its private
+/// feed address (whoever copied it stops reading). `false` when the link is
+/// used or expired.
 pub async fn reset_password(state: &AppState, token: String, password: Password) -> anyhow::Result<bool> {
-    let valid = link_is_valid(state, token.clone(), LinkKind::ResetPassword).await?;
-    if !valid {
+    let valid = link_owner(state, token.clone(), LinkKind::ResetPassword).await?;
+    if valid.is_none() {
         return Ok(false);
     }
     let hash = state.hasher.hash(password).await?;
@@ -158,6 +221,7 @@ pub async fn reset_password(state: &AppState, token: String, password: Password)
             };
             users::set_password_hash(conn, user_id, &hash)?;
             users::mark_email_verified(conn, user_id, now)?;
+            users::bump_feed_generation(conn, user_id)?;
             let ended = sessions::delete_all_for_user(conn, user_id)?;
             tracing::info!(user_id, sessions_ended = ended, "password reset");
             Ok(true)

@@ -3,6 +3,7 @@
 //! editor.
 
 pub mod accounts;
+pub mod client_address;
 pub mod csrf;
 pub mod extract;
 pub mod links;

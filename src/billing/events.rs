@@ -6,7 +6,7 @@
 
 use anyhow::{Context, bail};
 use secrecy::ExposeSecret;
-use stripe_shared::{CheckoutSession, Invoice, Subscription};
+use stripe_shared::{CheckoutSession, CheckoutSessionMode, Invoice, Subscription};
 use stripe_webhook::{Event, EventObject, Webhook};
 
 use super::{Prices, from_unix, signature, stripe_client::snapshot};
@@ -27,6 +27,8 @@ pub enum Outcome {
     Duplicate,
     /// A type we do not handle, or an object that is not ours.
     Ignored,
+    /// Ours, but not to be trusted: recorded with the reason, nothing done.
+    Refused(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,7 @@ pub async fn receive(
         Ok(Outcome::Applied) => WebhookOutcome::Processed,
         Ok(Outcome::Duplicate) => WebhookOutcome::Duplicate,
         Ok(Outcome::Ignored) => WebhookOutcome::Ignored,
+        Ok(Outcome::Refused(_)) => WebhookOutcome::Refused,
         Err(WebhookError::BadSignature(_)) => WebhookOutcome::BadSignature,
         Err(WebhookError::Malformed(_)) => WebhookOutcome::Malformed,
         Err(WebhookError::Failed(_)) => WebhookOutcome::Failed,
@@ -112,7 +115,11 @@ async fn verify_and_apply(
                 return Ok(Outcome::Duplicate);
             }
             let outcome = apply(conn, &event, &prices, &config)?;
-            billing::finish_event(conn, &id, now)?;
+            let refusal = match &outcome {
+                Outcome::Refused(reason) => Some(format!("refused: {reason}")),
+                _ => None,
+            };
+            billing::finish_event(conn, &id, now, refusal.as_deref())?;
             Ok(outcome)
         }))
     })
@@ -167,8 +174,11 @@ fn apply(
     }
 }
 
-/// Links the Stripe customer to our user by `client_reference_id` (our user
-/// id, set when we created the session), never by email.
+/// Welcomes a new subscriber. The session must be one we opened: a
+/// subscription Checkout for the customer we created for this member (by
+/// `client_reference_id`, our user id, never by email) before sending them
+/// there. Anything else is refused: a completed Checkout must never move a
+/// member's billing to another customer.
 fn checkout_completed(
     conn: &mut DbConnection,
     session: &CheckoutSession,
@@ -181,6 +191,9 @@ fn checkout_completed(
     else {
         return Ok(Outcome::Ignored); // not a session we created
     };
+    if session.mode != CheckoutSessionMode::Subscription {
+        return Ok(refuse(user_id, "a Checkout that is not a subscription"));
+    }
     let customer = session
         .customer
         .as_ref()
@@ -190,7 +203,12 @@ fn checkout_completed(
         tracing::warn!(user_id, "a completed checkout for a user who no longer exists");
         return Ok(Outcome::Ignored);
     };
-    billing::set_customer(conn, user.id, customer.id().as_str())?;
+    if user.stripe_customer_id.as_deref() != Some(customer.id().as_str()) {
+        return Ok(refuse(
+            user_id,
+            "its customer is not the one we created for this member",
+        ));
+    }
     delivery::enqueue(
         conn,
         &user.email,
@@ -199,6 +217,11 @@ fn checkout_completed(
         },
     )?;
     Ok(Outcome::Applied)
+}
+
+fn refuse(user_id: i32, reason: &str) -> Outcome {
+    tracing::warn!(user_id, reason, "refused a completed Checkout");
+    Outcome::Refused(reason.to_owned())
 }
 
 fn subscription_changed(
@@ -212,21 +235,26 @@ fn subscription_changed(
     if let Some(status) = status_override {
         snapshot.status = status;
     }
-    if !prices.sells(&snapshot.price_id) {
-        // Another product on a shared Stripe account: never a subscriber here.
+    let stored = billing::subscription(conn, &snapshot.id)?;
+    // The price decides only whether a new subscription is ours (another
+    // product on a shared Stripe account never makes a subscriber here); one
+    // we store follows its events whatever its price now.
+    if stored.is_none() && !prices.sells(&snapshot.price_id) {
         return Ok(Outcome::Ignored);
     }
-    let Some(user) = billing::user_by_customer(conn, &snapshot.customer_id)? else {
-        // We create the customer before Checkout, so this is a session whose
-        // completion we have not seen yet: fail, and Stripe's retry finds it.
-        bail!("no user has Stripe customer {} yet", snapshot.customer_id);
-    };
-    if let Some(stored) = billing::subscription(conn, &snapshot.id)?
+    if let Some(stored) = &stored
         && stored.stripe_updated_at > event_time
     {
         return Ok(Outcome::Ignored); // an older event arriving late
     }
-    store(conn, user.id, &snapshot, event_time)?;
+    let user_id = match (billing::user_by_customer(conn, &snapshot.customer_id)?, &stored) {
+        (Some(user), _) => user.id,
+        (None, Some(stored)) => stored.user_id,
+        // We create the customer before Checkout, so this is a session whose
+        // completion we have not seen yet: fail, and Stripe's retry finds it.
+        (None, None) => bail!("no user has Stripe customer {} yet", snapshot.customer_id),
+    };
+    store(conn, user_id, &snapshot, stored.as_ref(), event_time)?;
     Ok(Outcome::Applied)
 }
 
@@ -234,6 +262,7 @@ pub(super) fn store(
     conn: &mut DbConnection,
     user_id: i32,
     snapshot: &super::SubscriptionSnapshot,
+    stored: Option<&billing::StoredSubscription>,
     as_of: time::PrimitiveDateTime,
 ) -> diesel::QueryResult<usize> {
     billing::store_subscription(
@@ -246,8 +275,30 @@ pub(super) fn store(
             current_period_end: snapshot.current_period_end,
             cancel_at_period_end: snapshot.cancel_at_period_end,
             stripe_updated_at: as_of,
+            past_due_since: past_due_since(snapshot, stored, as_of),
         },
     )
+}
+
+/// When the subscription became `past_due`, from the earliest evidence we
+/// have: what we stored before, this news (an event's time, or now for a
+/// sync), and the start of the period whose renewal failed (Stripe charges
+/// the card right after it invoices, at the period start).
+fn past_due_since(
+    snapshot: &super::SubscriptionSnapshot,
+    stored: Option<&billing::StoredSubscription>,
+    as_of: time::PrimitiveDateTime,
+) -> Option<time::PrimitiveDateTime> {
+    if snapshot.status != SubscriptionStatus::PastDue {
+        return None;
+    }
+    let known = stored
+        .filter(|s| s.status == SubscriptionStatus::PastDue.as_str())
+        .and_then(|s| s.past_due_since);
+    [known, Some(as_of), snapshot.current_period_start]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 /// Queues the "update your card" email for the customer's user.

@@ -32,7 +32,9 @@ impl Plan {
     }
 }
 
-/// The configured prices: only subscriptions on these count.
+/// The configured prices: a subscription we have not seen before counts only
+/// on one of these. One we already store follows every event, whatever its
+/// price (a reader who switched plans, a price no longer sold).
 #[derive(Debug, Clone)]
 pub struct Prices {
     pub monthly: String,
@@ -69,6 +71,7 @@ pub struct SubscriptionSnapshot {
     pub customer_id: String,
     pub status: SubscriptionStatus,
     pub price_id: String,
+    pub current_period_start: Option<PrimitiveDateTime>,
     pub current_period_end: Option<PrimitiveDateTime>,
     pub cancel_at_period_end: bool,
 }

@@ -53,7 +53,9 @@ pub fn verify(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    // Checked: a timestamp near i64::MIN or MAX must not overflow.
+    let skew = now.checked_sub(timestamp).and_then(i64::checked_abs);
+    if skew.is_none_or(|skew| skew > TOLERANCE_SECS) {
         return Err(SignatureError::Stale);
     }
     let matched = secrets.iter().any(|secret| {
@@ -72,6 +74,20 @@ pub fn verify(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn extreme_timestamps_are_outside_the_tolerance_rather_than_an_overflow() {
+        for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let header = format!("t={timestamp},v1={}", sign("whsec_x", 0, b"{}"));
+            assert!(
+                matches!(
+                    verify(Some(&header), b"{}", &["whsec_x"], 1_700_000_000),
+                    Err(SignatureError::Stale)
+                ),
+                "t={timestamp}"
+            );
+        }
+    }
+
     use super::*;
 
     const SECRET: &str = "whsec_test";

@@ -120,6 +120,7 @@ pub fn snapshot(subscription: &Subscription) -> anyhow::Result<SubscriptionSnaps
         status: SubscriptionStatus::parse(subscription.status.as_str())
             .map_err(|e| anyhow::anyhow!("subscription {}: {e}", subscription.id))?,
         price_id: item.price.id.to_string(),
+        current_period_start: from_unix(item.current_period_start),
         current_period_end: from_unix(item.current_period_end),
         cancel_at_period_end: subscription.cancel_at_period_end,
     })

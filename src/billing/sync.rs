@@ -51,8 +51,13 @@ pub async fn reconcile(state: &AppState, setup: &BillingSetup) -> anyhow::Result
         let fixed = db::run(&state.pool, move |conn| {
             let mut fixed = Vec::new();
             db::write_transaction(conn, |conn| -> anyhow::Result<()> {
-                for snapshot in snapshots.iter().filter(|s| prices.sells(&s.price_id)) {
+                for snapshot in &snapshots {
                     let stored = billing::subscription(conn, &snapshot.id)?;
+                    // As for webhooks: the price decides only whether a
+                    // subscription we do not know yet is ours.
+                    if stored.is_none() && !prices.sells(&snapshot.price_id) {
+                        continue;
+                    }
                     let describe = |status: &str, end: Option<time::PrimitiveDateTime>, cancel: bool| {
                         format!(
                             "{status} until {}{}",
@@ -72,7 +77,7 @@ pub async fn reconcile(state: &AppState, setup: &BillingSetup) -> anyhow::Result
                         || stored.as_ref().is_some_and(|s| s.user_id != user_id)
                     {
                         // What Stripe says now is newer than any event we saw.
-                        store(conn, user_id, snapshot, db::now())?;
+                        store(conn, user_id, snapshot, stored.as_ref(), db::now())?;
                         fixed.push(Change {
                             user_id,
                             subscription_id: snapshot.id.clone(),

@@ -34,11 +34,18 @@ pub fn begin_event(
     Ok(processed.is_some())
 }
 
-pub fn finish_event(conn: &mut DbConnection, event_id: &str, now: PrimitiveDateTime) -> QueryResult<usize> {
+/// Marks the event processed; `refusal` says why it was deliberately not
+/// applied (kept in `error` for the operator).
+pub fn finish_event(
+    conn: &mut DbConnection,
+    event_id: &str,
+    now: PrimitiveDateTime,
+    refusal: Option<&str>,
+) -> QueryResult<usize> {
     diesel::update(stripe_events::table.find(event_id))
         .set((
             stripe_events::processed_at.eq(Some(now)),
-            stripe_events::error.eq(None::<String>),
+            stripe_events::error.eq(refusal),
         ))
         .execute(conn)
 }
@@ -99,6 +106,7 @@ pub struct StoredSubscription {
     pub current_period_end: Option<PrimitiveDateTime>,
     pub cancel_at_period_end: bool,
     pub stripe_updated_at: PrimitiveDateTime,
+    pub past_due_since: Option<PrimitiveDateTime>,
 }
 
 pub fn subscription(conn: &mut DbConnection, stripe_id: &str) -> QueryResult<Option<StoredSubscription>> {
@@ -127,6 +135,9 @@ pub struct SubscriptionChanges<'a> {
     pub current_period_end: Option<PrimitiveDateTime>,
     pub cancel_at_period_end: bool,
     pub stripe_updated_at: PrimitiveDateTime,
+    /// `None` clears it (the subscription is not past due).
+    #[diesel(treat_none_as_null = true)]
+    pub past_due_since: Option<PrimitiveDateTime>,
 }
 
 /// Inserts or updates the subscription `stripe_id`.
@@ -151,6 +162,7 @@ pub fn store_subscription(
             subscriptions::current_period_end.eq(changes.current_period_end),
             subscriptions::cancel_at_period_end.eq(changes.cancel_at_period_end),
             subscriptions::stripe_updated_at.eq(changes.stripe_updated_at),
+            subscriptions::past_due_since.eq(changes.past_due_since),
             subscriptions::created_at.eq(super::now()),
         ))
         .execute(conn)

@@ -28,6 +28,21 @@ pub fn create(
     Ok(raw)
 }
 
+/// Voids every unused emailed token of a user (their links stop working).
+pub fn void_all_for_user(
+    conn: &mut DbConnection,
+    user_id: i32,
+    now: PrimitiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        login_tokens::table
+            .filter(login_tokens::user_id.eq(user_id))
+            .filter(login_tokens::used_at.is_null()),
+    )
+    .set(login_tokens::used_at.eq(now))
+    .execute(conn)
+}
+
 /// The user of an unused, unexpired token, without using it up (for the
 /// confirm pages that precede the POST).
 pub fn peek(

@@ -15,9 +15,13 @@ use crate::domain::{
 };
 
 pub fn load_member(conn: &mut DbConnection, user: &User) -> QueryResult<Member> {
-    let subs: Vec<(String, Option<PrimitiveDateTime>)> = subscriptions::table
+    let subs: Vec<(String, Option<PrimitiveDateTime>, Option<PrimitiveDateTime>)> = subscriptions::table
         .filter(subscriptions::user_id.eq(user.id))
-        .select((subscriptions::status, subscriptions::current_period_end))
+        .select((
+            subscriptions::status,
+            subscriptions::current_period_end,
+            subscriptions::past_due_since,
+        ))
         .load(conn)?;
     let comp_ends: Vec<Option<PrimitiveDateTime>> = comps::table
         .filter(comps::user_id.eq(user.id))
@@ -25,8 +29,12 @@ pub fn load_member(conn: &mut DbConnection, user: &User) -> QueryResult<Member> 
         .load(conn)?;
     let subscriptions = subs
         .into_iter()
-        .filter_map(|(status, current_period_end)| match SubscriptionStatus::parse(&status) {
-            Ok(status) => Some(Subscription { status, current_period_end }),
+        .filter_map(|(status, current_period_end, past_due_since)| match SubscriptionStatus::parse(&status) {
+            Ok(status) => Some(Subscription {
+                status,
+                current_period_end,
+                past_due_since,
+            }),
             Err(_) => {
                 // A status we do not know grants nothing.
                 tracing::warn!(user_id = user.id, %status, "ignoring a subscription with an unknown status");
@@ -44,7 +52,8 @@ pub fn load_member(conn: &mut DbConnection, user: &User) -> QueryResult<Member> 
     })
 }
 
-/// A subscription row as billing (and, until billing lands, tests) write it.
+/// A subscription row written directly (tests and the benchmark seed it;
+/// billing stores through `billing::store_subscription`).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = subscriptions)]
 pub struct NewSubscription<'a> {
@@ -54,6 +63,7 @@ pub struct NewSubscription<'a> {
     pub price_id: &'a str,
     pub current_period_end: Option<PrimitiveDateTime>,
     pub cancel_at_period_end: bool,
+    pub past_due_since: Option<PrimitiveDateTime>,
     pub stripe_updated_at: PrimitiveDateTime,
     pub created_at: PrimitiveDateTime,
 }
@@ -104,21 +114,24 @@ pub fn load_many(
     // Bounded IN lists: SQLite allows 32,766 bound values.
     for chunk in users.chunks(10_000) {
         let ids: Vec<i32> = chunk.iter().map(|(id, _)| *id).collect();
-        let subs: Vec<(i32, String, Option<PrimitiveDateTime>)> = subscriptions::table
-            .filter(subscriptions::user_id.eq_any(&ids))
-            .select((
-                subscriptions::user_id,
-                subscriptions::status,
-                subscriptions::current_period_end,
-            ))
-            .load(conn)?;
-        for (user_id, status, current_period_end) in subs {
+        let subs: Vec<(i32, String, Option<PrimitiveDateTime>, Option<PrimitiveDateTime>)> =
+            subscriptions::table
+                .filter(subscriptions::user_id.eq_any(&ids))
+                .select((
+                    subscriptions::user_id,
+                    subscriptions::status,
+                    subscriptions::current_period_end,
+                    subscriptions::past_due_since,
+                ))
+                .load(conn)?;
+        for (user_id, status, current_period_end, past_due_since) in subs {
             if let (Some(member), Ok(status)) =
                 (members.get_mut(&user_id), SubscriptionStatus::parse(&status))
             {
                 member.subscriptions.push(Subscription {
                     status,
                     current_period_end,
+                    past_due_since,
                 });
             }
         }
@@ -191,6 +204,7 @@ pub fn import_one(
         }
     };
     let mut changed = false;
+    let mut entitled = false;
     if user.name.is_none()
         && let Some(name) = &member.name
     {
@@ -215,6 +229,7 @@ pub fn import_one(
                     .set(users::stripe_customer_id.eq(customer))
                     .execute(conn)?;
                 changed = true;
+                entitled = true;
             }
             None
         }
@@ -246,7 +261,14 @@ pub fn import_one(
             }
             .insert(conn)?;
             changed = true;
+            entitled = true;
         }
+    }
+    // The publisher's list says who paid with this address; an account
+    // signed up with it but never proved is not theirs to inherit it. Whoever
+    // holds it is shown out, and the owner signs in by emailed link.
+    if entitled && !created && user.email_verified_at.is_none() {
+        super::users::shut_out_others(conn, user.id, None, true, now)?;
     }
     Ok(match (created, changed) {
         (true, _) => ImportOutcome::Created,

@@ -81,7 +81,9 @@ where
 }
 
 /// The server went away under a query (restarted, stopped, connections
-/// killed): an outage like a failed checkout, not a bug.
+/// killed), or SQLite's write lock stayed taken past the busy timeout (a
+/// long write from outside, a backup): an outage like a failed checkout,
+/// answered 503 with `Retry-After`, not a bug.
 fn lost_connection(error: &anyhow::Error) -> Option<String> {
     use diesel::result::{DatabaseErrorKind, Error};
     error
@@ -91,8 +93,19 @@ fn lost_connection(error: &anyhow::Error) -> Option<String> {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => Some(info.message().to_owned()),
+            Error::DatabaseError(_, info) if is_sqlite_busy(info.message()) => {
+                Some(info.message().to_owned())
+            }
             _ => None,
         })
+}
+
+/// SQLite's words for "another connection holds the lock" (SQLITE_BUSY,
+/// SQLITE_LOCKED).
+fn is_sqlite_busy(message: &str) -> bool {
+    message.contains("database is locked")
+        || message.contains("database table is locked")
+        || message.contains("database is busy")
 }
 
 /// The database could not be reached (no connection within the pool's

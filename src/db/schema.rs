@@ -84,6 +84,7 @@ diesel::table! {
         cancel_at_period_end -> Bool,
         stripe_updated_at -> Timestamp,
         created_at -> Timestamp,
+        past_due_since -> Nullable<Timestamp>,
     }
 }
 

@@ -70,6 +70,29 @@ pub fn delete_all_for_user(conn: &mut DbConnection, user_id: i32) -> QueryResult
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
+/// Ends every session of a user but `keep` (a token hash), if given.
+pub fn delete_all_for_user_except(
+    conn: &mut DbConnection,
+    user_id: i32,
+    keep: Option<&str>,
+) -> QueryResult<usize> {
+    let theirs = sessions::table.filter(sessions::user_id.eq(user_id));
+    match keep {
+        Some(hash) => diesel::delete(theirs.filter(sessions::token_hash.ne(hash))).execute(conn),
+        None => diesel::delete(theirs).execute(conn),
+    }
+}
+
+/// Whether the session with `token_hash` is one of `user_id`'s.
+pub fn belongs_to(conn: &mut DbConnection, token_hash: &str, user_id: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::token_hash.eq(token_hash))
+            .filter(sessions::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
 /// A session as the account page lists it.
 #[derive(Debug, Clone, Queryable)]
 pub struct SessionSummary {

@@ -84,6 +84,13 @@ pub fn set_password_hash(conn: &mut DbConnection, id: i32, hash: &str) -> QueryR
         .execute(conn)
 }
 
+/// Leaves the account with no password: only emailed links sign it in.
+pub fn clear_password(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(None::<String>))
+        .execute(conn)
+}
+
 pub fn bump_feed_generation(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set(users::feed_generation.eq(users::feed_generation + 1))
@@ -100,4 +107,42 @@ pub fn set_newsletter(conn: &mut DbConnection, id: i32, on: bool) -> QueryResult
     diesel::update(users::table.find(id))
         .set(users::newsletter.eq(on))
         .execute(conn)
+}
+
+/// Holds the user's row until the transaction ends, so that count-then-insert
+/// rules about the user (a monthly quota) cannot be raced by a second
+/// request. PostgreSQL's READ COMMITTED needs the row lock; SQLite's write
+/// transactions (`BEGIN IMMEDIATE`) already run one at a time.
+pub fn lock_for_update(conn: &mut DbConnection, id: i32) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(c) => {
+            users::table
+                .find(id)
+                .select(users::id)
+                .for_update()
+                .first::<i32>(c)?;
+        }
+        DbConnection::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// Ends every way into an account that someone other than the address's
+/// proven owner may hold: its sessions (but `keep_session`, a token hash),
+/// its unused emailed links and its private feed address, and with
+/// `clear_password` its password. Returns how many sessions ended.
+pub fn shut_out_others(
+    conn: &mut DbConnection,
+    id: i32,
+    keep_session: Option<&str>,
+    clear_password: bool,
+    now: PrimitiveDateTime,
+) -> QueryResult<usize> {
+    let ended = super::sessions::delete_all_for_user_except(conn, id, keep_session)?;
+    super::login_tokens::void_all_for_user(conn, id, now)?;
+    bump_feed_generation(conn, id)?;
+    if clear_password {
+        self::clear_password(conn, id)?;
+    }
+    Ok(ended)
 }

@@ -31,6 +31,10 @@ impl Default for Policy {
 pub struct Subscription {
     pub status: SubscriptionStatus,
     pub current_period_end: Option<PrimitiveDateTime>,
+    /// When it became `past_due`: the grace period runs from here. Not from
+    /// the period end, which Stripe moves forward when it invoices the
+    /// renewal, before it tries the card.
+    pub past_due_since: Option<PrimitiveDateTime>,
 }
 
 /// Complimentary access granted by the publisher; `None` never expires.
@@ -139,11 +143,11 @@ fn subscription_standing(sub: &Subscription, now: PrimitiveDateTime, policy: &Po
     match sub.status {
         Active | Trialing => Standing::Paid,
         PastDue => {
-            // Without a period end we cannot place the grace window: deny
+            // Without a start we cannot place the grace window: deny
             // rather than leak.
             let in_grace = sub
-                .current_period_end
-                .is_some_and(|end| now <= end + policy.past_due_grace);
+                .past_due_since
+                .is_some_and(|since| now <= since + policy.past_due_grace);
             if in_grace {
                 Standing::InGrace
             } else {
@@ -353,10 +357,14 @@ mod tests {
         })
     }
 
+    /// A subscription whose period ends `days_from_now` from now; a
+    /// `past_due` one became so when that period ended.
     fn sub(status: SubscriptionStatus, days_from_now: i64) -> Subscription {
+        let at = NOW + Duration::days(days_from_now);
         Subscription {
             status,
-            current_period_end: Some(NOW + Duration::days(days_from_now)),
+            current_period_end: Some(at),
+            past_due_since: (status == SubscriptionStatus::PastDue).then_some(at),
         }
     }
 
@@ -399,12 +407,26 @@ mod tests {
                 preview(CallToAction::UpdateCard),
             ),
             (
-                "past_due with no period end",
+                "past_due since an unknown time",
                 member(
                     Role::Reader,
                     vec![Subscription {
                         status: PastDue,
                         current_period_end: None,
+                        past_due_since: None,
+                    }],
+                    vec![],
+                ),
+                preview(CallToAction::UpdateCard),
+            ),
+            (
+                "past_due for 8 days in a renewal period that runs for 3 more weeks",
+                member(
+                    Role::Reader,
+                    vec![Subscription {
+                        status: PastDue,
+                        current_period_end: Some(NOW + Duration::days(21)),
+                        past_due_since: Some(NOW - Duration::days(8)),
                     }],
                     vec![],
                 ),
@@ -679,16 +701,17 @@ mod tests {
     fn any_member() -> impl Strategy<Value = Member> {
         (
             proptest::sample::select(Role::ALL),
-            proptest::collection::vec((any_status(), any_time()), 0..4),
+            proptest::collection::vec((any_status(), any_time(), any_time()), 0..4),
             proptest::collection::vec(any_time(), 0..3),
         )
             .prop_map(|(role, subs, comps)| Member {
                 role,
                 subscriptions: subs
                     .into_iter()
-                    .map(|(status, current_period_end)| Subscription {
+                    .map(|(status, current_period_end, past_due_since)| Subscription {
                         status,
                         current_period_end,
+                        past_due_since,
                     })
                     .collect(),
                 comps: comps.into_iter().map(|expires_at| Comp { expires_at }).collect(),
@@ -707,8 +730,8 @@ mod tests {
             || member.subscriptions.iter().any(|s| match s.status {
                 Active | Trialing => true,
                 PastDue => s
-                    .current_period_end
-                    .is_some_and(|end| end + policy.past_due_grace >= NOW),
+                    .past_due_since
+                    .is_some_and(|since| since + policy.past_due_grace >= NOW),
                 _ => false,
             })
     }

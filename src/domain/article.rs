@@ -84,6 +84,7 @@ impl ArticleMarkdown {
                 "markdown must not contain NUL characters",
             ));
         }
+        super::markdown::check_divider(&text).map_err(|e| InvalidInput::new("markdown", e.to_string()))?;
         Ok(Self(text))
     }
 

@@ -56,6 +56,16 @@ pub struct SmtpServer {
     hello: ClientId,
 }
 
+/// `localhost` or a loopback address: traffic that never leaves the machine.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl SmtpServer {
     /// `smtp://user:pass@host:587?tls=starttls`, `smtps://host:465`,
     /// `smtp://localhost:25`; a path (`/mail.example.com`) names the EHLO.
@@ -91,6 +101,15 @@ impl SmtpServer {
             Some(password) => Some(Credentials::new(decode(url.username())?, decode(password)?)),
             None => None,
         };
+        // A password over plain SMTP crosses the network readable by anyone
+        // on the path. Only an explicit `tls=none` (or a relay on this
+        // machine) may do that.
+        if credentials.is_some() && tls.is_none() && security == Security::Plain && !is_loopback(&host) {
+            bail!(
+                "SMTP_URL would send its password unencrypted to {host}: add ?tls=starttls (or use smtps://); \
+                 ?tls=none sends it in the clear on purpose"
+            );
+        }
         let name = url.path().trim_matches('/');
         Ok(Self {
             port: url.port().unwrap_or(default_port),
@@ -124,6 +143,14 @@ impl SmtpServer {
                 .await?;
         }
         if let Some(credentials) = &self.credentials {
+            // Opportunistic STARTTLS that the server did not offer (or a
+            // downgrade on the path) must not take the password with it.
+            if self.security == Security::StartTlsOpportunistic && !start_tls && !is_loopback(&self.host) {
+                anyhow::bail!(
+                    "{} offered no STARTTLS; not sending the SMTP password unencrypted",
+                    self.host
+                );
+            }
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await?;
         }
@@ -220,6 +247,20 @@ impl SmtpPool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_password_is_never_sent_in_the_clear_to_another_machine_unless_asked() {
+        assert!(SmtpServer::parse("smtp://me:secret@mail.example.com:587").is_err());
+        assert!(SmtpServer::parse("smtp://me:secret@mail.example.com:587?tls=starttls").is_ok());
+        assert!(SmtpServer::parse("smtp://me:secret@mail.example.com:25?tls=none").is_ok());
+        assert!(SmtpServer::parse("smtp://me:secret@localhost:25").is_ok());
+        assert!(SmtpServer::parse("smtp://me:secret@127.0.0.1:2525").is_ok());
+        assert!(SmtpServer::parse("smtp://me:secret@[::1]:2525").is_ok());
+        assert!(
+            SmtpServer::parse("smtp://mail.example.com:25").is_ok(),
+            "no password, nothing to leak"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -672,6 +672,5 @@ async fn export_members(state: web::Data<AppState>, staff: ApiStaff) -> ApiResul
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"broadsheet-members.csv\"",
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(csv))
 }

@@ -148,6 +148,7 @@ async fn webhook(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
                 Outcome::Applied => "applied",
                 Outcome::Duplicate => "duplicate",
                 Outcome::Ignored => "ignored",
+                Outcome::Refused(_) => "refused",
             };
             HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": word }))
         }

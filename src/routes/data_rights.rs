@@ -33,7 +33,6 @@ async fn download(state: web::Data<AppState>, reader: CurrentReader) -> PageResu
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"broadsheet-my-data.json\"",
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(data))
 }
 

@@ -2,7 +2,9 @@
 //! timeout gets the first answer again instead of a second article. The
 //! same key with a different request is refused (422); a key whose first
 //! request is still running answers 409. Keys are per API key and kept 24 h;
-//! server errors are not stored, so a retry after a 5xx runs afresh.
+//! server errors are not stored, so a retry after a 5xx runs afresh. Only a
+//! live API key claims a key, and refusals (401, 403) are never stored, so
+//! nobody without a key can fill the table.
 
 use actix_web::{
     HttpResponse,
@@ -16,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, Problem};
 use crate::{
-    auth::token,
+    auth::{ApiStaff, token},
     db::{
         self,
         idempotency::{self, Claim},
@@ -53,6 +55,10 @@ pub async fn middleware(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .expect("AppState is registered");
+    if req.extract::<ApiStaff>().await.is_err() {
+        // The handler refuses it again, with its own words; nothing stored.
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
 
     let body = req.extract::<web::Bytes>().await.map_err(|_| {
         ApiError(Problem::new(
@@ -87,7 +93,8 @@ pub async fn middleware(
     })?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let outcome = db::run(&state.pool, move |conn| {
-        if status.is_server_error() {
+        let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+        if status.is_server_error() || refused {
             idempotency::release(conn, claim_id)?;
         } else {
             idempotency::store_response(conn, claim_id, status.as_u16(), &text)?;

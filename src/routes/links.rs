@@ -57,7 +57,7 @@ async fn verify(
     reader: CurrentReader,
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
-    if links::verify_email(&state, token.into_inner()).await? {
+    if links::verify_email(&state, token.into_inner(), reader.session_token.clone()).await? {
         notice(
             &req,
             &reader,
@@ -85,7 +85,7 @@ async fn request(
     kind: LinkKind,
 ) -> PageResult<HttpResponse> {
     if let Ok(email) = EmailAddress::parse(email) {
-        match links::request_link(state, pages::client_ip(req, state), email, kind).await {
+        match links::request_link(state, pages::client_ip(req, state), email, kind) {
             Ok(()) => {}
             Err(RequestLinkError::Throttled(retry)) => {
                 let mut response = notice(
@@ -100,7 +100,6 @@ async fn request(
                     .insert(header::RETRY_AFTER, retry.seconds().into());
                 return Ok(response);
             }
-            Err(RequestLinkError::Internal(e)) => return Err(e.into()),
         }
     }
     notice(req, reader, StatusCode::OK, "Check your inbox", CHECK_INBOX)
@@ -126,13 +125,14 @@ async fn magic_link_page(
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let token = token.into_inner();
-    if !links::link_is_valid(&state, token.clone(), LinkKind::SignIn).await? {
+    let Some(email) = links::link_owner(&state, token.clone(), LinkKind::SignIn).await? else {
         return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
-    }
+    };
     let page = ActionPage {
         layout: pages::layout(&req, &reader),
         title: "Sign in to Broadsheet",
-        message: "Press the button to finish signing in on this device.",
+        // Name the account, so nobody is signed in to one they did not ask for.
+        message: format!("Press the button to finish signing in as {email} on this device."),
         action: format!("/login/link/{token}"),
         button: "Sign me in",
         next: None,
@@ -148,7 +148,15 @@ async fn use_magic_link(
     token: web::Path<String>,
     CsrfForm(form): CsrfForm<EmailFormNext>,
 ) -> PageResult<HttpResponse> {
-    match links::sign_in_with_link(&state, token.into_inner(), pages::user_agent(&req)).await? {
+    let prover_session = reader.session_token.clone();
+    match links::sign_in_with_link(
+        &state,
+        token.into_inner(),
+        prover_session,
+        pages::user_agent(&req),
+    )
+    .await?
+    {
         Some(session) => {
             let mut response =
                 pages::redirect_with_flash(&pages::local_path(form.next.as_deref()), "You are signed in.");
@@ -195,7 +203,10 @@ async fn reset_form(
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let token = token.into_inner();
-    if !links::link_is_valid(&state, token.clone(), LinkKind::ResetPassword).await? {
+    if links::link_owner(&state, token.clone(), LinkKind::ResetPassword)
+        .await?
+        .is_none()
+    {
         return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
     }
     let page = NewPasswordPage {
@@ -250,7 +261,7 @@ async fn unsubscribe_page(
     let page = ActionPage {
         layout: pages::layout(&req, &reader),
         title: "Leave the newsletter?",
-        message: "You will stop getting new posts by email. Your account stays, and you can turn the newsletter back on from your account page.",
+        message: "You will stop getting new posts by email. Your account stays, and you can turn the newsletter back on from your account page.".to_owned(),
         action: format!("/unsubscribe/{}", token.into_inner()),
         button: "Unsubscribe",
         next: None,

@@ -54,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/api")
+            .wrap(from_fn(json_writes_from_this_site))
             .configure(api::configure)
             .default_service(web::to(not_found)),
     )
@@ -87,6 +88,82 @@ pub async fn forget_cached_reads_after_writes(
         state.read_cache.clear();
     }
     response
+}
+
+/// Every answer is `private, no-store` unless its handler chose otherwise:
+/// most answers depend on who asks (a cookie or a bearer token), and a
+/// shared cache must never hand one reader's copy to another. Handlers opt
+/// into `public` only for what is the same for everyone, and such an answer
+/// must not set a cookie: if one does anyway, it is made private here.
+pub async fn default_cache_control(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{CACHE_CONTROL, HeaderValue, SET_COOKIE};
+    let mut response = next.call(req).await?;
+    let path = response.request().path().to_owned();
+    let headers = response.headers_mut();
+    let public = headers
+        .get(CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("public"));
+    if public && headers.contains_key(SET_COOKIE) {
+        tracing::error!(%path, "a public answer set a cookie; sent as private instead");
+    }
+    if !headers.contains_key(CACHE_CONTROL) || (public && headers.contains_key(SET_COOKIE)) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    Ok(response)
+}
+
+/// The reader API's writes (gift links) are authenticated by the session
+/// cookie too, so they must come as JSON (a cross-site HTML form can only
+/// send form or text bodies) and, when the browser says where they come
+/// from, from this site. A request with an `Authorization` header carries
+/// no ambient credential and is not checked.
+pub async fn json_writes_from_this_site(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::header;
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if reads || req.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let header_text = |name: header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    let has_body = header_text(header::CONTENT_LENGTH).is_some_and(|n| n != "0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let json = header_text(header::CONTENT_TYPE).is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim() == "application/json")
+    });
+    if has_body && !json {
+        return Err(ApiError(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ))
+        .into());
+    }
+    let cross_site = header_text(header::HeaderName::from_static("sec-fetch-site"))
+        .is_some_and(|site| site != "same-origin" && site != "none");
+    let foreign_origin = header_text(header::ORIGIN).is_some_and(|origin| {
+        let info = req.connection_info();
+        origin != format!("{}://{}", info.scheme(), info.host()).to_ascii_lowercase()
+    });
+    if cross_site || foreign_origin {
+        return Err(ApiError(Problem::forbidden(
+            "This request came from another site. Use the page on this site, or an Authorization header.",
+        ))
+        .into());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

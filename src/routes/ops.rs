@@ -46,7 +46,6 @@ async fn metrics(
     let text = state.metrics.render(&deliveries)?;
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(text))
 }
 

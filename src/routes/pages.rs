@@ -25,20 +25,24 @@ pub fn user_agent(req: &HttpRequest) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The client's address for throttling: the TCP peer, or the proxy's
-/// `X-Forwarded-For` when configured to trust it.
+/// The client's address for throttling: the TCP peer, or behind
+/// `BROADSHEET_TRUSTED_PROXIES` proxies the address the outermost of them
+/// saw (see `client_address`).
 pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net::IpAddr {
-    let forwarded = state
-        .config
-        .trust_proxy
-        .then(|| {
-            req.connection_info()
-                .realip_remote_addr()
-                .and_then(|a| a.parse().ok())
-        })
-        .flatten();
-    forwarded
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
+    let config = &state.config;
+    let peer = req.peer_addr().map(|a| a.ip());
+    let header = if config.trust_forwarded_header {
+        actix_web::http::header::FORWARDED
+    } else {
+        actix_web::http::header::HeaderName::from_static("x-forwarded-for")
+    };
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all(header)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    crate::auth::client_address::from_hops(peer, &hops, config.trusted_proxies, config.trust_forwarded_header)
         .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }
 
@@ -67,9 +71,7 @@ pub fn render(
 ) -> anyhow::Result<HttpResponse> {
     let html = views::render(page)?;
     let mut response = HttpResponse::build(status);
-    response
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+    response.content_type("text/html; charset=utf-8");
     if req.cookie(FLASH_COOKIE).is_some() {
         let mut gone = Cookie::new(FLASH_COOKIE, "");
         gone.set_path("/");

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(revoke_gift)
         .service(account)
         .service(rotate_feed)
+        .service(revoke_other_sessions)
         .service(revoke_session)
         .service(stylesheet)
         .service(admin_script);
@@ -352,6 +353,24 @@ async fn revoke_session(
         "That session had already ended."
     };
     Ok(pages::redirect_with_flash("/account", flash))
+}
+
+#[post("/account/sessions/revoke-others")]
+async fn revoke_other_sessions(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let (Some(user), Some(current)) = (&reader.user, &reader.session_token) else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let ended = accounts::sign_out_everywhere_else(&state, user.id, current).await?;
+    Ok(pages::redirect_with_flash(
+        "/account",
+        &format!(
+            "Signed out of {ended} other session(s). Your private feed has a new address; the old one no longer works."
+        ),
+    ))
 }
 
 #[post("/account/feed")]

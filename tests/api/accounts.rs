@@ -2,7 +2,7 @@
 
 use reqwest::{StatusCode, header};
 
-use crate::helpers::{new_client, spawn_app, spawn_app_with};
+use crate::helpers::{client_at, new_client, spawn_app, spawn_app_with};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -301,7 +301,7 @@ async fn signups_beyond_the_hourly_limit_per_address_get_429_with_retry_after_an
 
 #[tokio::test]
 async fn magic_link_and_reset_requests_are_throttled_with_retry_after() {
-    let app = spawn_app_with([("BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE", "2".to_owned())].into()).await;
+    let app = spawn_app_with([("BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR", "2".to_owned())].into()).await;
     for (path, email) in [
         ("/login/link", "link@example.com"),
         ("/reset", "reset@example.com"),
@@ -401,4 +401,165 @@ async fn the_editor_pages_send_visitors_to_log_in_and_refuse_readers() {
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count_rows("articles").await, 0);
+}
+
+#[tokio::test]
+async fn wrong_passwords_typed_elsewhere_never_lock_the_owner_out_of_their_password_or_a_sign_in_link() {
+    let app = spawn_app_with(
+        [
+            ("BROADSHEET_TRUSTED_PROXIES", "1".to_owned()),
+            ("BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE", "3".to_owned()),
+        ]
+        .into(),
+    )
+    .await;
+    app.member("owner@example.com").await;
+    let attacker = client_at("203.0.113.9");
+    for attempt in 0..5 {
+        let response = app.login(&attacker, "owner@example.com", "guess").await;
+        let expected = if attempt < 3 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(response.status(), expected, "attempt {attempt}");
+    }
+    let owner = client_at("198.51.100.7");
+    let link = app
+        .post_form(&owner, "/login/link", &[("email", "owner@example.com")])
+        .await;
+    assert_eq!(
+        link.status(),
+        StatusCode::OK,
+        "the owner can always ask for a link"
+    );
+    let login = app.login(&owner, "owner@example.com", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER, "and use their password");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_client_cannot_choose_the_address_it_is_throttled_as() {
+    let app = spawn_app_with(
+        [
+            ("BROADSHEET_TRUSTED_PROXIES", "1".to_owned()),
+            ("BROADSHEET_LOGIN_PER_IP_PER_MINUTE", "2".to_owned()),
+        ]
+        .into(),
+    )
+    .await;
+    // The proxy appends the real address; the client prepends a new fake
+    // one each time, hoping to be read as someone else.
+    for (n, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .iter()
+        .enumerate()
+    {
+        let client = client_at(&format!("10.9.9.{n}, 203.0.113.50"));
+        let response = app.login(&client, email, "guess").await;
+        let expected = if n < 2 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(response.status(), expected, "attempt {n}");
+    }
+    // A `Forwarded` header is not read unless configured.
+    let forwarded = new_client();
+    let token = app.csrf_token(&forwarded).await;
+    let response = forwarded
+        .post(app.url("/login"))
+        .header("Forwarded", "for=198.51.100.1")
+        .header("X-Forwarded-For", "203.0.113.50")
+        .form(&[
+            ("email", "d@example.com"),
+            ("password", "guess"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_link_request_is_answered_before_the_address_is_looked_up_so_members_and_strangers_take_the_same_time()
+ {
+    let app = spawn_app().await;
+    app.member("member@example.com").await;
+    // Hold the database's write lock from outside: a request that looked
+    // the address up and wrote a token would wait for it.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+    let database_url = app.config.database_url.clone();
+    let holder = std::thread::spawn(move || {
+        use diesel::connection::SimpleConnection;
+        let url = broadsheet::db::DatabaseUrl::parse(&database_url).unwrap();
+        let pool = broadsheet::db::connect(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let lock = match &*conn {
+            broadsheet::db::DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+            broadsheet::db::DbConnection::Postgres(_) => {
+                "BEGIN; LOCK TABLE login_tokens IN ACCESS EXCLUSIVE MODE"
+            }
+        };
+        conn.batch_execute(lock).unwrap();
+        locked.send(()).unwrap();
+        released.recv().unwrap();
+        conn.batch_execute("ROLLBACK").unwrap();
+    });
+    is_locked.await.unwrap();
+    for email in ["member@example.com", "stranger@example.com"] {
+        let client = new_client();
+        let token = app.csrf_token(&client).await;
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            client
+                .post(app.url("/login/link"))
+                .form(&[("email", email), ("csrf_token", &token)])
+                .send(),
+        )
+        .await;
+        let answer = answer.unwrap_or_else(|_| {
+            let _ = release.send(());
+            panic!("the answer for {email} waited for the database")
+        });
+        assert_eq!(answer.unwrap().status(), StatusCode::OK, "{email}");
+    }
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    // The member's link is still written once the database is free.
+    let mut tokens = 0;
+    for _ in 0..100 {
+        tokens = app.count_rows("login_tokens").await;
+        if tokens >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        tokens, 2,
+        "the signup's verification token and the sign-in link's"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_else_ends_other_sessions_and_replaces_the_private_feed_address() {
+    let app = spawn_app().await;
+    let (here, _) = app.member("careful@example.com").await;
+    let elsewhere = new_client();
+    assert_eq!(
+        app.login(&elsewhere, "careful@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, account) = app.get_text(&here, "/account").await;
+    let old_feed = crate::feeds::private_feed_path(&account);
+    let response = app.post_form(&here, "/account/sessions/revoke-others", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_with(&elsewhere, "/account").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.get_with(&here, "/account").await.status(), StatusCode::OK);
+    assert_eq!(app.get(&old_feed).await.status(), StatusCode::NOT_FOUND);
 }

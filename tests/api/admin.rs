@@ -278,3 +278,48 @@ async fn an_idempotency_key_with_a_space_is_refused_with_a_400_and_writes_nothin
     assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
     assert_eq!(app.count_rows("articles").await, 0);
 }
+
+#[tokio::test]
+async fn only_a_live_api_key_claims_an_idempotency_key_and_refusals_are_never_stored() {
+    let app = spawn_app().await;
+    let author = app.api_key_for("author@example.com", Role::Author).await;
+    let publish = json!({"title": "T", "markdown": "Body.", "visibility": "public", "publish": true});
+    for (n, key) in ["bs_not_a_real_key", author.as_str()].into_iter().enumerate() {
+        let response = new_client()
+            .post(app.url("/admin/api/articles"))
+            .bearer_auth(key)
+            .header("Idempotency-Key", format!("key-{n}"))
+            .json(&publish)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                response.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ),
+            "case {n}: {}",
+            response.status()
+        );
+    }
+    assert_eq!(app.count_rows("idempotency_keys").await, 0);
+}
+
+#[tokio::test]
+async fn an_article_with_a_divider_that_is_not_a_block_of_its_own_is_refused_with_its_line() {
+    let app = spawn_app().await;
+    let key = app.editor_key().await;
+    let response = app
+        .post_article(
+            &key,
+            json!({"title": "Misplaced", "visibility": "paid", "publish": true,
+                   "markdown": "Free.\n\n- a list\n\n  <!-- paywall -->\n\n  Paid."}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "markdown", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("line 5"), "{message}");
+    assert_eq!(app.count_rows("articles").await, 0);
+}

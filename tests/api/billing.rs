@@ -32,6 +32,20 @@ impl TestApp {
         request.send().await.unwrap().status()
     }
 
+    /// Stores `customer` as the member's Stripe customer, as `/subscribe`
+    /// does before it sends them to Checkout.
+    async fn link_customer(&self, user_id: i32, customer: &'static str) {
+        self.db(move |conn| Ok(broadsheet::db::billing::set_customer(conn, user_id, customer)?))
+            .await;
+    }
+
+    async fn stored_customer(&self, user_id: i32) -> Option<String> {
+        self.db(
+            move |conn| Ok(broadsheet::db::users::find(conn, user_id)?.and_then(|u| u.stripe_customer_id)),
+        )
+        .await
+    }
+
     async fn stored_status(&self, subscription_id: &'static str) -> Option<String> {
         self.db(move |conn| {
             Ok(broadsheet::db::billing::subscription(conn, subscription_id)?.map(|s| s.status))
@@ -107,7 +121,12 @@ async fn subscribing_end_to_end_opens_the_paywall_and_a_failed_card_then_cancell
         "evt_4",
         "customer.subscription.updated",
         stripe::now(),
-        stripe::subscription("sub_e2e", &customer, "past_due", PRICE_YEARLY, days(-2)),
+        // Stripe invoiced the renewal two days ago (the period moved on)
+        // and the card was declined.
+        stripe::with_period_start(
+            stripe::subscription("sub_e2e", &customer, "past_due", PRICE_YEARLY, days(363)),
+            days(-2),
+        ),
     );
     assert_eq!(app.webhook(&past_due).await, StatusCode::OK);
     let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
@@ -123,7 +142,11 @@ async fn subscribing_end_to_end_opens_the_paywall_and_a_failed_card_then_cancell
         "evt_5",
         "customer.subscription.updated",
         stripe::now() + 1,
-        stripe::subscription("sub_e2e", &customer, "past_due", PRICE_YEARLY, days(-10)),
+        // The failed renewal period in fact began ten days ago.
+        stripe::with_period_start(
+            stripe::subscription("sub_e2e", &customer, "past_due", PRICE_YEARLY, days(355)),
+            days(-10),
+        ),
     );
     assert_eq!(app.webhook(&later).await, StatusCode::OK);
     let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
@@ -245,6 +268,7 @@ async fn a_duplicate_event_answers_200_and_changes_nothing() {
 async fn events_arriving_out_of_order_never_roll_a_subscription_back() {
     let (app, _) = billing_app().await;
     let (_, user_id) = app.member("order@example.com").await;
+    app.link_customer(user_id, "cus_order").await;
     let link = stripe::event(
         "evt_o0",
         "checkout.session.completed",
@@ -333,8 +357,8 @@ async fn unknown_event_types_and_other_products_prices_are_ignored() {
 async fn a_failing_event_answers_500_stays_unprocessed_and_its_retry_succeeds() {
     let (app, _) = billing_app().await;
     let (_, user_id) = app.member("early@example.com").await;
-    // The subscription event overtakes the checkout completion that links
-    // a customer Checkout created: nobody has that customer yet.
+    // The subscription event overtakes the commit that stores the customer
+    // `/subscribe` created: nobody has that customer yet.
     let created = stripe::event(
         "evt_f1",
         "customer.subscription.created",
@@ -343,13 +367,7 @@ async fn a_failing_event_answers_500_stays_unprocessed_and_its_retry_succeeds() 
     );
     assert_eq!(app.webhook(&created).await, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(app.stored_status("sub_early").await, None, "nothing half written");
-    let link = stripe::event(
-        "evt_f0",
-        "checkout.session.completed",
-        stripe::now(),
-        stripe::checkout_session_completed("cus_new", &user_id.to_string(), "sub_early"),
-    );
-    assert_eq!(app.webhook(&link).await, StatusCode::OK);
+    app.link_customer(user_id, "cus_new").await;
     assert_eq!(
         app.webhook(&created).await,
         StatusCode::OK,
@@ -411,6 +429,7 @@ async fn an_unknown_plan_is_refused_clearly() {
 async fn stripe_sync_fixes_drift_from_what_stripe_says_now() {
     let (app, fake) = billing_app().await;
     let (_, user_id) = app.member("drift@example.com").await;
+    app.link_customer(user_id, "cus_drift").await;
     let link = stripe::event(
         "evt_d0",
         "checkout.session.completed",
@@ -527,6 +546,7 @@ async fn an_admin_comps_a_member_and_takes_it_back() {
 async fn webhook_events_are_counted_in_the_metrics_by_type_and_outcome() {
     let (app, _) = billing_app().await;
     let (_, user_id) = app.member("metrics@example.com").await;
+    app.link_customer(user_id, "cus_metrics").await;
     let completed = stripe::event(
         "evt_metrics",
         "checkout.session.completed",
@@ -555,4 +575,168 @@ async fn webhook_events_are_counted_in_the_metrics_by_type_and_outcome() {
         1.0
     );
     assert_eq!(count(r#"type="unverified",outcome="bad_signature""#), 1.0);
+}
+
+#[tokio::test]
+async fn a_reader_who_switched_to_a_price_no_longer_sold_follows_every_event_and_the_sync() {
+    let (app, fake) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (reader, user_id) = app.member("switcher@example.com").await;
+    app.link_customer(user_id, "cus_switch").await;
+    let created = stripe::event(
+        "evt_p1",
+        "customer.subscription.created",
+        stripe::now() - 30,
+        stripe::subscription("sub_switch", "cus_switch", "active", PRICE_MONTHLY, days(30)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+    // The reader moves to last year's price (or the publisher changes the
+    // configured prices): no longer one we sell to new subscribers.
+    let switched = stripe::event(
+        "evt_p2",
+        "customer.subscription.updated",
+        stripe::now() - 20,
+        stripe::subscription(
+            "sub_switch",
+            "cus_switch",
+            "active",
+            "price_legacy_2025",
+            days(30),
+        ),
+    );
+    assert_eq!(app.webhook(&switched).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(html.contains(PAID_MARKER), "still a paying reader");
+    let cancelled = stripe::event(
+        "evt_p3",
+        "customer.subscription.deleted",
+        stripe::now() - 10,
+        stripe::subscription(
+            "sub_switch",
+            "cus_switch",
+            "canceled",
+            "price_legacy_2025",
+            days(30),
+        ),
+    );
+    assert_eq!(app.webhook(&cancelled).await, StatusCode::OK);
+    assert_eq!(app.stored_status("sub_switch").await.as_deref(), Some("canceled"));
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(
+        !html.contains(PAID_MARKER),
+        "a cancelled reader on an old price reads no more"
+    );
+
+    // A reactivation on the old price that only the sync learns about, then
+    // its cancellation: the sync follows a known subscription whatever its price.
+    fake.set_subscriptions(
+        "cus_switch",
+        vec![stripe::subscription(
+            "sub_switch",
+            "cus_switch",
+            "unpaid",
+            "price_legacy_2025",
+            days(30),
+        )],
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
+        .args(["admin", "stripe-sync"])
+        .envs(stripe::billing_settings(&fake))
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("BROADSHEET_DATA_DIR", app.data_dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(app.stored_status("sub_switch").await.as_deref(), Some("unpaid"));
+}
+
+#[tokio::test]
+async fn a_failed_renewal_keeps_access_for_the_grace_period_from_when_it_failed_not_to_the_new_period_end() {
+    let (app, _) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (reader, user_id) = app.member("renewal@example.com").await;
+    app.link_customer(user_id, "cus_renewal").await;
+    // Stripe invoiced the renewal nine days ago, which moved the period end
+    // a month ahead, and the card has been failing since.
+    let past_due = stripe::event(
+        "evt_r1",
+        "customer.subscription.updated",
+        stripe::now(),
+        stripe::with_period_start(
+            stripe::subscription("sub_renewal", "cus_renewal", "past_due", PRICE_MONTHLY, days(21)),
+            days(-9),
+        ),
+    );
+    assert_eq!(app.webhook(&past_due).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(
+        !html.contains(PAID_MARKER),
+        "nine days unpaid is past the 7-day grace"
+    );
+    assert!(html.contains("Your card on file needs updating"));
+}
+
+#[tokio::test]
+async fn a_completed_checkout_never_moves_a_member_to_another_customer() {
+    let (app, _) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (reader, user_id) = app.member("victim@example.com").await;
+    app.link_customer(user_id, "cus_victim").await;
+    // (case, customer, mode)
+    let cases = [
+        ("someone else's customer", "cus_attacker", "subscription"),
+        ("a one-off payment", "cus_victim", "payment"),
+    ];
+    for (n, (case, customer, mode)) in cases.into_iter().enumerate() {
+        let mut session = stripe::checkout_session_completed(customer, &user_id.to_string(), "sub_attacker");
+        session["mode"] = json!(mode);
+        let event = stripe::event(
+            &format!("evt_c{n}"),
+            "checkout.session.completed",
+            stripe::now(),
+            session,
+        );
+        let response = new_client()
+            .post(app.url("/stripe/webhook"))
+            .header(
+                "Stripe-Signature",
+                stripe::signature_header(WEBHOOK_SECRET, stripe::now(), &event),
+            )
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "case {case}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["outcome"], "refused", "case {case}");
+    }
+    assert_eq!(app.stored_customer(user_id).await.as_deref(), Some("cus_victim"));
+    let refusals = app
+        .db(|conn| {
+            use broadsheet::db::schema::stripe_events::dsl::*;
+            use diesel::prelude::*;
+            Ok(stripe_events.select(error).load::<Option<String>>(conn)?)
+        })
+        .await;
+    assert!(
+        refusals
+            .iter()
+            .all(|e| e.as_deref().is_some_and(|e| e.starts_with("refused"))),
+        "{refusals:?}"
+    );
+    // The other customer's subscription is nobody's here.
+    let theirs = stripe::event(
+        "evt_c9",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_attacker", "cus_attacker", "active", PRICE_MONTHLY, days(30)),
+    );
+    assert_eq!(app.webhook(&theirs).await, StatusCode::INTERNAL_SERVER_ERROR);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER));
 }

@@ -155,3 +155,59 @@ fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }
 }
+
+#[tokio::test]
+async fn promoting_an_existing_account_needs_a_proven_address_or_force_and_ends_its_sessions() {
+    // The command line writes behind the server's back: no read cache, so
+    // the ended session shows at once rather than within its lifetime.
+    let app = crate::helpers::spawn_app_with([("BROADSHEET_READ_CACHE_MS", "0".to_owned())].into()).await;
+    let url = app.config.database_url.clone();
+    let (reader, _) = app.member("someone@example.com").await;
+    let promote = |extra: &[&str]| {
+        let mut args = vec!["admin", "create-editor", "--email", "someone@example.com"];
+        args.extend_from_slice(extra);
+        broadsheet(&url, &args)
+    };
+    let refused = promote(&[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("never confirmed") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        app.get_with(&reader, "/account").await.status(),
+        StatusCode::OK,
+        "nothing changed"
+    );
+
+    let promoted = promote(&["--force"]);
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&promoted.stdout);
+    assert!(stdout.contains("An existing account was promoted"), "{stdout}");
+    assert!(stdout.contains("password was kept"), "{stdout}");
+    assert!(
+        !stdout.contains("Password (shown once)"),
+        "no unused password printed"
+    );
+    assert_eq!(
+        app.get_with(&reader, "/account").await.status(),
+        StatusCode::SEE_OTHER,
+        "whoever held the account as a reader is signed out"
+    );
+    assert_eq!(
+        app.login(
+            &crate::helpers::new_client(),
+            "someone@example.com",
+            "correct horse battery"
+        )
+        .await
+        .status(),
+        StatusCode::SEE_OTHER,
+        "the owner's password still works"
+    );
+}

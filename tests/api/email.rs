@@ -548,6 +548,90 @@ async fn a_password_reset_changes_the_password_once_and_ends_every_session() {
 }
 
 #[tokio::test]
+async fn the_first_proof_of_an_address_shows_out_whoever_signed_up_with_it_without_owning_it() {
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[]).await;
+    // A squatter signs up with someone else's address: no proof needed.
+    let (squatter, _) = app.member("owner@example.com").await;
+    sink.wait_for(1, WAIT).await;
+    let (_, account) = app.get_text(&squatter, "/account").await;
+    let squatters_feed = crate::feeds::private_feed_path(&account);
+
+    // The owner signs in with an emailed link, in a browser of their own.
+    app.post_form(&new_client(), "/login/link", &[("email", "owner@example.com")])
+        .await;
+    sink.wait_for(2, WAIT).await;
+    let link = link_in(&sink, "owner@example.com", "/login/link/");
+    let owner = new_client();
+    let (_, confirm) = app.get_text(&owner, &link).await;
+    assert!(
+        confirm.contains("signing in as owner@example.com"),
+        "the confirm page names the account"
+    );
+    assert_eq!(
+        app.post_form(&owner, &link, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    assert_eq!(
+        app.get_with(&squatter, "/account").await.status(),
+        StatusCode::SEE_OTHER,
+        "the squatter's session ended"
+    );
+    assert_eq!(
+        app.login(&new_client(), "owner@example.com", "correct horse battery")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "the password the owner never set is gone"
+    );
+    assert_eq!(
+        app.get(&squatters_feed).await.status(),
+        StatusCode::NOT_FOUND,
+        "the private feed address the squatter saw is dead"
+    );
+    let (status, _) = app.get_text(&owner, "/account").await;
+    assert_eq!(status, StatusCode::OK, "the owner is signed in");
+}
+
+#[tokio::test]
+async fn confirming_ones_own_signup_in_the_same_browser_keeps_the_password() {
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[]).await;
+    let (browser, _) = app.member("honest@example.com").await;
+    sink.wait_for(1, WAIT).await;
+    let verify = link_in(&sink, "honest@example.com", "/verify/");
+    let (status, _) = app.get_text(&browser, &verify).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.get_with(&browser, "/account").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login(&new_client(), "honest@example.com", "correct horse battery")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_replaces_the_private_feed_address() {
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[]).await;
+    let (browser, _) = app.member("feeder@example.com").await;
+    let (_, account) = app.get_text(&browser, "/account").await;
+    let old_feed = crate::feeds::private_feed_path(&account);
+    assert_eq!(app.get(&old_feed).await.status(), StatusCode::OK);
+    app.post_form(&new_client(), "/reset", &[("email", "feeder@example.com")])
+        .await;
+    sink.wait_for(2, WAIT).await;
+    let link = link_in(&sink, "feeder@example.com", "/reset/");
+    let reset = app
+        .post_form(&new_client(), &link, &[("password", "a brand new password")])
+        .await;
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&old_feed).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn without_an_smtp_server_mail_lands_as_eml_files_in_the_data_folder() {
     let app = spawn_app_with(HashMap::new()).await;
     app.member("files@example.com").await;

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{PAID_MARKER, new_client, spawn_app};
 
-fn private_feed_path(account_html: &str) -> String {
+pub(crate) fn private_feed_path(account_html: &str) -> String {
     let start = account_html
         .find("/feed/")
         .expect("the account page shows the private feed");

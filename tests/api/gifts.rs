@@ -247,3 +247,25 @@ async fn a_subscriber_gifts_from_the_article_page_and_revokes_from_the_account_p
     let (_, page) = app.get_text(&new_client(), &path).await;
     assert!(!page.contains(PAID_MARKER));
 }
+
+#[tokio::test]
+async fn sixty_gift_links_asked_for_at_once_never_exceed_the_monthly_quota() {
+    let app = spawn_app_with([("BROADSHEET_GIFT_LINKS_PER_MONTH", "5".to_owned())].into()).await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let gifter = named_subscriber(&app, "eager@example.com").await;
+    let asks = (0..60).map(|_| create_gift(&app, &gifter, &paid, None));
+    let statuses: Vec<StatusCode> = futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    assert_eq!(created, 5, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::FORBIDDEN),
+        "{statuses:?}"
+    );
+    assert_eq!(app.count_rows("gift_links").await, 5);
+}

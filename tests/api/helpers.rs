@@ -67,6 +67,20 @@ pub fn new_client() -> reqwest::Client {
         .expect("building a client")
 }
 
+/// A browser behind a proxy that reports `address` in `X-Forwarded-For`
+/// (the app must trust one proxy to read it).
+pub fn client_at(address: &str) -> reqwest::Client {
+    install_crypto_provider();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", address.parse().expect("a header value"));
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .expect("building a client")
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, name: &str) -> String {
     let mut url = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
@@ -306,7 +320,8 @@ impl TestApp {
     }
 
     /// Gives the user a subscription with `status` whose period ends
-    /// `days_from_now` days from now (negative: in the past).
+    /// `days_from_now` days from now (negative: in the past); a `past_due`
+    /// one has been so since then.
     pub async fn add_subscription(&self, user_id: i32, status: &'static str, days_from_now: i64) {
         self.db(move |conn| {
             let now = db::now();
@@ -317,6 +332,8 @@ impl TestApp {
                 price_id: "price_monthly",
                 current_period_end: Some(now + Duration::days(days_from_now)),
                 cancel_at_period_end: false,
+                // A past_due subscription fell behind when its period ended.
+                past_due_since: (status == "past_due").then(|| now + Duration::days(days_from_now)),
                 stripe_updated_at: now,
                 created_at: now,
             }

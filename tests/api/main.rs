@@ -12,6 +12,7 @@ mod editorial;
 mod email;
 mod feeds;
 mod gifts;
+mod headers;
 mod helpers;
 mod leaks;
 mod logs;

@@ -231,3 +231,43 @@ async fn the_admin_api_exports_csv_that_imports_back_into_a_fresh_database() {
         "a comp until 2099 carries over"
     );
 }
+
+#[tokio::test]
+async fn an_import_never_hands_a_comp_or_customer_to_whoever_signed_up_with_the_address_unproven() {
+    let app = spawn_app().await;
+    // A squatter registers the addresses of a comped and a paying reader
+    // before the publisher imports their list.
+    let (comped_squatter, _) = app.member("grace@example.com").await;
+    let (paying_squatter, _) = app.member("paid@example.com").await;
+    let file = app.data_dir.path().join("list.csv");
+    std::fs::write(
+        &file,
+        "id,email,name,note,subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at,deleted_at,labels,tiers\n\
+         1,grace@example.com,Grace,,true,true,,2023-02-01T08:30:00.000Z,,,\n\
+         2,paid@example.com,Paid,,true,false,cus_imported1,2023-02-01T08:30:00.000Z,,,\n",
+    )
+    .unwrap();
+    stdout(&import(&app, file.to_str().unwrap()));
+    for (squatter, email) in [
+        (&comped_squatter, "grace@example.com"),
+        (&paying_squatter, "paid@example.com"),
+    ] {
+        assert_eq!(
+            app.get_with(squatter, "/account").await.status(),
+            StatusCode::SEE_OTHER,
+            "{email}: the squatter is signed out"
+        );
+        assert_eq!(
+            app.login(&crate::helpers::new_client(), email, "correct horse battery")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED,
+            "{email}: the squatter's password no longer opens it"
+        );
+    }
+    assert_eq!(
+        comps_of(&app, "grace@example.com").await.len(),
+        1,
+        "the owner keeps the comp"
+    );
+}

@@ -180,9 +180,16 @@ pub fn subscription(id: &str, customer: &str, status: &str, price: &str, period_
     sub["ended_at"] = json!(null);
     let item = &mut sub["items"]["data"][0];
     item["price"]["id"] = json!(price);
+    item["current_period_start"] = json!(period_end - 30 * 86_400);
     item["current_period_end"] = json!(period_end);
     item["subscription"] = json!(id);
     sub
+}
+
+/// `subscription` whose current period began at `start` (Unix seconds).
+pub fn with_period_start(mut subscription: Value, start: i64) -> Value {
+    subscription["items"]["data"][0]["current_period_start"] = json!(start);
+    subscription
 }
 
 pub fn checkout_session_completed(customer: &str, client_reference_id: &str, subscription_id: &str) -> Value {
