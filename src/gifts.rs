@@ -13,7 +13,7 @@ use crate::{
     db::{self, articles, gifts},
     domain::{
         InvalidInput,
-        access::{Access, Banner, Passes, Reader, Standing},
+        access::{Banner, Passes, Reader, Standing},
         article::Visibility,
         time::start_of_month,
     },
@@ -185,10 +185,7 @@ pub async fn open(state: &AppState, who: Who<'_>, token: &str) -> anyhow::Result
         meter: None,
     };
     let mut readable = reading::open(state, who, article.clone(), passes).await?;
-    let gifted = Access::Full {
-        banner: Some(Banner::Gifted),
-    };
-    if readable.access == gifted {
+    if readable.access.banner() == Some(Banner::Gifted) {
         let spent = db::run(&state.pool, move |conn| {
             Ok(gifts::spend_read(conn, gift_id, now)?)
         })

@@ -168,15 +168,18 @@ impl Metrics {
 
     pub fn record_access(&self, access: Access) {
         let outcome = match access {
-            Access::Full { banner: None } => "full",
+            Access::Full { banner: None, .. } => "full",
             Access::Full {
                 banner: Some(Banner::UpdateCard),
+                ..
             } => "full_in_grace",
             Access::Full {
                 banner: Some(Banner::Gifted),
+                ..
             } => "full_gifted",
             Access::Full {
                 banner: Some(Banner::FreeRead { .. }),
+                ..
             } => "full_metered",
             Access::Preview {
                 cta: CallToAction::Login,

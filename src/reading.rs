@@ -4,14 +4,18 @@
 
 use std::sync::Arc;
 
+pub use crate::domain::access::CtaLink;
 use crate::{
     cache::AtSlug,
     db::{
         self,
-        articles::{self, Article},
+        articles::{self, Article, ArticleRow},
         meter,
     },
-    domain::access::{self, Access, Banner, CallToAction, Passes, Reader},
+    domain::{
+        access::{self, Access, Banner, Passes, Reader},
+        markdown,
+    },
     state::AppState,
 };
 
@@ -27,64 +31,69 @@ impl ReadableArticle {
         Self { article, access }
     }
 
+    /// What the decision allows of the body.
+    pub fn body(&self) -> AllowedBody<'_> {
+        allowed_body(&self.article.row, self.access)
+    }
+
     /// The whole body only when the policy said `Full`; the preview otherwise.
     pub fn html(&self) -> &str {
+        self.body().html()
+    }
+
+    pub fn call_to_action(&self) -> Option<CtaLink> {
+        self.body().call_to_action()
+    }
+}
+
+/// The one place a body is chosen: what `access` allows of `row`. Every
+/// output that carries any part of a body (page, JSON, feeds, newsletter
+/// copies, gift views) gets it here; the whole body can only be had with the
+/// proof that a `Full` decision carries (`ArticleRow::full_body`).
+pub fn allowed_body(row: &ArticleRow, access: Access) -> AllowedBody<'_> {
+    AllowedBody { row, access }
+}
+
+/// An article's body as one decision allows it.
+pub struct AllowedBody<'a> {
+    row: &'a ArticleRow,
+    access: Access,
+}
+
+impl<'a> AllowedBody<'a> {
+    /// The whole body's HTML, or the preview's.
+    pub fn html(&self) -> &'a str {
         match self.access {
-            Access::Full { .. } => &self.article.row.body_html,
-            Access::Preview { .. } => &self.article.row.preview_html,
+            Access::Full { proof, .. } => self.row.full_body(proof).html,
+            Access::Preview { .. } => &self.row.preview_html,
         }
     }
 
+    /// The same part as readable plain text (its markdown, without the
+    /// divider line), for the text part of an email.
+    pub fn plain_text(&self, preview_chars: usize) -> String {
+        match self.access {
+            Access::Full { proof, .. } => self
+                .row
+                .full_body(proof)
+                .markdown
+                .lines()
+                .filter(|line| line.trim() != markdown::PAYWALL_DIVIDER)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Access::Preview { .. } => self.row.preview_markdown(preview_chars),
+        }
+    }
+
+    /// What a reader of the preview is invited to do.
     pub fn call_to_action(&self) -> Option<CtaLink> {
         match self.access {
             Access::Full { .. } => None,
             Access::Preview { cta, free_left } => {
-                let mut link = CtaLink::new(cta, &self.article.row.slug);
+                let mut link = CtaLink::new(cta, &self.row.slug);
                 link.free_left = free_left;
                 Some(link)
             }
-        }
-    }
-}
-
-/// A call to action with its words and where it leads.
-pub struct CtaLink {
-    pub cta: CallToAction,
-    /// A site path: `/login?next=/p/slug`, `/subscribe`, `/account`.
-    pub path: String,
-    /// Metered reads left this month, when the meter is on.
-    pub free_left: Option<u32>,
-}
-
-impl CtaLink {
-    /// The call to action for the article at `slug`.
-    pub fn new(cta: CallToAction, slug: &str) -> Self {
-        let path = match cta {
-            CallToAction::Login => format!("/login?next=/p/{slug}"),
-            CallToAction::Subscribe => "/subscribe".to_owned(),
-            CallToAction::UpdateCard => "/account".to_owned(),
-        };
-        Self {
-            cta,
-            path,
-            free_left: None,
-        }
-    }
-
-    /// What the teaser says: the call to action, after the meter's count
-    /// ("You have 2 free articles left this month.") when there is one.
-    pub fn message(&self) -> String {
-        match self.free_left {
-            Some(left) => format!("{} {}", access::free_articles_left(left), self.cta.message()),
-            None => self.cta.message().to_owned(),
-        }
-    }
-
-    pub fn button(&self) -> &'static str {
-        match self.cta {
-            CallToAction::Login => "Log in",
-            CallToAction::Subscribe => "Subscribe",
-            CallToAction::UpdateCard => "Update your card",
         }
     }
 }
@@ -170,13 +179,8 @@ pub(crate) async fn open(
         }
         let readable = ReadableArticle::decide(article.clone(), who.reader, passes, state);
         // A gifted read is the caller's to record: it knows the link.
-        let recorded = match (readable.access, meter_user) {
-            (
-                Access::Full {
-                    banner: Some(Banner::FreeRead { .. }),
-                },
-                Some(user_id),
-            ) => {
+        let recorded = match (readable.access.banner(), meter_user) {
+            (Some(Banner::FreeRead { .. }), Some(user_id)) => {
                 let (article_id, allowance) = (article.row.id, state.policy.metered_free_articles);
                 db::run(&state.pool, move |conn| {
                     Ok(meter::spend(conn, user_id, article_id, now, allowance)?)

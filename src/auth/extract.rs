@@ -2,6 +2,7 @@
 //! reader API (session cookie, or `Authorization: Bearer <session token>`),
 //! `ApiEditor` for the admin API (`Authorization: Bearer <API key>`).
 
+use crate::domain::access;
 use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
@@ -111,6 +112,8 @@ impl FromRequest for CurrentReader {
 pub struct ApiStaff {
     pub user: User,
     pub actor: Actor,
+    /// Staff read every body in full: the proof the body chooser wants.
+    pub proof: access::FullBody,
 }
 
 impl FromRequest for ApiStaff {
@@ -133,17 +136,19 @@ impl FromRequest for ApiStaff {
             .await?
             .ok_or_else(|| Problem::unauthorized("That API key is not valid or has been revoked."))?;
             let role = user.role();
-            if !role.can_use_admin_api() {
+            let proof = access::staff_view(role).filter(|_| role.can_use_admin_api());
+            let Some(proof) = proof else {
                 return Err(
                     Problem::forbidden("This key belongs to a reader; the admin API is for staff.").into(),
                 );
-            }
+            };
             Ok(ApiStaff {
                 actor: Actor {
                     user_id: user.id,
                     role,
                 },
                 user,
+                proof,
             })
         })
     }

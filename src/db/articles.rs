@@ -6,6 +6,7 @@ use super::{
     schema::{article_events, articles, slug_redirects, users},
 };
 use crate::domain::{
+    access,
     article::{ArticleStatus, EmailSegment, Visibility},
     slug::Slug,
 };
@@ -17,8 +18,12 @@ pub struct ArticleRow {
     pub slug: String,
     pub title: String,
     pub author_id: i32,
-    pub body_markdown: String,
-    pub body_html: String,
+    /// The whole body is private: it is reachable only with the proof a
+    /// `Full` access decision carries (`full_body`), so nothing can show it
+    /// without a decision that allowed it.
+    body_markdown: String,
+    body_html: String,
+    /// The free part, rendered and sanitized on save.
     pub preview_html: String,
     pub excerpt: String,
     pub visibility: String,
@@ -28,6 +33,29 @@ pub struct ArticleRow {
     pub published_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+}
+
+/// The whole body of an article.
+pub struct FullBody<'a> {
+    pub html: &'a str,
+    pub markdown: &'a str,
+}
+
+impl ArticleRow {
+    /// The whole body, for a reader the access policy let read it all (or
+    /// staff: `access::staff_view`).
+    pub fn full_body(&self, _proof: access::FullBody) -> FullBody<'_> {
+        FullBody {
+            html: &self.body_html,
+            markdown: &self.body_markdown,
+        }
+    }
+
+    /// The free part as markdown (for plain-text email), cut by the same
+    /// splitter that rendered `preview_html`.
+    pub fn preview_markdown(&self, preview_chars: usize) -> String {
+        crate::domain::markdown::preview_part(&self.body_markdown, preview_chars)
+    }
 }
 
 /// An article with its author's display name.

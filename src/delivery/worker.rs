@@ -33,13 +33,12 @@ use crate::{
         suppressions,
     },
     domain::{
-        access::{self, Access, Reader},
-        markdown,
+        access::{self, Reader},
         role::Role,
     },
     mail::{
         SendFailure,
-        compose::{self, CtaLink, NewsletterIssue},
+        compose::{self, NewsletterIssue},
     },
     reading,
     state::AppState,
@@ -329,7 +328,8 @@ impl Worker {
         Ok(outgoing)
     }
 
-    /// One recipient's copy, through the same access policy as the site.
+    /// One recipient's copy, through the same access policy and the same
+    /// body chooser as the site.
     fn newsletter_message(
         &self,
         target: &DeliveryTarget,
@@ -339,27 +339,14 @@ impl Worker {
         let config = &self.state.config;
         let access = access::decide(reader, article.visibility(), db::now(), &self.state.policy);
         let row = &article.row;
-        let (html, text, cta) = match access {
-            Access::Full { .. } => (row.body_html.clone(), without_divider(&row.body_markdown), None),
-            Access::Preview { cta, .. } => (
-                row.preview_html.clone(),
-                markdown::preview_part(&row.body_markdown, config.preview_chars),
-                {
-                    let link = reading::CtaLink::new(cta, &row.slug);
-                    Some(CtaLink {
-                        message: cta.message(),
-                        button: link.button(),
-                        url: config.url_for(&link.path),
-                    })
-                },
-            ),
-        };
+        let body = reading::allowed_body(row, access);
+        let text = body.plain_text(config.preview_chars);
         let issue = NewsletterIssue {
             title: &row.title,
             author: article.author(),
-            html: &html,
+            html: body.html(),
             text: &text,
-            cta,
+            cta: body.call_to_action(),
             read_online_url: config.url_for(&format!("/p/{}", row.slug)),
             unsubscribe_token: signed::unsubscribe_token(&self.state.signing_key, target.user_id),
         };
@@ -403,13 +390,4 @@ impl Worker {
         }
         Ok(outgoing)
     }
-}
-
-/// The markdown as plain text, without the paywall divider line.
-fn without_divider(markdown: &str) -> String {
-    markdown
-        .lines()
-        .filter(|line| line.trim() != markdown::PAYWALL_DIVIDER)
-        .collect::<Vec<_>>()
-        .join("\n")
 }

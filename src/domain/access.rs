@@ -189,6 +189,50 @@ impl CallToAction {
     }
 }
 
+/// A call to action with its words and where it leads: the one type every
+/// output (page, JSON, email) renders its invitation from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtaLink {
+    pub cta: CallToAction,
+    /// A site path: `/login?next=/p/slug`, `/subscribe`, `/account`.
+    pub path: String,
+    /// Metered reads left this month, when the meter is on.
+    pub free_left: Option<u32>,
+}
+
+impl CtaLink {
+    /// The call to action for the article at `slug`.
+    pub fn new(cta: CallToAction, slug: &str) -> Self {
+        let path = match cta {
+            CallToAction::Login => format!("/login?next=/p/{slug}"),
+            CallToAction::Subscribe => "/subscribe".to_owned(),
+            CallToAction::UpdateCard => "/account".to_owned(),
+        };
+        Self {
+            cta,
+            path,
+            free_left: None,
+        }
+    }
+
+    /// What the teaser says: the call to action, after the meter's count
+    /// ("You have 2 free articles left this month.") when there is one.
+    pub fn message(&self) -> String {
+        match self.free_left {
+            Some(left) => format!("{} {}", free_articles_left(left), self.cta.message()),
+            None => self.cta.message().to_owned(),
+        }
+    }
+
+    pub fn button(&self) -> &'static str {
+        match self.cta {
+            CallToAction::Login => "Log in",
+            CallToAction::Subscribe => "Subscribe",
+            CallToAction::UpdateCard => "Update your card",
+        }
+    }
+}
+
 /// A notice shown above an article the reader may read in full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Banner {
@@ -221,11 +265,25 @@ pub fn free_articles_left(left: u32) -> String {
     format!("You have {left} free {noun} left this month.")
 }
 
+/// Proof that the policy allowed a whole body. Only this module makes one
+/// (the field is private), and the whole body of an article is reachable
+/// only by presenting one (`db::articles::ArticleRow::full_body`), so no
+/// code can show a paid body without a decision that allowed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullBody(());
+
+/// The proof for staff working on an article (the editor, the admin API):
+/// authors, editors and admins read everything, as the policy says.
+pub fn staff_view(role: Role) -> Option<FullBody> {
+    role.is_staff().then_some(FullBody(()))
+}
+
 /// The decision: the whole body, or the preview and a call to action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Full {
         banner: Option<Banner>,
+        proof: FullBody,
     },
     Preview {
         cta: CallToAction,
@@ -235,8 +293,24 @@ pub enum Access {
 }
 
 impl Access {
+    /// The whole body, with `banner` above it.
+    fn full(banner: Option<Banner>) -> Self {
+        Access::Full {
+            banner,
+            proof: FullBody(()),
+        }
+    }
+
     pub fn is_full(self) -> bool {
         matches!(self, Access::Full { .. })
+    }
+
+    /// The banner of a full read, if any.
+    pub fn banner(self) -> Option<Banner> {
+        match self {
+            Access::Full { banner, .. } => banner,
+            Access::Preview { .. } => None,
+        }
     }
 }
 
@@ -263,9 +337,7 @@ pub fn decide_with(
         return own;
     };
     if passes.gift.is_some_and(|gift| gift.is_open(now)) {
-        return Access::Full {
-            banner: Some(Banner::Gifted),
-        };
+        return Access::full(Some(Banner::Gifted));
     }
     let metered =
         policy.metered_free_articles > 0 && visibility == Visibility::Paid && cta == CallToAction::Subscribe;
@@ -278,11 +350,9 @@ pub fn decide_with(
                 } else {
                     reads.used + 1
                 };
-                Access::Full {
-                    banner: Some(Banner::FreeRead {
-                        left: allowance.saturating_sub(used_after),
-                    }),
-                }
+                Access::full(Some(Banner::FreeRead {
+                    left: allowance.saturating_sub(used_after),
+                }))
             } else {
                 Access::Preview {
                     cta,
@@ -316,7 +386,7 @@ pub fn meter_applies(
 fn on_standing(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, policy: &Policy) -> Access {
     let member = match reader {
         Reader::Anonymous if visibility == Visibility::Public => {
-            return Access::Full { banner: None };
+            return Access::full(None);
         }
         Reader::Anonymous => {
             return Access::Preview {
@@ -329,8 +399,8 @@ fn on_standing(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, 
     let standing = Standing::of(member, now, policy);
     let banner = (standing == Standing::InGrace).then_some(Banner::UpdateCard);
     match visibility {
-        Visibility::Public | Visibility::Members => Access::Full { banner },
-        Visibility::Paid if standing.is_paying() => Access::Full { banner },
+        Visibility::Public | Visibility::Members => Access::full(banner),
+        Visibility::Paid if standing.is_paying() => Access::full(banner),
         Visibility::Paid => Access::Preview {
             cta: match standing {
                 Standing::CardFailed => CallToAction::UpdateCard,
@@ -375,7 +445,7 @@ mod tests {
     #[test]
     fn the_access_table_holds_for_paid_articles() {
         use SubscriptionStatus::*;
-        let full = Access::Full { banner: None };
+        let full = Access::full(None);
         let preview = |cta| Access::Preview { cta, free_left: None };
         let cases: Vec<(&str, Reader, Access)> = vec![
             ("anonymous", Reader::Anonymous, preview(CallToAction::Login)),
@@ -397,9 +467,7 @@ mod tests {
             (
                 "past_due inside grace",
                 member(Role::Reader, vec![sub(PastDue, -6)], vec![]),
-                Access::Full {
-                    banner: Some(Banner::UpdateCard),
-                },
+                Access::full(Some(Banner::UpdateCard)),
             ),
             (
                 "past_due after grace",
@@ -566,12 +634,7 @@ mod tests {
             failed_card,
         ] {
             let open = decide_with(&reader, Visibility::Paid, gift(1, 1, false), NOW, &policy);
-            assert_eq!(
-                open,
-                Access::Full {
-                    banner: Some(Banner::Gifted)
-                }
-            );
+            assert_eq!(open, Access::full(Some(Banner::Gifted)));
             for (why, closed) in [
                 ("expired", gift(0, 5, false)),
                 ("used up", gift(24, 0, false)),
@@ -593,7 +656,7 @@ mod tests {
             NOW,
             &Policy::default(),
         );
-        assert_eq!(access, Access::Full { banner: None });
+        assert_eq!(access, Access::full(None));
     }
 
     #[test]
@@ -617,18 +680,8 @@ mod tests {
                 &policy,
             )
         };
-        assert_eq!(
-            open(0, false),
-            Access::Full {
-                banner: Some(Banner::FreeRead { left: 2 })
-            }
-        );
-        assert_eq!(
-            open(2, false),
-            Access::Full {
-                banner: Some(Banner::FreeRead { left: 0 })
-            }
-        );
+        assert_eq!(open(0, false), Access::full(Some(Banner::FreeRead { left: 2 })));
+        assert_eq!(open(2, false), Access::full(Some(Banner::FreeRead { left: 0 })));
         assert_eq!(
             open(3, false),
             Access::Preview {
@@ -637,12 +690,7 @@ mod tests {
             }
         );
         // Re-reading an article already counted costs nothing, even at the limit.
-        assert_eq!(
-            open(3, true),
-            Access::Full {
-                banner: Some(Banner::FreeRead { left: 0 })
-            }
-        );
+        assert_eq!(open(3, true), Access::full(Some(Banner::FreeRead { left: 0 })));
         // A list shows what is left and spends nothing.
         assert_eq!(
             decide_with(&free, Visibility::Paid, reads(1, false, false), NOW, &policy),

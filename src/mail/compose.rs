@@ -11,7 +11,7 @@ use lettre::{
     },
 };
 
-use crate::{config::Config, feeds::SITE_TITLE};
+use crate::{config::Config, domain::access::CtaLink, feeds::SITE_TITLE};
 
 /// `List-Unsubscribe: <https://…>, <mailto:…>` (RFC 2369).
 #[derive(Clone)]
@@ -49,10 +49,21 @@ impl Header for ListUnsubscribePost {
     }
 }
 
-pub struct CtaLink {
-    pub message: &'static str,
-    pub button: &'static str,
-    pub url: String,
+/// A call to action as an email shows it: its words and an absolute link.
+struct CtaView {
+    message: String,
+    button: &'static str,
+    url: String,
+}
+
+impl CtaView {
+    fn of(link: &CtaLink, url_for: impl Fn(&str) -> String) -> Self {
+        Self {
+            message: link.message(),
+            button: link.button(),
+            url: url_for(&link.path),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -62,7 +73,7 @@ struct NewsletterHtml<'a> {
     title: &'a str,
     author: &'a str,
     html: &'a str,
-    cta: Option<&'a CtaLink>,
+    cta: Option<&'a CtaView>,
     read_online_url: &'a str,
     unsubscribe_url: &'a str,
 }
@@ -74,7 +85,7 @@ struct NewsletterText<'a> {
     title: &'a str,
     author: &'a str,
     text: &'a str,
-    cta: Option<&'a CtaLink>,
+    cta: Option<&'a CtaView>,
     read_online_url: &'a str,
     unsubscribe_url: &'a str,
 }
@@ -117,7 +128,7 @@ pub fn newsletter(
         "mailto:{}?subject=unsubscribe-{}",
         from.email, issue.unsubscribe_token
     );
-    let (text, html) = newsletter_bodies(issue, &unsubscribe_url)?;
+    let (text, html) = newsletter_bodies(issue, &unsubscribe_url, |path| config.url_for(path))?;
     Ok(Message::builder()
         .from(from)
         .to(to(to_email)?)
@@ -129,13 +140,18 @@ pub fn newsletter(
 }
 
 /// The text and HTML bodies of one recipient's copy.
-fn newsletter_bodies(issue: &NewsletterIssue<'_>, unsubscribe_url: &str) -> anyhow::Result<(String, String)> {
+fn newsletter_bodies(
+    issue: &NewsletterIssue<'_>,
+    unsubscribe_url: &str,
+    url_for: impl Fn(&str) -> String,
+) -> anyhow::Result<(String, String)> {
+    let cta = issue.cta.as_ref().map(|link| CtaView::of(link, url_for));
     let html = NewsletterHtml {
         site: SITE_TITLE,
         title: issue.title,
         author: issue.author,
         html: issue.html,
-        cta: issue.cta.as_ref(),
+        cta: cta.as_ref(),
         read_online_url: &issue.read_online_url,
         unsubscribe_url,
     }
@@ -145,7 +161,7 @@ fn newsletter_bodies(issue: &NewsletterIssue<'_>, unsubscribe_url: &str) -> anyh
         title: issue.title,
         author: issue.author,
         text: issue.text,
-        cta: issue.cta.as_ref(),
+        cta: cta.as_ref(),
         read_online_url: &issue.read_online_url,
         unsubscribe_url,
     }
@@ -304,18 +320,17 @@ mod tests {
 
     /// Snapshots of every email, text and HTML. Inputs are fixed, so nothing
     /// needs redacting but the token, which is a placeholder here.
+    use crate::domain::access::CallToAction;
+
     #[test]
     fn every_email_looks_as_approved() {
         let unsubscribe = "https://news.example.com/unsubscribe/TOKEN";
-        let (text, html) = newsletter_bodies(&issue(None), unsubscribe).unwrap();
+        let site_url = |path: &str| format!("https://news.example.com{path}");
+        let (text, html) = newsletter_bodies(&issue(None), unsubscribe, site_url).unwrap();
         insta::assert_snapshot!("newsletter_full_text", text);
         insta::assert_snapshot!("newsletter_full_html", html);
-        let cta = CtaLink {
-            message: "Subscribe to keep reading",
-            button: "Subscribe",
-            url: "https://news.example.com/subscribe".into(),
-        };
-        let (text, html) = newsletter_bodies(&issue(Some(cta)), unsubscribe).unwrap();
+        let cta = CtaLink::new(CallToAction::Subscribe, "what-the-river-remembers");
+        let (text, html) = newsletter_bodies(&issue(Some(cta)), unsubscribe, site_url).unwrap();
         insta::assert_snapshot!("newsletter_preview_text", text);
         insta::assert_snapshot!("newsletter_preview_html", html);
 

@@ -2,6 +2,7 @@
 //! (DESIGN §8). Every route here is listed in the OpenAPI document served at
 //! `/admin/api/openapi.json`, generated from these handlers and types.
 
+use crate::domain::access;
 use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{
@@ -279,7 +280,7 @@ struct AdminArticle {
 }
 
 impl AdminArticle {
-    fn new(article: Article, state: &AppState) -> Self {
+    fn new(article: Article, proof: access::FullBody, state: &AppState) -> Self {
         let (author, status, visibility, email) = (
             article.author().to_owned(),
             article.status(),
@@ -287,6 +288,8 @@ impl AdminArticle {
             article.email_segment(),
         );
         let row = article.row;
+        let body = row.full_body(proof);
+        let (markdown, html) = (body.markdown.to_owned(), body.html.to_owned());
         Self {
             url: state.config.url_for(&format!("/p/{}", row.slug)),
             id: row.id,
@@ -297,8 +300,8 @@ impl AdminArticle {
             status,
             visibility,
             email,
-            markdown: row.body_markdown,
-            html: row.body_html,
+            markdown,
+            html,
             preview_html: row.preview_html,
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
@@ -309,8 +312,8 @@ impl AdminArticle {
     }
 
     /// With the id of its newsletter send, for the single-article answers.
-    async fn with_send(article: Article, state: &AppState) -> Result<Self, Problem> {
-        let mut json = Self::new(article, state);
+    async fn with_send(article: Article, proof: access::FullBody, state: &AppState) -> Result<Self, Problem> {
+        let mut json = Self::new(article, proof, state);
         json.send_id = delivery::send_of_article(&state.pool, json.id).await?;
         Ok(json)
     }
@@ -359,7 +362,7 @@ async fn list_articles(
     Ok(web::Json(AdminArticleList {
         articles: articles
             .into_iter()
-            .map(|a| AdminArticle::new(a, &state))
+            .map(|a| AdminArticle::new(a, staff.proof, &state))
             .collect(),
         page: page.number,
         per_page: page.per_page,
@@ -380,7 +383,7 @@ async fn create_article(
 ) -> ApiResult<HttpResponse> {
     let draft = ArticleDraft::try_from(body.into_inner())?;
     let article = publishing::create_article(&state, staff.actor, draft).await?;
-    let json = AdminArticle::with_send(article, &state).await?;
+    let json = AdminArticle::with_send(article, staff.proof, &state).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/admin/api/articles/{}", json.id)))
         .json(json))
@@ -399,7 +402,9 @@ async fn get_article(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<AdminArticle>> {
     let article = publishing::get_article(&state, staff.actor, article_id(&id)?).await?;
-    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
 }
 
 /// Changes only the fields sent. Authors edit only their own drafts.
@@ -416,7 +421,9 @@ async fn patch_article(
     let id = article_id(&id)?;
     let edit = ArticleEdit::try_from(body.into_inner())?;
     let article = publishing::edit_article(&state, staff.actor, id, edit).await?;
-    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
 }
 
 /// Deletes a draft (published articles must be unpublished first).
@@ -451,7 +458,9 @@ async fn publish_article(
         .map(|t| parse_rfc3339(t, "publish_at"))
         .transpose()?;
     let article = publishing::publish_article(&state, staff.actor, id, at).await?;
-    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
 }
 
 /// Takes an article back to draft. Editors only.
@@ -464,7 +473,9 @@ async fn unpublish_article(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<AdminArticle>> {
     let article = publishing::unpublish_article(&state, staff.actor, article_id(&id)?).await?;
-    Ok(web::Json(AdminArticle::with_send(article, &state).await?))
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
 }
 
 /// Delivery progress of an emailed article.

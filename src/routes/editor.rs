@@ -3,6 +3,7 @@
 //! schedule, and watch the email go out. It calls the same publishing
 //! services as the admin API.
 
+use crate::domain::access;
 use actix_web::{
     FromRequest, HttpRequest, HttpResponse, dev::Payload, error::InternalError, get, http::StatusCode, post,
     web,
@@ -44,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct SiteStaff {
     reader: CurrentReader,
     actor: Actor,
+    /// Staff read every body in full: the proof the body chooser wants.
+    proof: access::FullBody,
 }
 
 impl FromRequest for SiteStaff {
@@ -55,12 +58,12 @@ impl FromRequest for SiteStaff {
         Box::pin(async move {
             let reader = reader.await?;
             let refusal = match &reader.user {
-                Some(user) if user.role().is_staff() => {
+                Some(user) if let Some(proof) = access::staff_view(user.role()) => {
                     let actor = Actor {
                         user_id: user.id,
                         role: user.role(),
                     };
-                    return Ok(SiteStaff { reader, actor });
+                    return Ok(SiteStaff { reader, actor, proof });
                 }
                 Some(_) => {
                     Problem::forbidden("The editor is for the publication's staff.").to_page_response()
@@ -210,10 +213,10 @@ fn editor_page(
     }
 }
 
-fn form_of(article: &Article) -> EditorForm {
+fn form_of(article: &Article, proof: access::FullBody) -> EditorForm {
     EditorForm {
         title: article.row.title.clone(),
-        markdown: article.row.body_markdown.clone(),
+        markdown: article.row.full_body(proof).markdown.to_owned(),
         visibility: article.row.visibility.clone(),
         email: article.row.email.clone(),
         publish_at: article.row.publish_at.map(format_local).unwrap_or_default(),
@@ -307,7 +310,13 @@ async fn edit_form(
     let article = publishing::get_article(&state, actor, article_id(&id)?)
         .await
         .map_err(Problem::from)?;
-    let mut page = editor_page(&req, reader, &state, &form_of(&article), Some(&article));
+    let mut page = editor_page(
+        &req,
+        reader,
+        &state,
+        &form_of(&article, staff.proof),
+        Some(&article),
+    );
     if let Some(send_id) = delivery::send_of_article(&state.pool, article.row.id).await?
         && let Some(progress) = delivery::progress(&state.pool, send_id).await?
     {

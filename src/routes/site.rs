@@ -105,7 +105,9 @@ fn article_page_for(
         url: link.path.clone(),
     });
     let banner = match readable.access {
-        Access::Full { banner: Some(banner) } => Some(BannerView {
+        Access::Full {
+            banner: Some(banner), ..
+        } => Some(BannerView {
             kind: match banner {
                 Banner::UpdateCard => "update_card",
                 Banner::Gifted => "gifted",
