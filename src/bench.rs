@@ -20,7 +20,6 @@ use diesel::prelude::*;
 use lettre::{Message, address::Envelope, message::MultiPart};
 
 use crate::{
-    auth::token,
     config::Config,
     db::{self, schema},
     domain::{
@@ -36,7 +35,8 @@ use crate::{
     },
     per_backend,
     publishing::{self, ArticleDraft},
-    startup,
+    security::token,
+    web::startup,
 };
 
 #[derive(Debug, Clone)]
@@ -340,7 +340,7 @@ impl Drop for Server {
 }
 
 /// Drives `url` with `connections` keep-alive connections for `duration`:
-/// with wrk (2 threads) when it is installed, as DESIGN §10's anchors were
+/// with wrk (2 threads) when it is installed, as the README's Ghost anchors were
 /// measured, else with the built-in generator. wrk is much lighter, which
 /// matters on two cores shared with the server: the built-in one spends
 /// more per byte received, so it understates pages with larger bodies.

@@ -1,5 +1,5 @@
 //! Settings: defaults in code, then an optional TOML file, then the
-//! environment. Names follow DESIGN §12 so scripts and docs agree; a TOML file
+//! environment. Names are the README's (Configuration) so scripts and docs agree; a TOML file
 //! uses the same names in lower case without the `BROADSHEET_` prefix
 //! (`bind`, `database_url`, `past_due_grace_days`, …).
 
@@ -12,6 +12,7 @@ use url::Url;
 /// Every setting: its environment name and its TOML key.
 const SETTINGS: &[(&str, &str)] = &[
     ("BROADSHEET_BIND", "bind"),
+    ("BROADSHEET_SITE_TITLE", "site_title"),
     ("PUBLIC_URL", "public_url"),
     ("DATABASE_URL", "database_url"),
     ("BROADSHEET_DATA_DIR", "data_dir"),
@@ -62,6 +63,8 @@ const SETTINGS: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// The publication's name: page titles, the masthead, feeds, emails.
+    pub site_title: String,
     pub public_url: Url,
     /// `sqlite://PATH` or `postgres://…`; parsed by `db::DatabaseUrl`.
     pub database_url: String,
@@ -147,6 +150,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".parse().expect("valid default address"),
+            site_title: "Broadsheet".into(),
             public_url: Url::parse("http://127.0.0.1:8080").expect("valid default URL"),
             database_url: "sqlite://./data/broadsheet.db".into(),
             data_dir: PathBuf::from("./data"),
@@ -216,6 +220,7 @@ impl Config {
                 "BROADSHEET_BIND" => self.bind = raw.parse().with_context(bad)?,
                 "PUBLIC_URL" => self.public_url = Url::parse(raw).with_context(bad)?,
                 "DATABASE_URL" => self.database_url = raw.to_owned(),
+                "BROADSHEET_SITE_TITLE" => self.site_title = parse_site_title(raw).with_context(bad)?,
                 "BROADSHEET_DATA_DIR" => self.data_dir = PathBuf::from(raw),
                 "BROADSHEET_DEMO" => self.demo = Some(parse_bool(raw).with_context(bad)?),
                 "BROADSHEET_SECURE_COOKIES" => self.secure_cookies = Some(parse_bool(raw).with_context(bad)?),
@@ -371,6 +376,15 @@ fn toml_values(text: &str) -> anyhow::Result<HashMap<&'static str, String>> {
 
 fn non_empty(raw: &str) -> Option<String> {
     (!raw.is_empty()).then(|| raw.to_owned())
+}
+
+/// One line of 1 to 100 characters.
+fn parse_site_title(raw: &str) -> anyhow::Result<String> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > 100 || title.chars().any(char::is_control) {
+        bail!("a site title is one line of 1 to 100 characters");
+    }
+    Ok(title.to_owned())
 }
 
 fn parse_bool(raw: &str) -> anyhow::Result<bool> {

@@ -5,7 +5,7 @@
 use anyhow::Context;
 
 use crate::{
-    auth::{accounts, token},
+    accounts,
     db::{self, users},
     domain::{
         article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
@@ -15,6 +15,7 @@ use crate::{
         role::Role,
     },
     publishing::{self, ArticleDraft},
+    security::token,
     state::AppState,
 };
 

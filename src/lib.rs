@@ -1,26 +1,31 @@
-//! Broadsheet: a paywalled newsletter backend. See DESIGN.md for the map.
+//! Broadsheet: a paywalled newsletter backend. The layers, each importing
+//! only those below it (README: Layout):
+//!
+//! - `web`: HTTP: handlers, extractors, middleware, pages, the server.
+//! - features: `reading`, `publishing`, `newsletter`, `accounts`,
+//!   `members`, `billing`, `gifts`, `demo`: the product's rules and workflows.
+//! - `state`: what every feature is handed (configuration, pools, clients).
+//! - services: `db`, `mail`, `stripe`, `cache`, `security`, `metrics`,
+//!   `telemetry`.
+//! - `domain` and `config`: pure types and rules; settings.
 
-pub mod auth;
+pub mod accounts;
 pub mod bench;
 pub mod billing;
 pub mod cache;
 pub mod config;
-pub mod data_rights;
 pub mod db;
-pub mod delivery;
 pub mod demo;
 pub mod domain;
-pub mod feeds;
 pub mod gifts;
 pub mod mail;
-pub mod member_csv;
 pub mod members;
 pub mod metrics;
+pub mod newsletter;
 pub mod publishing;
 pub mod reading;
-pub mod routes;
-pub mod scheduler;
-pub mod startup;
+pub mod security;
 pub mod state;
+pub mod stripe;
 pub mod telemetry;
-pub mod views;
+pub mod web;

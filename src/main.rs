@@ -2,13 +2,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use broadsheet::{
-    auth::accounts::{self, IssueKeyError},
+    accounts::{self, IssueKeyError},
     config::Config,
     db::{self, api_keys},
-    domain::time::rfc3339,
-    domain::{email::EmailAddress, password::Password, role::Role},
-    startup::{self, Application},
+    domain::{email::EmailAddress, password::Password, role::Role, time::rfc3339},
     telemetry,
+    web::startup::{self, Application},
 };
 use clap::{Parser, Subcommand};
 
@@ -136,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker => {
             let state = std::sync::Arc::new(startup::prepare_state(config).await?);
             println!("Broadsheet email worker: sending via {}", state.mailer.describe());
-            broadsheet::delivery::Worker::new(state).run().await;
+            broadsheet::newsletter::Worker::new(state).run().await;
             Ok(())
         }
         Command::Bench {
@@ -199,7 +198,8 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
         } => {
             let email = EmailAddress::parse(&email)?;
             let generated = password.is_none();
-            let password = password.unwrap_or_else(|| broadsheet::auth::token::generate("")[..20].to_owned());
+            let password =
+                password.unwrap_or_else(|| broadsheet::security::token::generate("")[..20].to_owned());
             let role = if admin { Role::Admin } else { Role::Editor };
             let promotion = accounts::Promotion {
                 force_unverified: force,

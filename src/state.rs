@@ -1,15 +1,14 @@
 //! The one shared state of the application, handed to every handler.
 
 use crate::{
-    auth::{password::PasswordHasher, signed::SigningKey, throttle::Throttle},
-    billing::BillingSetup,
     cache::ReadCache,
     config::Config,
     db::Pool,
-    delivery::Wakeup,
     domain::access::Policy,
-    mail::Mailer,
+    mail::{Mailer, Wakeup},
     metrics::Metrics,
+    security::{password::PasswordHasher, signed::SigningKey, throttle::Throttle},
+    stripe::BillingSetup,
 };
 
 pub struct AppState {
@@ -24,7 +23,7 @@ pub struct AppState {
     pub policy: Policy,
     /// Sessions and articles for a moment (see `cache.rs`).
     pub read_cache: ReadCache,
-    /// Signs feed (and later unsubscribe and gift) links; shared by every
+    /// Signs feed, unsubscribe, gift and CSRF tokens; shared by every
     /// instance through the database.
     pub signing_key: SigningKey,
     pub mailer: Mailer,

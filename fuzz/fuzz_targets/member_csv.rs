@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use broadsheet::member_csv::parse;
+use broadsheet::domain::member_csv::parse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

@@ -3,7 +3,7 @@
 //! panic, whatever it holds.
 #![no_main]
 
-use broadsheet::billing::{events::read_event, signature};
+use broadsheet::{billing::events::read_event, stripe::signature};
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &str = "whsec_fuzz";

@@ -9,13 +9,13 @@ use secrecy::ExposeSecret;
 use stripe_shared::{CheckoutSession, CheckoutSessionMode, Invoice, Subscription};
 use stripe_webhook::{Event, EventObject, Webhook};
 
-use super::{Prices, from_unix, signature, stripe_client::snapshot};
+use crate::stripe::{Prices, client::snapshot, from_unix, signature};
 use crate::{
     db::{self, DbConnection, billing},
-    delivery,
     domain::subscription::SubscriptionStatus,
     mail::compose::Transactional,
     metrics::WebhookOutcome,
+    newsletter,
     state::AppState,
 };
 
@@ -209,8 +209,9 @@ fn checkout_completed(
             "its customer is not the one we created for this member",
         ));
     }
-    delivery::enqueue(
+    newsletter::enqueue(
         conn,
+        &config.site_title,
         &user.email,
         &Transactional::WelcomeToPaid {
             url: config.url_for("/"),
@@ -261,7 +262,7 @@ fn subscription_changed(
 pub(super) fn store(
     conn: &mut DbConnection,
     user_id: i32,
-    snapshot: &super::SubscriptionSnapshot,
+    snapshot: &crate::stripe::SubscriptionSnapshot,
     stored: Option<&billing::StoredSubscription>,
     as_of: time::PrimitiveDateTime,
 ) -> diesel::QueryResult<usize> {
@@ -285,7 +286,7 @@ pub(super) fn store(
 /// sync), and the start of the period whose renewal failed (Stripe charges
 /// the card right after it invoices, at the period start).
 fn past_due_since(
-    snapshot: &super::SubscriptionSnapshot,
+    snapshot: &crate::stripe::SubscriptionSnapshot,
     stored: Option<&billing::StoredSubscription>,
     as_of: time::PrimitiveDateTime,
 ) -> Option<time::PrimitiveDateTime> {
@@ -313,8 +314,9 @@ fn payment_failed(
     let Some(user) = billing::user_by_customer(conn, customer.id().as_str())? else {
         return Ok(Outcome::Ignored);
     };
-    delivery::enqueue(
+    newsletter::enqueue(
         conn,
+        &config.site_title,
         &user.email,
         &Transactional::PaymentFailed {
             url: config.url_for("/account"),

@@ -4,7 +4,7 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{BillingSetup, events::store};
+use crate::{billing::events::store, stripe::BillingSetup};
 use crate::{
     db::{self, billing},
     state::AppState,

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{api_keys, users},
     users::User,

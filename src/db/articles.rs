@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection, is_unique_violation,
     schema::{article_events, articles, slug_redirects, users},
 };

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{comps, stripe_events, subscriptions, users},
     users::User,

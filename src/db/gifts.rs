@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{articles, gift_links, users},
 };

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
-use super::{DbConnection, is_unique_violation, schema::idempotency_keys};
+use crate::db::{DbConnection, is_unique_violation, schema::idempotency_keys};
 
 /// How long a key is remembered.
 pub const KEEP_FOR: Duration = Duration::hours(24);

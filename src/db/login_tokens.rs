@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
-use super::{DbConnection, schema::login_tokens};
-use crate::auth::token;
+use crate::db::{DbConnection, schema::login_tokens};
+use crate::security::token;
 
 /// Stores a new token for `user_id`; returns the raw token for the email.
 pub fn create(

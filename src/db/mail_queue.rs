@@ -9,7 +9,7 @@ use diesel::{
 };
 use time::PrimitiveDateTime;
 
-use super::DbConnection;
+use crate::db::DbConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queue {

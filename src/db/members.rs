@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{comps, subscriptions},
     users::User,
@@ -174,12 +174,12 @@ pub enum ImportConflict {
 /// own choice is never overwritten.
 pub fn import_one(
     conn: &mut DbConnection,
-    member: &crate::member_csv::ImportedMember,
-    source: crate::member_csv::Format,
+    member: &crate::domain::member_csv::ImportedMember,
+    source: crate::domain::member_csv::Format,
     now: PrimitiveDateTime,
 ) -> Result<ImportOutcome, ImportConflict> {
-    use super::schema::users;
-    use crate::member_csv::Plan;
+    use crate::db::schema::users;
+    use crate::domain::member_csv::Plan;
     let existing = super::users::find_by_email(conn, &member.email)?;
     let created = existing.is_none();
     let user = match existing {
@@ -280,7 +280,7 @@ pub fn import_one(
 /// Every member who has not deleted their account, oldest first, with the
 /// access facts the export labels them by.
 pub fn all_for_export(conn: &mut DbConnection) -> QueryResult<Vec<(User, Member)>> {
-    use super::schema::users;
+    use crate::db::schema::users;
     let people: Vec<User> = users::table
         .filter(users::deleted_at.is_null())
         .order(users::id)

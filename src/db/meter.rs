@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{DbConnection, schema::meter_reads};
+use crate::db::{DbConnection, schema::meter_reads};
 use crate::domain::{access::MeterReads, time::month_key};
 
 /// This month's reads of `user_id`, and whether `article_id` is among them.

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::{DbConnection, schema::outbox};
+use crate::db::{DbConnection, schema::outbox};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]

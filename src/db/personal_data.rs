@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{
         api_keys, articles, comps, deliveries, gift_links, login_tokens, meter_reads, outbox, sends,

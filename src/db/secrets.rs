@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::{DbConnection, schema::server_secrets};
+use crate::db::{DbConnection, schema::server_secrets};
 use crate::per_backend;
 
 /// The secret called `name`, created from `generate` the first time. Two

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{deliveries, sends, suppressions, users},
 };

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use time::{Duration, PrimitiveDateTime};
 
-use super::{
+use crate::db::{
     DbConnection,
     schema::{sessions, users},
     users::User,

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::{DbConnection, schema::suppressions};
+use crate::db::{DbConnection, schema::suppressions};
 use crate::per_backend;
 
 /// Adds `email` (idempotent: the first reason stays).

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::{DbConnection, schema::users};
+use crate::db::{DbConnection, schema::users};
 use crate::domain::{email::EmailAddress, role::Role};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -1,10 +1,10 @@
-//! The access policy (DESIGN §4): the one function that decides what a reader
+//! The access policy: the one function that decides what a reader
 //! sees of an article. Every output (site, JSON, feeds, email) asks it; nothing
 //! else looks at subscriptions to decide.
 
 use time::{Duration, PrimitiveDateTime};
 
-use super::{article::Visibility, role::Role, subscription::SubscriptionStatus};
+use crate::domain::{article::Visibility, role::Role, subscription::SubscriptionStatus};
 
 /// The tunable parts of the policy.
 #[derive(Debug, Clone, Copy)]
@@ -382,7 +382,7 @@ pub fn meter_applies(
         )
 }
 
-/// The DESIGN §4 table: what the reader's own standing gives.
+/// The access table (README: How access is decided): what the reader's own standing gives.
 fn on_standing(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, policy: &Policy) -> Access {
     let member = match reader {
         Reader::Anonymous if visibility == Visibility::Public => {

@@ -1,7 +1,7 @@
-use super::{InvalidInput, text_enum::text_enum};
+use crate::domain::{InvalidInput, text_enum::text_enum};
 
 text_enum! {
-    /// Who may read an article's full body (DESIGN §4).
+    /// Who may read an article's full body (see `access`).
     pub enum Visibility("visibility") {
         Public => "public",
         Members => "members",

@@ -1,6 +1,6 @@
 //! Who may do what to an article through the admin API.
 
-use super::{article::ArticleStatus, role::Role};
+use crate::domain::{article::ArticleStatus, role::Role};
 
 /// The staff member acting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

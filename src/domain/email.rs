@@ -1,4 +1,4 @@
-use super::InvalidInput;
+use crate::domain::InvalidInput;
 
 /// An email address, trimmed and lowercased so that one person is one row
 /// (and `LIKE` behaves the same on SQLite and PostgreSQL).

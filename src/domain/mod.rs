@@ -7,6 +7,7 @@ pub mod article;
 pub mod editorial;
 pub mod email;
 pub mod markdown;
+pub mod member_csv;
 pub mod password;
 pub mod role;
 pub mod slug;

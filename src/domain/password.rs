@@ -1,6 +1,6 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use super::InvalidInput;
+use crate::domain::InvalidInput;
 
 /// A password a person chose: 8 to 128 characters (NIST SP 800-63B). The upper
 /// bound keeps one request from making argon2 hash megabytes.

@@ -1,4 +1,4 @@
-use super::text_enum::text_enum;
+use crate::domain::text_enum::text_enum;
 
 text_enum! {
     /// What a user may do beyond reading.

@@ -1,4 +1,4 @@
-use super::InvalidInput;
+use crate::domain::InvalidInput;
 
 /// The URL name of an article: lowercase ASCII letters, digits and single
 /// hyphens, 1 to 100 characters.

@@ -11,7 +11,7 @@ use lettre::{
     },
 };
 
-use crate::{config::Config, domain::access::CtaLink, feeds::SITE_TITLE};
+use crate::{config::Config, domain::access::CtaLink};
 
 /// `List-Unsubscribe: <https://…>, <mailto:…>` (RFC 2369).
 #[derive(Clone)]
@@ -92,6 +92,8 @@ struct NewsletterText<'a> {
 
 /// One recipient's copy of a newsletter issue.
 pub struct NewsletterIssue<'a> {
+    /// The publication's name.
+    pub site: &'a str,
     pub title: &'a str,
     pub author: &'a str,
     /// The body or the preview, as the access policy decided.
@@ -147,7 +149,7 @@ fn newsletter_bodies(
 ) -> anyhow::Result<(String, String)> {
     let cta = issue.cta.as_ref().map(|link| CtaView::of(link, url_for));
     let html = NewsletterHtml {
-        site: SITE_TITLE,
+        site: issue.site,
         title: issue.title,
         author: issue.author,
         html: issue.html,
@@ -157,7 +159,7 @@ fn newsletter_bodies(
     }
     .render()?;
     let text = NewsletterText {
-        site: SITE_TITLE,
+        site: issue.site,
         title: issue.title,
         author: issue.author,
         text: issue.text,
@@ -227,7 +229,9 @@ pub struct Rendered {
 }
 
 impl Transactional {
-    pub fn render(&self) -> anyhow::Result<Rendered> {
+    /// The message as `site` (the publication's name) sends it.
+    pub fn render(&self, site: &str) -> anyhow::Result<Rendered> {
+        let sign_in_heading = format!("Sign in to {site}");
         let (kind, subject, heading, intro, button, url, footnote) = match self {
             Self::VerifyEmail { url } => (
                 "verify_email",
@@ -241,7 +245,7 @@ impl Transactional {
             Self::MagicLink { url } => (
                 "magic_link",
                 "Your sign-in link",
-                "Sign in to Broadsheet",
+                sign_in_heading.as_str(),
                 "Use this link to sign in. It works once, for 15 minutes.",
                 "Sign me in",
                 url,
@@ -275,7 +279,6 @@ impl Transactional {
                 "Manage your plan and card any time from your account page.",
             ),
         };
-        let site = SITE_TITLE;
         Ok(Rendered {
             kind,
             subject: subject.to_owned(),
@@ -308,6 +311,7 @@ mod tests {
 
     fn issue(cta: Option<CtaLink>) -> NewsletterIssue<'static> {
         NewsletterIssue {
+            site: "Broadsheet",
             title: "What the river remembers",
             author: "Ines Mora",
             html: "<p>In the spring of 1953 the river rose.</p>",
@@ -342,7 +346,7 @@ mod tests {
             Transactional::PaymentFailed { url: url() },
             Transactional::WelcomeToPaid { url: url() },
         ] {
-            let rendered = email.render().unwrap();
+            let rendered = email.render("Broadsheet").unwrap();
             insta::assert_snapshot!(
                 format!("{}_text", rendered.kind),
                 format!("Subject: {}\n\n{}", rendered.subject, rendered.text)

@@ -183,6 +183,20 @@ fn classify_smtp(error: lettre::transport::smtp::Error) -> SendFailure {
     }
 }
 
+/// Wakes this process's mail worker early when mail was queued.
+#[derive(Clone, Default)]
+pub struct Wakeup(std::sync::Arc<tokio::sync::Notify>);
+
+impl Wakeup {
+    pub fn ring(&self) {
+        self.0.notify_one();
+    }
+
+    pub async fn wait(&self) {
+        self.0.notified().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

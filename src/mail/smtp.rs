@@ -31,7 +31,7 @@ use lettre::{
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::{SendFailure, classify_smtp};
+use crate::mail::{SendFailure, classify_smtp};
 
 /// How the connection is secured, from `SMTP_URL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

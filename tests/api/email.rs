@@ -297,8 +297,9 @@ async fn two_workers_share_one_send_without_sending_anything_twice() {
         .map(|_| {
             let config = app.config.clone();
             tokio::spawn(async move {
-                let state = std::sync::Arc::new(broadsheet::startup::prepare_state(config).await.unwrap());
-                broadsheet::delivery::Worker::new(state).run().await;
+                let state =
+                    std::sync::Arc::new(broadsheet::web::startup::prepare_state(config).await.unwrap());
+                broadsheet::newsletter::Worker::new(state).run().await;
             })
         })
         .collect();

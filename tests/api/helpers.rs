@@ -6,7 +6,6 @@ use std::{
 };
 
 use broadsheet::{
-    auth::token,
     config::Config,
     db::{
         self, DatabaseUrl, Pool,
@@ -15,7 +14,8 @@ use broadsheet::{
         users,
     },
     domain::{email::EmailAddress, role::Role},
-    startup::Application,
+    security::token,
+    web::startup::Application,
 };
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use reqwest::{Response, StatusCode, redirect::Policy};

@@ -1,0 +1,118 @@
+//! The newsletter engine: fanning a published article out to one delivery
+//! per recipient (in the publishing transaction, once per article), queuing
+//! transactional mail, and the worker that sends both.
+
+mod worker;
+
+pub use worker::Worker;
+
+use anyhow::Context;
+
+use crate::{
+    db::{self, DbConnection, articles::Article, members, outbox, sends},
+    domain::{
+        access::{Policy, Standing},
+        article::EmailSegment,
+        role::Role,
+    },
+    mail::compose::Transactional,
+};
+
+/// Creates the send and its deliveries for `article` if it is to be emailed
+/// and has not been: call inside the transaction that publishes it, so
+/// publishing and queuing happen together or not at all.
+pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> anyhow::Result<Option<i32>> {
+    let segment = article.email_segment();
+    if segment == EmailSegment::None {
+        return Ok(None);
+    }
+    let now = db::now();
+    let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn)?
+        .into_iter()
+        .map(|(id, role)| (id, Role::parse(&role).unwrap_or(Role::Reader)))
+        .collect();
+    let recipients: Vec<i32> = if segment == EmailSegment::All {
+        audience.iter().map(|(id, _)| *id).collect()
+    } else {
+        let facts = members::load_many(conn, &audience)?;
+        audience
+            .iter()
+            .filter(|(id, _)| {
+                let paying = facts
+                    .get(id)
+                    .is_some_and(|m| Standing::of(m, now, policy).is_paying());
+                paying == (segment == EmailSegment::Paid)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    };
+    let send_id = sends::create(conn, article.row.id, segment.as_str(), &recipients, now)
+        .context("queuing the newsletter deliveries")?;
+    if let Some(send_id) = send_id {
+        tracing::info!(article_id = article.row.id, send_id, recipients = recipients.len(), %segment, "newsletter queued");
+    }
+    Ok(send_id)
+}
+
+/// Queues a transactional email; the worker sends it (and retries it).
+pub fn enqueue(conn: &mut DbConnection, site: &str, to: &str, email: &Transactional) -> anyhow::Result<()> {
+    let rendered = email.render(site)?;
+    outbox::enqueue(
+        conn,
+        rendered.kind,
+        to,
+        &rendered.subject,
+        &rendered.text,
+        &rendered.html,
+    )
+    .context("queuing a transactional email")?;
+    Ok(())
+}
+
+/// Where a send stands.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub send: db::sends::Send,
+    pub sent: i64,
+    pub failed: i64,
+    pub suppressed: i64,
+    /// Waiting or being sent right now.
+    pub pending: i64,
+}
+
+pub async fn progress(pool: &db::Pool, send_id: i32) -> anyhow::Result<Option<Progress>> {
+    db::run(pool, move |conn| {
+        let Some(send) = sends::find(conn, send_id)? else {
+            return Ok(None);
+        };
+        let counts = sends::counts(conn, send_id)?;
+        let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+        Ok(Some(Progress {
+            sent: count("sent"),
+            failed: count("failed"),
+            suppressed: count("suppressed"),
+            pending: count("pending") + count("sending"),
+            send,
+        }))
+    })
+    .await
+}
+
+/// Re-queues the failed deliveries of a send; returns how many, or `None`
+/// if there is no such send.
+pub async fn retry_failed(pool: &db::Pool, send_id: i32) -> anyhow::Result<Option<usize>> {
+    db::run(pool, move |conn| {
+        if sends::find(conn, send_id)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(sends::retry_failed(conn, send_id, db::now())?))
+    })
+    .await
+}
+
+pub async fn send_of_article(pool: &db::Pool, article_id: i32) -> anyhow::Result<Option<i32>> {
+    db::run(pool, move |conn| {
+        Ok(sends::find_by_article(conn, article_id)?.map(|s| s.id))
+    })
+    .await
+}

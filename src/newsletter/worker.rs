@@ -1,0 +1,394 @@
+//! The worker: claims due mail in batches, sends with bounded concurrency
+//! and an optional rate, and records outcomes as the server answers them,
+//! group-committed: whatever answers arrived while the previous write was
+//! in flight go to the database in one transaction (one commit per message
+//! held the engine to a third of the SMTP ceiling). A sending slot waits for
+//! its outcome's commit before it sends again, so a crash can repeat at most
+//! one message per slot (`mail_concurrency`). Runs inside `serve` and
+//! alone as `broadsheet worker`; any number may share one database.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use futures::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use lettre::Message;
+use rand::RngExt;
+use time::PrimitiveDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    db::{
+        self,
+        articles::{self, Article},
+        mail_queue::{self, Claimed, Queue},
+        members, outbox,
+        sends::{self, DeliveryTarget},
+        suppressions,
+    },
+    domain::{
+        access::{self, Reader},
+        role::Role,
+    },
+    mail::{
+        SendFailure,
+        compose::{self, NewsletterIssue},
+    },
+    reading,
+    security::signed,
+    state::AppState,
+};
+
+/// Rows claimed per round.
+const BATCH: i32 = 200;
+/// The longest the worker backs off after a 421/451.
+const MAX_PAUSE: Duration = Duration::from_secs(300);
+
+pub struct Worker {
+    state: Arc<AppState>,
+    rate: Option<DefaultDirectRateLimiter>,
+    /// After a 421/451: no new claims until then, and the next pause.
+    pause: Mutex<(Option<Instant>, Duration)>,
+}
+
+/// Most outcomes written in one transaction.
+const OUTCOMES_PER_COMMIT: usize = 500;
+
+/// What the server said about one message; `committed` is told once it is
+/// written (or the write has failed).
+struct Outcome {
+    row: OutcomeRow,
+    committed: oneshot::Sender<()>,
+}
+
+/// An outcome as the database records it.
+struct OutcomeRow {
+    queue: Queue,
+    id: i32,
+    attempts: i32,
+    to: String,
+    retry_at: PrimitiveDateTime,
+    result: Result<(), SendFailure>,
+}
+
+impl OutcomeRow {
+    fn record(self, conn: &mut db::DbConnection, max_attempts: i32) -> anyhow::Result<()> {
+        let (queue, id) = (self.queue, self.id);
+        match self.result {
+            Ok(()) => mail_queue::mark_sent(conn, queue, id, db::now())?,
+            Err(SendFailure::Transient(e) | SendFailure::Throttled(e)) if self.attempts < max_attempts => {
+                mail_queue::mark_retry(conn, queue, id, self.retry_at, &e)?
+            }
+            Err(SendFailure::Transient(e) | SendFailure::Throttled(e) | SendFailure::Permanent(e)) => {
+                mail_queue::mark_failed(conn, queue, id, &e)?
+            }
+            Err(SendFailure::RecipientRejected(e)) => {
+                suppressions::add(conn, &self.to, "hard_bounce")?;
+                mail_queue::mark_failed(conn, queue, id, &e)?
+            }
+        };
+        Ok(())
+    }
+}
+
+/// One message ready to go, and where its outcome is recorded.
+struct Outgoing {
+    queue: Queue,
+    id: i32,
+    attempts: i32,
+    to: String,
+    message: Message,
+}
+
+impl Worker {
+    pub fn new(state: Arc<AppState>) -> Self {
+        let rate = NonZeroU32::new(state.config.mail_rate_per_second)
+            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        let first_pause = Duration::from_millis(state.config.mail_retry_base_ms);
+        Self {
+            state,
+            rate,
+            pause: Mutex::new((None, first_pause)),
+        }
+    }
+
+    /// Sends forever: a round whenever mail is due, otherwise waits for a
+    /// wake-up from this process or the poll interval.
+    pub async fn run(self) {
+        let poll = Duration::from_millis(self.state.config.worker_poll_ms);
+        tracing::info!(transport = %self.state.mailer.describe(), "email worker started");
+        loop {
+            if let Some(until) = self.paused_until() {
+                tokio::time::sleep_until(until.into()).await;
+            }
+            match self.run_once().await {
+                Ok(0) => {
+                    let _ = tokio::time::timeout(poll, self.state.mail_wakeup.wait()).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = ?e, "email worker round failed; retrying shortly");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+    }
+
+    fn paused_until(&self) -> Option<Instant> {
+        let pause = self.pause.lock().expect("pause lock");
+        pause.0.filter(|until| *until > Instant::now())
+    }
+
+    /// One round: claim due rows of both queues, send them, record the
+    /// outcomes. Returns how many messages it handled.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let lease = time::Duration::seconds(self.state.config.mail_lease_secs);
+        let (deliveries, transactional) = db::run(&self.state.pool, move |conn| {
+            let now = db::now();
+            let deliveries = mail_queue::claim(conn, Queue::Deliveries, now, now + lease, BATCH)?;
+            let transactional = mail_queue::claim(conn, Queue::Outbox, now, now + lease, BATCH)?;
+            Ok((deliveries, transactional))
+        })
+        .await
+        .context("claiming mail")?;
+        let handled = deliveries.len() + transactional.len();
+        if handled == 0 {
+            db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
+            return Ok(0);
+        }
+        let mut outgoing = self.prepare_newsletters(deliveries).await?;
+        outgoing.extend(self.prepare_transactional(transactional).await?);
+        let concurrency = self.state.config.mail_concurrency;
+        let (record, outcomes) = mpsc::unbounded_channel();
+        let sending = async {
+            let record = record; // dropped when sending ends, which ends recording
+            futures::stream::iter(outgoing)
+                .for_each_concurrent(concurrency, |item| self.deliver(item, &record))
+                .await;
+        };
+        tokio::join!(sending, self.record_outcomes(outcomes));
+        db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
+        Ok(handled)
+    }
+
+    async fn deliver(&self, item: Outgoing, record: &mpsc::UnboundedSender<Outcome>) {
+        if let Some(rate) = &self.rate {
+            rate.until_ready().await;
+        }
+        let result = self.state.mailer.send(item.message).await;
+        if let Err(SendFailure::Throttled(_)) = &result {
+            self.slow_down();
+        } else if result.is_ok() {
+            self.pause.lock().expect("pause lock").1 =
+                Duration::from_millis(self.state.config.mail_retry_base_ms);
+        }
+        let (committed, wait_for_commit) = oneshot::channel();
+        // The receiver lives as long as this round: sending cannot fail.
+        let _ = record.send(Outcome {
+            row: OutcomeRow {
+                queue: item.queue,
+                id: item.id,
+                attempts: item.attempts,
+                to: item.to,
+                retry_at: self.retry_at(item.attempts),
+                result,
+            },
+            committed,
+        });
+        let _ = wait_for_commit.await;
+    }
+
+    /// Writes outcomes as they come, each write taking all that queued up
+    /// during the one before. If a write fails, those rows keep their lease
+    /// and are sent again when it runs out: a duplicate beats a loss.
+    async fn record_outcomes(&self, mut outcomes: mpsc::UnboundedReceiver<Outcome>) {
+        let max_attempts = self.state.config.mail_max_attempts;
+        let mut batch = Vec::new();
+        while outcomes.recv_many(&mut batch, OUTCOMES_PER_COMMIT).await > 0 {
+            let (written, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut batch)
+                .into_iter()
+                .map(|outcome| (outcome.row, outcome.committed))
+                .unzip();
+            let count = written.len();
+            let recorded = db::run(&self.state.pool, move |conn| {
+                db::write_transaction(conn, |conn| {
+                    written
+                        .into_iter()
+                        .try_for_each(|outcome| outcome.record(conn, max_attempts))
+                })
+            })
+            .await;
+            if let Err(e) = recorded {
+                tracing::error!(error = ?e, count, "recording delivery outcomes failed");
+            }
+            for committed in waiting {
+                let _ = committed.send(());
+            }
+        }
+    }
+
+    /// After a 421/451: hold new claims for a while, longer each time.
+    fn slow_down(&self) {
+        let mut pause = self.pause.lock().expect("pause lock");
+        let wait = pause.1;
+        pause.0 = Some(Instant::now() + wait);
+        pause.1 = (wait * 2).min(MAX_PAUSE);
+        tracing::warn!(
+            pause_ms = wait.as_millis() as u64,
+            "the mail server asked us to slow down"
+        );
+    }
+
+    /// Exponential backoff with jitter: base × 2^(attempts−1) × [0.5, 1.5),
+    /// at most an hour.
+    fn retry_at(&self, attempts: i32) -> PrimitiveDateTime {
+        let base = self.state.config.mail_retry_base_ms as f64;
+        let exponential = base * 2f64.powi(attempts.clamp(1, 20) - 1);
+        let jittered = exponential * rand::rng().random_range(0.5..1.5);
+        let delay_ms = jittered.min(3_600_000.0) as i64;
+        db::now() + time::Duration::milliseconds(delay_ms)
+    }
+
+    async fn prepare_newsletters(&self, claimed: Vec<Claimed>) -> anyhow::Result<Vec<Outgoing>> {
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempts: HashMap<i32, i32> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
+        let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
+        let (targets, articles, facts, suppressed) = db::run(&self.state.pool, move |conn| {
+            let targets = sends::targets(conn, &ids)?;
+            let mut articles: HashMap<i32, Article> = HashMap::new();
+            for send_id in targets.iter().map(|t| t.send_id) {
+                if articles.contains_key(&send_id) {
+                    continue;
+                }
+                let send = sends::find(conn, send_id)?.context("a delivery without its send")?;
+                let article = articles::find(conn, send.article_id)?.context("a send without its article")?;
+                articles.insert(send_id, article);
+            }
+            let users: Vec<(i32, Role)> = targets
+                .iter()
+                .map(|t| (t.user_id, Role::parse(&t.role).unwrap_or(Role::Reader)))
+                .collect();
+            let facts = members::load_many(conn, &users)?;
+            let emails: Vec<String> = targets.iter().map(|t| t.email.clone()).collect();
+            let suppressed = suppressions::among(conn, &emails)?;
+            Ok((targets, articles, facts, suppressed))
+        })
+        .await?;
+        let mut outgoing = Vec::with_capacity(targets.len());
+        let mut skipped = Vec::new();
+        for target in targets {
+            if !target.newsletter || suppressed.contains(&target.email) {
+                skipped.push(target.id);
+                continue;
+            }
+            let (Some(article), Some(member)) = (articles.get(&target.send_id), facts.get(&target.user_id))
+            else {
+                continue;
+            };
+            let reader = Reader::Member(member.clone());
+            match self.newsletter_message(&target, article, &reader) {
+                Ok(message) => outgoing.push(Outgoing {
+                    queue: Queue::Deliveries,
+                    id: target.id,
+                    attempts: attempts.get(&target.id).copied().unwrap_or(1),
+                    to: target.email,
+                    message,
+                }),
+                Err(e) => {
+                    tracing::error!(error = ?e, delivery_id = target.id, "building a newsletter message failed");
+                    let id = target.id;
+                    db::run(&self.state.pool, move |conn| {
+                        Ok(mail_queue::mark_failed(
+                            conn,
+                            Queue::Deliveries,
+                            id,
+                            &format!("{e:#}"),
+                        )?)
+                    })
+                    .await?;
+                }
+            }
+        }
+        if !skipped.is_empty() {
+            db::run(&self.state.pool, move |conn| {
+                for id in skipped {
+                    mail_queue::mark_suppressed(conn, Queue::Deliveries, id)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(outgoing)
+    }
+
+    /// One recipient's copy, through the same access policy and the same
+    /// body chooser as the site.
+    fn newsletter_message(
+        &self,
+        target: &DeliveryTarget,
+        article: &Article,
+        reader: &Reader,
+    ) -> anyhow::Result<Message> {
+        let config = &self.state.config;
+        let access = access::decide(reader, article.visibility(), db::now(), &self.state.policy);
+        let row = &article.row;
+        let body = reading::allowed_body(row, access);
+        let text = body.plain_text(config.preview_chars);
+        let issue = NewsletterIssue {
+            site: &config.site_title,
+            title: &row.title,
+            author: article.author(),
+            html: body.html(),
+            text: &text,
+            cta: body.call_to_action(),
+            read_online_url: config.url_for(&format!("/p/{}", row.slug)),
+            unsubscribe_token: signed::unsubscribe_token(&self.state.signing_key, target.user_id),
+        };
+        // One Message-ID per delivery: if a crash makes us send a copy again,
+        // receivers can tell it is the same message.
+        let message_id = format!(
+            "<delivery-{}.{}@{}>",
+            target.send_id,
+            target.id,
+            config.public_host()
+        );
+        compose::newsletter(config, &target.email, message_id, &issue)
+    }
+
+    async fn prepare_transactional(&self, claimed: Vec<Claimed>) -> anyhow::Result<Vec<Outgoing>> {
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempts: HashMap<i32, i32> = claimed.iter().map(|c| (c.id, c.attempts)).collect();
+        let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
+        let messages = db::run(&self.state.pool, move |conn| Ok(outbox::load(conn, &ids)?)).await?;
+        let config = &self.state.config;
+        let mut outgoing = Vec::with_capacity(messages.len());
+        for stored in messages {
+            let message_id = format!("<{}-{}@{}>", stored.kind, stored.id, config.public_host());
+            let message = compose::prepared(
+                config,
+                &stored.to_email,
+                message_id,
+                &stored.subject,
+                stored.text_body,
+                stored.html_body,
+            )?;
+            outgoing.push(Outgoing {
+                queue: Queue::Outbox,
+                id: stored.id,
+                attempts: attempts.get(&stored.id).copied().unwrap_or(1),
+                to: stored.to_email,
+                message,
+            });
+        }
+        Ok(outgoing)
+    }
+}

@@ -1,0 +1,468 @@
+//! The editorial workflow: create, edit, publish (now or scheduled),
+//! unpublish and delete articles; and the scheduler's side of publishing.
+//! Markdown is rendered and sanitized here, once, on save. Every change is
+//! one transaction with its history row.
+
+pub mod scheduler;
+
+use anyhow::Context;
+use time::PrimitiveDateTime;
+
+use crate::{
+    db::{
+        self, DbConnection,
+        articles::{self, Article, ArticleChanges, ArticleFilter, InsertArticleError, NewArticle},
+    },
+    domain::{
+        article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
+        editorial::Actor,
+        markdown,
+        slug::Slug,
+    },
+    newsletter,
+    state::AppState,
+};
+
+/// A new article, already validated.
+#[derive(Debug)]
+pub struct ArticleDraft {
+    pub title: ArticleTitle,
+    pub markdown: ArticleMarkdown,
+    pub visibility: Visibility,
+    /// Chosen by the editor; otherwise made from the title.
+    pub slug: Option<Slug>,
+    pub publish: bool,
+    pub publish_at: Option<PrimitiveDateTime>,
+    pub email: EmailSegment,
+}
+
+/// A partial edit. `None`: leave as is. For `publish_at`, `Some(None)`
+/// clears the schedule.
+#[derive(Debug, Default)]
+pub struct ArticleEdit {
+    pub title: Option<ArticleTitle>,
+    pub markdown: Option<ArticleMarkdown>,
+    pub visibility: Option<Visibility>,
+    /// `Some(None)`: make the slug from the title again.
+    pub slug: Option<Option<Slug>>,
+    pub email: Option<EmailSegment>,
+    pub publish_at: Option<Option<PrimitiveDateTime>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishingError {
+    #[error("there is no article with that id")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{message}")]
+    Conflict { field: &'static str, message: String },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for PublishingError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("article storage"))
+    }
+}
+
+const AUTHORS_DRAFT_ONLY: &str = "Authors write and edit their own drafts; an editor publishes them.";
+
+/// Where a new article stands: a future `publish_at` schedules it, a past
+/// one backdates it, `publish` alone publishes now.
+fn status_of(draft: &ArticleDraft, now: PrimitiveDateTime) -> (ArticleStatus, Option<PrimitiveDateTime>) {
+    match (draft.publish, draft.publish_at) {
+        (_, Some(at)) if at > now => (ArticleStatus::Scheduled, Some(at)),
+        (_, Some(at)) => (ArticleStatus::Published, Some(at)),
+        (true, None) => (ArticleStatus::Published, Some(now)),
+        (false, None) => (ArticleStatus::Draft, None),
+    }
+}
+
+/// Runs `work` in one transaction on the blocking pool.
+async fn in_transaction<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, PublishingError> + Send + 'static,
+) -> Result<T, PublishingError> {
+    db::run(&state.pool, move |conn| Ok(db::write_transaction(conn, work)))
+        .await
+        .map_err(PublishingError::Internal)?
+}
+
+#[tracing::instrument(skip_all, fields(author_id = actor.user_id))]
+pub async fn create_article(
+    state: &AppState,
+    actor: Actor,
+    draft: ArticleDraft,
+) -> Result<Article, PublishingError> {
+    if !actor.role.can_publish() && (draft.publish || draft.publish_at.is_some()) {
+        return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
+    }
+    let preview_chars = state.config.preview_chars;
+    let policy = state.policy;
+    let article = in_transaction(state, move |conn| {
+        let rendered = markdown::render(draft.markdown.as_str(), preview_chars);
+        let now = db::now();
+        let (status, published_at) = status_of(&draft, now);
+        let slug = draft
+            .slug
+            .clone()
+            .unwrap_or_else(|| Slug::from_title(draft.title.as_str()));
+        let new = NewArticle {
+            slug: slug.as_str(),
+            title: draft.title.as_str(),
+            author_id: actor.user_id,
+            body_markdown: draft.markdown.as_str(),
+            body_html: &rendered.body_html,
+            preview_html: &rendered.preview_html,
+            excerpt: &rendered.excerpt,
+            visibility: draft.visibility.as_str(),
+            status: status.as_str(),
+            email: draft.email.as_str(),
+            publish_at: draft.publish_at,
+            published_at,
+            created_at: now,
+            updated_at: now,
+        };
+        let article = new.insert(conn, draft.slug.is_some()).map_err(|e| match e {
+            InsertArticleError::SlugTaken(slug) => slug_conflict(&slug),
+            InsertArticleError::Database(e) => e.into(),
+        })?;
+        articles::drop_redirect(conn, &article.row.slug)?;
+        articles::record_event(conn, article.row.id, "created", Some(actor.user_id))?;
+        if status != ArticleStatus::Draft {
+            articles::record_event(conn, article.row.id, status_event(status), Some(actor.user_id))?;
+        }
+        if status == ArticleStatus::Published {
+            newsletter::fan_out(conn, &article, &policy)?;
+        }
+        Ok(article)
+    })
+    .await?;
+    state.mail_wakeup.ring();
+    tracing::info!(article_id = article.row.id, slug = %article.row.slug, status = %article.row.status, "article created");
+    Ok(article)
+}
+
+fn slug_conflict(slug: &str) -> PublishingError {
+    PublishingError::Conflict {
+        field: "slug",
+        message: format!("The slug {slug:?} is already used by another article."),
+    }
+}
+
+fn status_event(status: ArticleStatus) -> &'static str {
+    match status {
+        ArticleStatus::Draft => "unpublished",
+        ArticleStatus::Scheduled => "scheduled",
+        ArticleStatus::Published => "published",
+    }
+}
+
+/// The article, if `actor` may see it.
+pub async fn get_article(state: &AppState, actor: Actor, id: i32) -> Result<Article, PublishingError> {
+    in_transaction(state, move |conn| visible(conn, actor, id)).await
+}
+
+fn visible(conn: &mut DbConnection, actor: Actor, id: i32) -> Result<Article, PublishingError> {
+    let article = articles::find(conn, id)?.ok_or(PublishingError::NotFound)?;
+    if !actor.may_view(article.row.author_id) {
+        return Err(PublishingError::Forbidden("Authors see only their own articles."));
+    }
+    Ok(article)
+}
+
+/// The article as it is now, after a change.
+fn reload(conn: &mut DbConnection, id: i32) -> Result<Article, PublishingError> {
+    articles::find(conn, id)?.ok_or(PublishingError::NotFound)
+}
+
+fn editable(conn: &mut DbConnection, actor: Actor, id: i32) -> Result<Article, PublishingError> {
+    let article = visible(conn, actor, id)?;
+    if !actor.may_edit(article.row.author_id, article.status()) {
+        return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
+    }
+    Ok(article)
+}
+
+/// A page of the articles `actor` may see, and how many there are.
+pub async fn list_articles(
+    state: &AppState,
+    actor: Actor,
+    mut filter: ArticleFilter,
+    page: crate::reading::Page,
+) -> Result<(Vec<Article>, i64), PublishingError> {
+    if !actor.role.can_publish() {
+        filter.author_id = Some(actor.user_id);
+    }
+    in_transaction(state, move |conn| {
+        Ok(articles::list(conn, &filter, page.per_page, page.offset())?)
+    })
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(article_id = id, actor_id = actor.user_id))]
+pub async fn edit_article(
+    state: &AppState,
+    actor: Actor,
+    id: i32,
+    edit: ArticleEdit,
+) -> Result<Article, PublishingError> {
+    if edit.publish_at.is_some() && !actor.role.can_publish() {
+        return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
+    }
+    let preview_chars = state.config.preview_chars;
+    in_transaction(state, move |conn| {
+        let article = editable(conn, actor, id)?;
+        let now = db::now();
+        let title = edit
+            .title
+            .as_ref()
+            .map_or(article.row.title.as_str(), |t| t.as_str());
+        let new_slug = match &edit.slug {
+            Some(Some(slug)) => Some(slug.clone()),
+            Some(None) => Some(Slug::from_title(title)),
+            None => None,
+        }
+        .filter(|slug| slug.as_str() != article.row.slug);
+        if let Some(slug) = &new_slug {
+            if articles::slug_taken_by_other(conn, slug.as_str(), id)? {
+                return Err(slug_conflict(slug.as_str()));
+            }
+            articles::drop_redirect(conn, slug.as_str())?;
+            // Links already shared keep working.
+            if article.status() != ArticleStatus::Draft {
+                articles::add_redirect(conn, &article.row.slug, id)?;
+            }
+        }
+        let rendered = edit
+            .markdown
+            .as_ref()
+            .map(|md| markdown::render(md.as_str(), preview_chars));
+        let (status, published_at) = match edit.publish_at {
+            None => (None, None),
+            Some(schedule) => Some(reschedule(article.status(), schedule, now)?).unzip(),
+        };
+        let changes = ArticleChanges {
+            slug: new_slug.as_ref().map(Slug::as_str),
+            title: edit.title.as_ref().map(ArticleTitle::as_str),
+            body_markdown: edit.markdown.as_ref().map(ArticleMarkdown::as_str),
+            body_html: rendered.as_ref().map(|r| r.body_html.as_str()),
+            preview_html: rendered.as_ref().map(|r| r.preview_html.as_str()),
+            excerpt: rendered.as_ref().map(|r| r.excerpt.as_str()),
+            visibility: edit.visibility.map(Visibility::as_str),
+            email: edit.email.map(EmailSegment::as_str),
+            status: status.map(ArticleStatus::as_str),
+            publish_at: edit.publish_at,
+            published_at,
+            updated_at: Some(now),
+        };
+        articles::update(conn, id, None, &changes)?;
+        articles::record_event(conn, id, "updated", Some(actor.user_id))?;
+        if let Some(status) = status.filter(|s| *s != article.status()) {
+            articles::record_event(conn, id, status_event(status), Some(actor.user_id))?;
+        }
+        reload(conn, id)
+    })
+    .await
+}
+
+/// The status and `published_at` after changing an article's schedule.
+fn reschedule(
+    current: ArticleStatus,
+    schedule: Option<PrimitiveDateTime>,
+    now: PrimitiveDateTime,
+) -> Result<(ArticleStatus, Option<PrimitiveDateTime>), PublishingError> {
+    match (current, schedule) {
+        (ArticleStatus::Published, _) => Err(PublishingError::Conflict {
+            field: "publish_at",
+            message: "The article is already published; unpublish it before scheduling it.".into(),
+        }),
+        (_, Some(at)) if at > now => Ok((ArticleStatus::Scheduled, Some(at))),
+        (_, Some(_)) => Err(PublishingError::Conflict {
+            field: "publish_at",
+            message: "publish_at is in the past; publish the article instead.".into(),
+        }),
+        (_, None) => Ok((ArticleStatus::Draft, None)),
+    }
+}
+
+/// Publishes now, or schedules for `at` when it is in the future. Publishing
+/// a published article changes nothing.
+#[tracing::instrument(skip_all, fields(article_id = id, actor_id = actor.user_id))]
+pub async fn publish_article(
+    state: &AppState,
+    actor: Actor,
+    id: i32,
+    at: Option<PrimitiveDateTime>,
+) -> Result<Article, PublishingError> {
+    if !actor.role.can_publish() {
+        return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
+    }
+    let policy = state.policy;
+    let article = in_transaction(state, move |conn| {
+        let article = visible(conn, actor, id)?;
+        if article.status() == ArticleStatus::Published {
+            return Ok(article);
+        }
+        let now = db::now();
+        let (status, published_at) = match at {
+            Some(at) if at > now => (ArticleStatus::Scheduled, at),
+            _ => (ArticleStatus::Published, now),
+        };
+        let changes = ArticleChanges {
+            status: Some(status.as_str()),
+            publish_at: Some(at),
+            published_at: Some(Some(published_at)),
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        articles::update(conn, id, None, &changes)?;
+        articles::record_event(conn, id, status_event(status), Some(actor.user_id))?;
+        let article = reload(conn, id)?;
+        if status == ArticleStatus::Published {
+            newsletter::fan_out(conn, &article, &policy)?;
+        }
+        Ok(article)
+    })
+    .await;
+    state.mail_wakeup.ring();
+    article
+}
+
+/// Takes a published or scheduled article back to draft.
+#[tracing::instrument(skip_all, fields(article_id = id, actor_id = actor.user_id))]
+pub async fn unpublish_article(state: &AppState, actor: Actor, id: i32) -> Result<Article, PublishingError> {
+    if !actor.role.can_publish() {
+        return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
+    }
+    in_transaction(state, move |conn| {
+        let article = visible(conn, actor, id)?;
+        if article.status() == ArticleStatus::Draft {
+            return Ok(article);
+        }
+        let changes = ArticleChanges {
+            status: Some(ArticleStatus::Draft.as_str()),
+            publish_at: Some(None),
+            published_at: Some(None),
+            updated_at: Some(db::now()),
+            ..Default::default()
+        };
+        articles::update(conn, id, None, &changes)?;
+        articles::record_event(conn, id, "unpublished", Some(actor.user_id))?;
+        reload(conn, id)
+    })
+    .await
+}
+
+/// Deletes a draft. Published articles are unpublished first, so a link
+/// that was shared never silently disappears.
+pub async fn delete_article(state: &AppState, actor: Actor, id: i32) -> Result<(), PublishingError> {
+    in_transaction(state, move |conn| {
+        let article = editable(conn, actor, id)?;
+        if article.status() != ArticleStatus::Draft {
+            return Err(PublishingError::Conflict {
+                field: "status",
+                message: "Only drafts can be deleted; unpublish the article first.".into(),
+            });
+        }
+        articles::delete(conn, id)?;
+        tracing::info!(article_id = id, actor_id = actor.user_id, "article deleted");
+        Ok(())
+    })
+    .await
+}
+
+/// Publishes every scheduled article whose time has come; returns how many
+/// this call published. Each is claimed by a conditional UPDATE, so with
+/// several instances running each article is published by exactly one.
+pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
+    let policy = state.policy;
+    let published = db::run(&state.pool, move |conn| {
+        let now = db::now();
+        let mut published = 0;
+        for id in articles::due_scheduled(conn, now)? {
+            let claimed = db::write_transaction(conn, |conn| {
+                let changes = ArticleChanges {
+                    status: Some(ArticleStatus::Published.as_str()),
+                    updated_at: Some(now),
+                    ..Default::default()
+                };
+                let claimed = articles::update(conn, id, Some(&[ArticleStatus::Scheduled]), &changes)? == 1;
+                if claimed {
+                    articles::record_event(conn, id, "published", None)?;
+                    let article = articles::find(conn, id)?.context("the claimed article vanished")?;
+                    newsletter::fan_out(conn, &article, &policy)?;
+                }
+                anyhow::Ok(claimed)
+            });
+            if claimed.with_context(|| format!("publishing scheduled article {id}"))? {
+                tracing::info!(article_id = id, "published a scheduled article");
+                published += 1;
+            }
+        }
+        Ok(published)
+    })
+    .await?;
+    if published > 0 {
+        // Published without a request: the cache may still say 404.
+        state.read_cache.clear();
+        state.mail_wakeup.ring();
+    }
+    Ok(published)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::{Duration, macros::datetime};
+
+    fn draft(publish: bool, publish_at: Option<PrimitiveDateTime>) -> ArticleDraft {
+        ArticleDraft {
+            title: ArticleTitle::parse("t").unwrap(),
+            markdown: ArticleMarkdown::parse("b".into()).unwrap(),
+            visibility: Visibility::Public,
+            slug: None,
+            publish,
+            publish_at,
+            email: EmailSegment::None,
+        }
+    }
+
+    #[test]
+    fn the_publishing_choice_sets_the_status() {
+        let now = datetime!(2026-11-27 12:00);
+        let later = now + Duration::hours(1);
+        let earlier = now - Duration::hours(1);
+        assert_eq!(status_of(&draft(false, None), now), (ArticleStatus::Draft, None));
+        assert_eq!(
+            status_of(&draft(true, None), now),
+            (ArticleStatus::Published, Some(now))
+        );
+        assert_eq!(
+            status_of(&draft(true, Some(later)), now),
+            (ArticleStatus::Scheduled, Some(later))
+        );
+        assert_eq!(
+            status_of(&draft(false, Some(earlier)), now),
+            (ArticleStatus::Published, Some(earlier))
+        );
+    }
+
+    #[test]
+    fn rescheduling_follows_the_status() {
+        let now = datetime!(2026-11-27 12:00);
+        let later = now + Duration::hours(1);
+        assert!(matches!(
+            reschedule(ArticleStatus::Draft, Some(later), now),
+            Ok((ArticleStatus::Scheduled, Some(_)))
+        ));
+        assert!(matches!(
+            reschedule(ArticleStatus::Scheduled, None, now),
+            Ok((ArticleStatus::Draft, None))
+        ));
+        assert!(reschedule(ArticleStatus::Published, Some(later), now).is_err());
+        assert!(reschedule(ArticleStatus::Draft, Some(now - Duration::hours(1)), now).is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! What a reader gets of an article: the article, the access decision, and
+//! the HTML that decision allows. Site pages and the JSON API both come
+//! through here, so there is one place where a paid body can be chosen.
+
+pub mod feeds;
+
+use std::sync::Arc;
+
+pub use crate::domain::access::CtaLink;
+use crate::{
+    cache::AtSlug,
+    db::{
+        self,
+        articles::{self, Article, ArticleRow},
+        meter,
+    },
+    domain::{
+        access::{self, Access, Banner, Passes, Reader},
+        markdown,
+    },
+    state::AppState,
+};
+
+pub struct ReadableArticle {
+    pub article: Arc<Article>,
+    pub access: Access,
+}
+
+impl ReadableArticle {
+    fn decide(article: Arc<Article>, reader: &Reader, passes: Passes, state: &AppState) -> Self {
+        let access = access::decide_with(reader, article.visibility(), passes, db::now(), &state.policy);
+        state.metrics.record_access(access);
+        Self { article, access }
+    }
+
+    /// What the decision allows of the body.
+    pub fn body(&self) -> AllowedBody<'_> {
+        allowed_body(&self.article.row, self.access)
+    }
+
+    /// The whole body only when the policy said `Full`; the preview otherwise.
+    pub fn html(&self) -> &str {
+        self.body().html()
+    }
+
+    pub fn call_to_action(&self) -> Option<CtaLink> {
+        self.body().call_to_action()
+    }
+}
+
+/// The one place a body is chosen: what `access` allows of `row`. Every
+/// output that carries any part of a body (page, JSON, feeds, newsletter
+/// copies, gift views) gets it here; the whole body can only be had with the
+/// proof that a `Full` decision carries (`ArticleRow::full_body`).
+pub fn allowed_body(row: &ArticleRow, access: Access) -> AllowedBody<'_> {
+    AllowedBody { row, access }
+}
+
+/// An article's body as one decision allows it.
+pub struct AllowedBody<'a> {
+    row: &'a ArticleRow,
+    access: Access,
+}
+
+impl<'a> AllowedBody<'a> {
+    /// The whole body's HTML, or the preview's.
+    pub fn html(&self) -> &'a str {
+        match self.access {
+            Access::Full { proof, .. } => self.row.full_body(proof).html,
+            Access::Preview { .. } => &self.row.preview_html,
+        }
+    }
+
+    /// The same part as readable plain text (its markdown, without the
+    /// divider line), for the text part of an email.
+    pub fn plain_text(&self, preview_chars: usize) -> String {
+        match self.access {
+            Access::Full { proof, .. } => self
+                .row
+                .full_body(proof)
+                .markdown
+                .lines()
+                .filter(|line| line.trim() != markdown::PAYWALL_DIVIDER)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Access::Preview { .. } => self.row.preview_markdown(preview_chars),
+        }
+    }
+
+    /// What a reader of the preview is invited to do.
+    pub fn call_to_action(&self) -> Option<CtaLink> {
+        match self.access {
+            Access::Full { .. } => None,
+            Access::Preview { cta, free_left } => {
+                let mut link = CtaLink::new(cta, &self.row.slug);
+                link.free_left = free_left;
+                Some(link)
+            }
+        }
+    }
+}
+
+/// What is at a slug.
+pub enum Lookup {
+    Found(Box<ReadableArticle>),
+    /// The article was renamed; it lives at this slug now.
+    Moved(String),
+    Missing,
+}
+
+/// Who is reading: the policy's view, and the member's id for the meter.
+#[derive(Clone, Copy)]
+pub struct Who<'a> {
+    pub reader: &'a Reader,
+    pub user_id: Option<i32>,
+}
+
+impl<'a> Who<'a> {
+    /// A reader the meter does not count (feeds).
+    pub fn uncounted(reader: &'a Reader) -> Self {
+        Self {
+            reader,
+            user_id: None,
+        }
+    }
+}
+
+/// The live article at `slug` as `who` may see it, opening it: a free
+/// member may spend a metered read on it. The lookup may come from the read
+/// cache; the decision is made afresh every time.
+pub async fn article(state: &AppState, who: Who<'_>, slug: String) -> anyhow::Result<Lookup> {
+    Ok(match lookup(state, slug).await? {
+        AtSlug::Live(article) => Lookup::Found(Box::new(open(state, who, article, Passes::default()).await?)),
+        AtSlug::Moved(new_slug) => Lookup::Moved(new_slug),
+        AtSlug::Missing => Lookup::Missing,
+    })
+}
+
+/// What is at `slug` now (through the read cache).
+pub(crate) async fn lookup(state: &AppState, slug: String) -> anyhow::Result<AtSlug> {
+    let load = db::run(&state.pool, {
+        let slug = slug.clone();
+        move |conn| {
+            let now = db::now();
+            if let Some(article) = articles::find_live_by_slug(conn, &slug, now)? {
+                return Ok(AtSlug::Live(Arc::new(article)));
+            }
+            Ok(match articles::redirect_target(conn, &slug, now)? {
+                Some(new_slug) => AtSlug::Moved(new_slug),
+                None => AtSlug::Missing,
+            })
+        }
+    });
+    state.read_cache.article(&slug, load).await
+}
+
+/// Decides one article for a reader who opens it, with `passes` (a gift
+/// link) and the meter, and records the read a pass or the meter granted.
+/// A record refused (the last read taken meanwhile by another request)
+/// means deciding again on fresh numbers, which then shows the teaser.
+pub(crate) async fn open(
+    state: &AppState,
+    who: Who<'_>,
+    article: Arc<Article>,
+    mut passes: Passes,
+) -> anyhow::Result<ReadableArticle> {
+    let now = db::now();
+    let visibility = article.visibility();
+    let meter_user = who
+        .user_id
+        .filter(|_| access::meter_applies(who.reader, visibility, now, &state.policy));
+    for _attempt in 0..2 {
+        if let Some(user_id) = meter_user {
+            let article_id = article.row.id;
+            passes.meter = Some(
+                db::run(&state.pool, move |conn| {
+                    Ok(meter::reads(conn, user_id, article_id, now, true)?)
+                })
+                .await?,
+            );
+        }
+        let readable = ReadableArticle::decide(article.clone(), who.reader, passes, state);
+        // A gifted read is the caller's to record: it knows the link.
+        let recorded = match (readable.access.banner(), meter_user) {
+            (Some(Banner::FreeRead { .. }), Some(user_id)) => {
+                let (article_id, allowance) = (article.row.id, state.policy.metered_free_articles);
+                db::run(&state.pool, move |conn| {
+                    Ok(meter::spend(conn, user_id, article_id, now, allowance)?)
+                })
+                .await?
+            }
+            _ => true,
+        };
+        if recorded {
+            return Ok(readable);
+        }
+    }
+    // Two lost races in a row: show the teaser rather than guess.
+    Ok(ReadableArticle::decide(
+        article,
+        who.reader,
+        Passes::default(),
+        state,
+    ))
+}
+
+/// A page of live articles, newest first, as `who` may see them. Nothing is
+/// opened: a free member's teasers say how many metered reads are left.
+pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {
+    let now = db::now();
+    let metered_user = who.user_id.filter(|_| {
+        access::meter_applies(
+            who.reader,
+            crate::domain::article::Visibility::Paid,
+            now,
+            &state.policy,
+        )
+    });
+    let (found, meter_reads) = db::run(&state.pool, move |conn| {
+        let found = articles::list_live(conn, now, page.per_page, page.offset())?;
+        let reads = match metered_user {
+            Some(user_id) => Some(meter::reads(conn, user_id, 0, now, false)?),
+            None => None,
+        };
+        Ok((found, reads))
+    })
+    .await?;
+    let passes = Passes {
+        gift: None,
+        meter: meter_reads,
+    };
+    Ok(found
+        .into_iter()
+        .map(|article| ReadableArticle::decide(Arc::new(article), who.reader, passes, state))
+        .collect())
+}
+
+/// Which slice of a list: 1-based page number, bounded page size.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub const MAX_PER_PAGE: i64 = 100;
+    pub const DEFAULT_PER_PAGE: i64 = 20;
+
+    /// From optional `page` and `per_page` inputs, with defaults and bounds.
+    pub fn parse(number: Option<i64>, per_page: Option<i64>) -> Result<Self, crate::domain::InvalidInput> {
+        use crate::domain::InvalidInput;
+        let number = number.unwrap_or(1);
+        let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
+        if !(1..=100_000).contains(&number) {
+            return Err(InvalidInput::new("page", "page must be from 1 to 100000"));
+        }
+        if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
+            return Err(InvalidInput::new(
+                "per_page",
+                format!("per_page must be from 1 to {}", Self::MAX_PER_PAGE),
+            ));
+        }
+        Ok(Self { number, per_page })
+    }
+
+    pub fn offset(self) -> i64 {
+        (self.number - 1) * self.per_page
+    }
+}

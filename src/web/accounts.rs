@@ -1,0 +1,203 @@
+//! Signing up, logging in and out on the website. Every form is CSRF-checked.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
+use serde::Deserialize;
+
+use crate::web::{error::PageResult, pages};
+use crate::{
+    accounts::{self, LoginError, SignUpError, SignUpOutcome},
+    domain::{email::EmailAddress, password::Password},
+    state::AppState,
+    web::{
+        csrf::CsrfForm,
+        extract::CurrentReader,
+        views::{LoginPage, SignupPage},
+    },
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(signup_form)
+        .service(signup)
+        .service(login_form)
+        .service(login)
+        .service(logout);
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// What a new member is told, whether or not the email already had an
+/// account, so the answer does not say which.
+
+#[get("/signup")]
+async fn signup_form(
+    req: HttpRequest,
+    reader: CurrentReader,
+    query: web::Query<NextQuery>,
+) -> PageResult<HttpResponse> {
+    let page = SignupPage {
+        layout: pages::layout(&req, &reader),
+        next: pages::local_path(query.next.as_deref()),
+        email: String::new(),
+        email_error: None,
+        password_error: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/signup")]
+async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<CredentialsForm>,
+) -> PageResult<HttpResponse> {
+    let next = pages::local_path(form.next.as_deref());
+    let email = EmailAddress::parse(&form.email);
+    let password = Password::parse(form.password);
+    let form_again = |status, email_error: Option<String>, password_error| {
+        let page = SignupPage {
+            layout: pages::layout(&req, &reader),
+            next: next.clone(),
+            email: form.email.chars().take(EmailAddress::MAX_LEN).collect(),
+            email_error,
+            password_error,
+        };
+        pages::render(&req, status, &page)
+    };
+    let (email, password) = match (email, password) {
+        (Ok(email), Ok(password)) => (email, password),
+        (email, password) => {
+            return Ok(form_again(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                email.err().map(|e| e.message),
+                password.err().map(|e| e.message),
+            )?);
+        }
+    };
+    let ip = pages::client_ip(&req, &state);
+    let outcome = match accounts::sign_up(&state, ip, email, password, pages::user_agent(&req)).await {
+        Ok(outcome) => outcome,
+        Err(SignUpError::Throttled(retry)) => {
+            let message = format!(
+                "Too many signups from your network. Try again in {} minutes.",
+                retry.seconds().div_ceil(60)
+            );
+            let mut response = form_again(StatusCode::TOO_MANY_REQUESTS, Some(message), None)?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.seconds().into());
+            return Ok(response);
+        }
+        Err(SignUpError::Internal(e)) => return Err(e.into()),
+    };
+    let welcome = format!(
+        "Welcome to {}! You are signed up as a free member.",
+        state.config.site_title
+    );
+    let mut response = pages::redirect_with_flash(&next, &welcome);
+    if let SignUpOutcome::Created { session_token, .. } = outcome {
+        response.add_cookie(&pages::session_cookie(&state.config, session_token))?;
+    }
+    Ok(response)
+}
+
+#[get("/login")]
+async fn login_form(
+    req: HttpRequest,
+    reader: CurrentReader,
+    query: web::Query<NextQuery>,
+) -> PageResult<HttpResponse> {
+    let page = LoginPage {
+        layout: pages::layout(&req, &reader),
+        next: pages::local_path(query.next.as_deref()),
+        email: String::new(),
+        error: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/login")]
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<CredentialsForm>,
+) -> PageResult<HttpResponse> {
+    let next = pages::local_path(form.next.as_deref());
+    let typed_email: String = form.email.chars().take(EmailAddress::MAX_LEN).collect();
+    let failed = |status: StatusCode, error: String| -> PageResult<HttpResponse> {
+        let page = LoginPage {
+            layout: pages::layout(&req, &reader),
+            next: next.clone(),
+            email: typed_email.clone(),
+            error: Some(error),
+        };
+        Ok(pages::render(&req, status, &page)?)
+    };
+    let credentials =
+        EmailAddress::parse(&form.email).and_then(|email| Ok((email, Password::for_login(form.password)?)));
+    let Ok((email, password)) = credentials else {
+        return failed(
+            StatusCode::UNAUTHORIZED,
+            LoginError::BadCredentials.to_string() + ".",
+        );
+    };
+    match accounts::log_in(
+        &state,
+        pages::client_ip(&req, &state),
+        email,
+        password,
+        pages::user_agent(&req),
+    )
+    .await
+    {
+        Ok(token) => {
+            let mut response = pages::redirect(&next);
+            response.add_cookie(&pages::session_cookie(&state.config, token))?;
+            Ok(response)
+        }
+        Err(LoginError::BadCredentials) => {
+            failed(StatusCode::UNAUTHORIZED, "Incorrect email or password.".into())
+        }
+        Err(LoginError::Throttled(retry)) => {
+            let mut response = failed(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many login attempts. Try again in {} seconds.",
+                    retry.seconds()
+                ),
+            )?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry.seconds().into());
+            Ok(response)
+        }
+        Err(LoginError::Internal(e)) => Err(e.into()),
+    }
+}
+
+#[post("/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    if let Some(token) = reader.session_token {
+        accounts::log_out(&state, token).await?;
+    }
+    let mut response = pages::redirect_with_flash("/", "You are logged out.");
+    response.add_cookie(&pages::session_cookie_removal())?;
+    Ok(response)
+}

@@ -1,0 +1,686 @@
+//! The editors' JSON API under `/admin/api`, authenticated by API key
+//!. Every route here is listed in the OpenAPI document served at
+//! `/admin/api/openapi.json`, generated from these handlers and types.
+
+use crate::domain::access;
+use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{
+    IntoParams, Modify, OpenApi, ToSchema,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::web::error::{ApiResult, ErrorBody, Problem};
+use crate::{
+    db::articles::{Article, ArticleFilter},
+    domain::{
+        InvalidInput,
+        article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
+        slug::Slug,
+        time::{parse_rfc3339, rfc3339},
+    },
+    members, newsletter,
+    publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
+    reading::Page,
+    state::AppState,
+    web::extract::ApiStaff,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(openapi_json)
+        .service(list_articles)
+        .service(create_article)
+        .service(get_article)
+        .service(patch_article)
+        .service(delete_article)
+        .service(publish_article)
+        .service(unpublish_article)
+        .service(get_send)
+        .service(retry_send)
+        .service(grant_comp)
+        .service(revoke_comp)
+        .service(export_members);
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerKey),
+    security(("api_key" = []))
+)]
+pub struct AdminApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[get("/openapi.json")]
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(AdminApiDoc::openapi())
+}
+
+/// For a path the admin API has but not with this method: the methods it
+/// does answer (for a 405 with `Allow`). Read off the OpenAPI document, which
+/// a test holds to the real routes.
+pub(crate) fn methods_allowed_at(path: &str) -> Option<Vec<String>> {
+    static PATHS: std::sync::OnceLock<Vec<(String, Vec<String>)>> = std::sync::OnceLock::new();
+    let paths = PATHS.get_or_init(|| {
+        let doc = serde_json::to_value(AdminApiDoc::openapi()).unwrap_or_default();
+        doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(template, item)| {
+                        let methods = item
+                            .as_object()
+                            .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                            .unwrap_or_default();
+                        (template.clone(), methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let matches = |template: &str| {
+        let (mut want, mut got) = (template.split('/'), path.split('/'));
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+                _ => return false,
+            }
+        }
+    };
+    paths
+        .iter()
+        .find(|(template, _)| matches(template))
+        .map(|(_, methods)| methods.clone())
+}
+
+impl From<PublishingError> for Problem {
+    fn from(e: PublishingError) -> Self {
+        match e {
+            PublishingError::NotFound => Problem::not_found("There is no article with that id."),
+            PublishingError::Forbidden(message) => Problem::forbidden(message),
+            PublishingError::Conflict { field, message } => Problem::conflict(field, message),
+            PublishingError::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+/// The body of `POST /admin/api/articles`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateArticleBody {
+    /// 1 to 300 characters, not all spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    title: String,
+    /// The body in markdown (not blank, no NUL characters, at most 1 MB);
+    /// a line `<!-- paywall -->` ends the free preview.
+    #[schema(pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
+    markdown: String,
+    visibility: Visibility,
+    /// Made from the title when left out.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    slug: Option<String>,
+    /// Publish now.
+    #[serde(default)]
+    publish: bool,
+    /// RFC 3339. In the future: schedule; in the past: backdate.
+    #[schema(format = DateTime)]
+    publish_at: Option<String>,
+    /// Who gets it by email when it is published (default `none`).
+    email: Option<EmailSegment>,
+}
+
+impl TryFrom<CreateArticleBody> for ArticleDraft {
+    type Error = InvalidInput;
+
+    fn try_from(body: CreateArticleBody) -> Result<Self, InvalidInput> {
+        Ok(ArticleDraft {
+            title: ArticleTitle::parse(&body.title)?,
+            markdown: ArticleMarkdown::parse(body.markdown)?,
+            visibility: body.visibility,
+            slug: body.slug.as_deref().map(Slug::parse).transpose()?,
+            publish: body.publish,
+            publish_at: body
+                .publish_at
+                .as_deref()
+                .map(|t| parse_rfc3339(t, "publish_at"))
+                .transpose()?,
+            email: body.email.unwrap_or(EmailSegment::None),
+        })
+    }
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The body of `PATCH /admin/api/articles/{id}`: only the fields sent change;
+/// `null` clears `slug` (made from the title again), `email` (to `none`) and
+/// `publish_at` (unschedules). `title`, `markdown` and `visibility` cannot be
+/// cleared.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PatchArticleBody {
+    /// Left out: unchanged. It cannot be cleared.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")]
+    title: Option<Option<String>>,
+    /// Left out: unchanged. It cannot be cleared.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String, required = false, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
+    markdown: Option<Option<String>>,
+    /// Left out: unchanged. It cannot be cleared.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Visibility, required = false)]
+    visibility: Option<Option<Visibility>>,
+    /// `null`: made from the title again.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    slug: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<EmailSegment>)]
+    email: Option<Option<EmailSegment>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    publish_at: Option<Option<String>>,
+}
+
+fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
+    match value {
+        Some(None) => Err(InvalidInput::new(field, format!("{field} cannot be cleared"))),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}
+
+impl TryFrom<PatchArticleBody> for ArticleEdit {
+    type Error = InvalidInput;
+
+    fn try_from(body: PatchArticleBody) -> Result<Self, InvalidInput> {
+        Ok(ArticleEdit {
+            title: required("title", body.title)?
+                .as_deref()
+                .map(ArticleTitle::parse)
+                .transpose()?,
+            markdown: required("markdown", body.markdown)?
+                .map(ArticleMarkdown::parse)
+                .transpose()?,
+            visibility: required("visibility", body.visibility)?,
+            slug: body
+                .slug
+                .map(|s| s.as_deref().map(Slug::parse).transpose())
+                .transpose()?,
+            email: body.email.map(|e| e.unwrap_or(EmailSegment::None)),
+            publish_at: body
+                .publish_at
+                .map(|t| t.as_deref().map(|t| parse_rfc3339(t, "publish_at")).transpose())
+                .transpose()?,
+        })
+    }
+}
+
+/// The optional body of `POST /admin/api/articles/{id}/publish`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    /// RFC 3339; in the future it schedules. Left out: publish now.
+    #[schema(format = DateTime)]
+    publish_at: Option<String>,
+}
+
+/// An article as the admin API answers it.
+#[derive(Serialize, ToSchema)]
+struct AdminArticle {
+    id: i32,
+    slug: String,
+    title: String,
+    author: String,
+    author_id: i32,
+    status: ArticleStatus,
+    visibility: Visibility,
+    email: EmailSegment,
+    markdown: String,
+    /// The whole body, rendered and sanitized.
+    html: String,
+    /// The free part shown in teasers, feeds and meta tags.
+    preview_html: String,
+    url: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+    #[schema(format = DateTime)]
+    publish_at: Option<String>,
+    /// When it went (or goes) live.
+    #[schema(format = DateTime)]
+    published_at: Option<String>,
+    /// The newsletter send, once the article was emailed
+    /// (`/admin/api/sends/{send_id}`).
+    send_id: Option<i32>,
+}
+
+impl AdminArticle {
+    fn new(article: Article, proof: access::FullBody, state: &AppState) -> Self {
+        let (author, status, visibility, email) = (
+            article.author().to_owned(),
+            article.status(),
+            article.visibility(),
+            article.email_segment(),
+        );
+        let row = article.row;
+        let body = row.full_body(proof);
+        let (markdown, html) = (body.markdown.to_owned(), body.html.to_owned());
+        Self {
+            url: state.config.url_for(&format!("/p/{}", row.slug)),
+            id: row.id,
+            slug: row.slug,
+            title: row.title,
+            author,
+            author_id: row.author_id,
+            status,
+            visibility,
+            email,
+            markdown,
+            html,
+            preview_html: row.preview_html,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
+            publish_at: row.publish_at.map(rfc3339),
+            published_at: row.published_at.map(rfc3339),
+            send_id: None,
+        }
+    }
+
+    /// With the id of its newsletter send, for the single-article answers.
+    async fn with_send(article: Article, proof: access::FullBody, state: &AppState) -> Result<Self, Problem> {
+        let mut json = Self::new(article, proof, state);
+        json.send_id = newsletter::send_of_article(&state.pool, json.id).await?;
+        Ok(json)
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct AdminArticleList {
+    articles: Vec<AdminArticle>,
+    page: i64,
+    per_page: i64,
+    /// How many articles match the filter in all.
+    total: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListParams {
+    status: Option<ArticleStatus>,
+    visibility: Option<Visibility>,
+    /// 1-based (default 1).
+    #[param(minimum = 1, maximum = 100000)]
+    page: Option<i64>,
+    /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    per_page: Option<i64>,
+}
+
+/// Articles, most recently changed first. Authors see only their own.
+#[utoipa::path(get, path = "/admin/api/articles", params(ListParams),
+    responses((status = 200, body = AdminArticleList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/articles")]
+async fn list_articles(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<AdminArticleList>> {
+    let params = params.into_inner();
+    let page = Page::parse(params.page, params.per_page).map_err(Problem::bad_input)?;
+    let filter = ArticleFilter {
+        status: params.status,
+        visibility: params.visibility,
+        author_id: None,
+    };
+    let (articles, total) = publishing::list_articles(&state, staff.actor, filter, page).await?;
+    Ok(web::Json(AdminArticleList {
+        articles: articles
+            .into_iter()
+            .map(|a| AdminArticle::new(a, staff.proof, &state))
+            .collect(),
+        page: page.number,
+        per_page: page.per_page,
+        total,
+    }))
+}
+
+/// Creates an article: a draft, or published or scheduled at once (editors).
+#[utoipa::path(post, path = "/admin/api/articles", request_body = CreateArticleBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated request", pattern = r"^[\x21-\x7E]{1,255}$")),
+    responses((status = 201, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/articles")]
+async fn create_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    body: web::Json<CreateArticleBody>,
+) -> ApiResult<HttpResponse> {
+    let draft = ArticleDraft::try_from(body.into_inner())?;
+    let article = publishing::create_article(&state, staff.actor, draft).await?;
+    let json = AdminArticle::with_send(article, staff.proof, &state).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/admin/api/articles/{}", json.id)))
+        .json(json))
+}
+
+fn article_id(raw: &str) -> Result<i32, Problem> {
+    super::path_id(raw, "article")
+}
+
+#[utoipa::path(get, path = "/admin/api/articles/{id}", params(("id" = i32, Path)),
+    responses((status = 200, body = AdminArticle), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/articles/{id}")]
+async fn get_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let article = publishing::get_article(&state, staff.actor, article_id(&id)?).await?;
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
+}
+
+/// Changes only the fields sent. Authors edit only their own drafts.
+#[utoipa::path(patch, path = "/admin/api/articles/{id}", params(("id" = i32, Path)), request_body = PatchArticleBody,
+    responses((status = 200, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[patch("/articles/{id}")]
+async fn patch_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Json<PatchArticleBody>,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let id = article_id(&id)?;
+    let edit = ArticleEdit::try_from(body.into_inner())?;
+    let article = publishing::edit_article(&state, staff.actor, id, edit).await?;
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
+}
+
+/// Deletes a draft (published articles must be unpublished first).
+#[utoipa::path(delete, path = "/admin/api/articles/{id}", params(("id" = i32, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[delete("/articles/{id}")]
+async fn delete_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    publishing::delete_article(&state, staff.actor, article_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Publishes now, or schedules with a future `publish_at`. Editors only.
+#[utoipa::path(post, path = "/admin/api/articles/{id}/publish", params(("id" = i32, Path)), request_body(content = Option<PublishBody>),
+    responses((status = 200, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/articles/{id}/publish")]
+async fn publish_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let id = article_id(&id)?;
+    let body: PublishBody = super::optional_json(&body)?;
+    let at = body
+        .publish_at
+        .as_deref()
+        .map(|t| parse_rfc3339(t, "publish_at"))
+        .transpose()?;
+    let article = publishing::publish_article(&state, staff.actor, id, at).await?;
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
+}
+
+/// Takes an article back to draft. Editors only.
+#[utoipa::path(post, path = "/admin/api/articles/{id}/unpublish", params(("id" = i32, Path)),
+    responses((status = 200, body = AdminArticle), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/articles/{id}/unpublish")]
+async fn unpublish_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let article = publishing::unpublish_article(&state, staff.actor, article_id(&id)?).await?;
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
+}
+
+/// Delivery progress of an emailed article.
+#[derive(Serialize, ToSchema)]
+struct SendJson {
+    id: i32,
+    article_id: i32,
+    segment: String,
+    /// `sending` or `finished`.
+    status: String,
+    total: i32,
+    sent: i64,
+    failed: i64,
+    /// Unsubscribed or bounced before their turn came.
+    suppressed: i64,
+    pending: i64,
+    #[schema(format = DateTime)]
+    started_at: String,
+    #[schema(format = DateTime)]
+    finished_at: Option<String>,
+}
+
+impl From<newsletter::Progress> for SendJson {
+    fn from(p: newsletter::Progress) -> Self {
+        Self {
+            id: p.send.id,
+            article_id: p.send.article_id,
+            segment: p.send.segment,
+            status: p.send.status,
+            total: p.send.total,
+            sent: p.sent,
+            failed: p.failed,
+            suppressed: p.suppressed,
+            pending: p.pending,
+            started_at: rfc3339(p.send.created_at),
+            finished_at: p.send.finished_at.map(rfc3339),
+        }
+    }
+}
+
+fn may_see_sends(staff: &ApiStaff) -> Result<(), Problem> {
+    if staff.actor.role.can_publish() {
+        Ok(())
+    } else {
+        Err(Problem::forbidden("Send progress is for editors and admins."))
+    }
+}
+
+fn send_id(raw: &str) -> Result<i32, Problem> {
+    super::path_id(raw, "send")
+}
+
+async fn send_progress(state: &AppState, id: i32) -> Result<SendJson, Problem> {
+    let progress = newsletter::progress(&state.pool, id).await?;
+    Ok(progress
+        .ok_or_else(|| Problem::not_found("There is no send with that id."))?
+        .into())
+}
+
+#[utoipa::path(get, path = "/admin/api/sends/{id}", params(("id" = i32, Path)),
+    responses((status = 200, body = SendJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/sends/{id}")]
+async fn get_send(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<SendJson>> {
+    may_see_sends(&staff)?;
+    let id = send_id(&id)?;
+    Ok(web::Json(send_progress(&state, id).await?))
+}
+
+/// Puts the failed deliveries back in the queue (only those).
+#[utoipa::path(post, path = "/admin/api/sends/{id}/retry", params(("id" = i32, Path)),
+    responses((status = 200, body = SendJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/sends/{id}/retry")]
+async fn retry_send(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<SendJson>> {
+    may_see_sends(&staff)?;
+    let id = send_id(&id)?;
+    let requeued = newsletter::retry_failed(&state.pool, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no send with that id."))?;
+    tracing::info!(
+        send_id = id,
+        requeued,
+        actor_id = staff.actor.user_id,
+        "retrying failed deliveries"
+    );
+    state.mail_wakeup.ring();
+    Ok(web::Json(send_progress(&state, id).await?))
+}
+
+/// The body of `POST /admin/api/members/{id}/comp`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct CompBody {
+    /// RFC 3339; left out, the comp never expires.
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    /// Why (kept for the record), at most 500 characters, no control
+    /// characters but line breaks and tabs.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")]
+    reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CompJson {
+    member_id: i32,
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    reason: String,
+}
+
+fn member_id(raw: &str) -> Result<i32, Problem> {
+    super::path_id(raw, "member")
+}
+
+impl From<members::MemberError> for Problem {
+    fn from(e: members::MemberError) -> Self {
+        match e {
+            members::MemberError::NotFound => Problem::not_found("There is no member with that id."),
+            members::MemberError::Forbidden => Problem::forbidden("Only admins change members."),
+            members::MemberError::Internal(e) => Problem::internal(e),
+        }
+    }
+}
+
+/// Gives a member full access, until `expires_at` or for good. Admins only.
+#[utoipa::path(post, path = "/admin/api/members/{id}/comp", params(("id" = i32, Path)), request_body(content = Option<CompBody>),
+    responses((status = 201, body = CompJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/members/{id}/comp")]
+async fn grant_comp(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let id = member_id(&id)?;
+    let body: CompBody = super::optional_json(&body)?;
+    let expires_at = body
+        .expires_at
+        .as_deref()
+        .map(|t| parse_rfc3339(t, "expires_at"))
+        .transpose()?;
+    let reason = body.reason.unwrap_or_default();
+    if reason
+        .chars()
+        .any(|c| c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Problem::from(InvalidInput::new(
+            "reason",
+            "reason must not contain control characters other than line breaks and tabs",
+        ))
+        .into());
+    }
+    if reason.chars().count() > 500 {
+        return Err(Problem::from(InvalidInput::new(
+            "reason",
+            "reason must be at most 500 characters",
+        ))
+        .into());
+    }
+    members::grant_comp(&state, staff.actor, id, expires_at, reason.clone()).await?;
+    Ok(HttpResponse::Created().json(CompJson {
+        member_id: id,
+        expires_at: expires_at.map(rfc3339),
+        reason,
+    }))
+}
+
+/// Ends a member's complimentary access. Admins only.
+#[utoipa::path(delete, path = "/admin/api/members/{id}/comp", params(("id" = i32, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[delete("/members/{id}/comp")]
+async fn revoke_comp(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    members::revoke_comps(&state, staff.actor, member_id(&id)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every member as CSV in Ghost's layout (`id,email,name,note,
+/// subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at,
+/// deleted_at,labels,tiers`); `broadsheet admin import` reads it back.
+/// Admins only: it is the whole list of people.
+#[utoipa::path(get, path = "/admin/api/members/export",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/members/export")]
+async fn export_members(state: web::Data<AppState>, staff: ApiStaff) -> ApiResult<HttpResponse> {
+    if !staff.actor.role.can_manage_members() {
+        return Err(Problem::forbidden("Only admins export members.").into());
+    }
+    let csv = members::export_csv(&state).await?;
+    tracing::info!(actor_id = staff.actor.user_id, "members exported");
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"broadsheet-members.csv\"",
+        ))
+        .body(csv))
+}

@@ -1,0 +1,170 @@
+//! Subscribing, the Billing Portal, and Stripe's webhook.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, post, web};
+use serde::Deserialize;
+
+use crate::web::{
+    error::{PageResult, Problem},
+    pages,
+};
+use crate::{
+    billing::events::{self, Outcome, WebhookError},
+    db::{self, billing as stored},
+    state::AppState,
+    stripe::Plan,
+    web::{
+        csrf::CsrfForm,
+        extract::CurrentReader,
+        views::{NoticePage, SubscribePage},
+    },
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(subscribe_page).service(subscribe).service(portal);
+}
+
+/// The webhook lives outside the site scope: no CSRF cookie, raw bytes.
+pub fn configure_webhook(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/stripe/webhook")
+            .app_data(web::PayloadConfig::default().limit(1024 * 1024))
+            .route(web::post().to(webhook)),
+    );
+}
+
+fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult<HttpResponse> {
+    let page = NoticePage {
+        layout: pages::layout(req, reader),
+        title: "Billing is not configured",
+        message: "Paid subscriptions are not open on this server yet. You can still read free and members-only posts.",
+    };
+    Ok(pages::render(req, StatusCode::SERVICE_UNAVAILABLE, &page)?)
+}
+
+#[get("/subscribe")]
+async fn subscribe_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> PageResult<HttpResponse> {
+    if reader.user.is_none() {
+        return Ok(pages::redirect("/signup?next=/subscribe"));
+    }
+    if state.billing.is_none() {
+        return not_configured(&req, &reader);
+    }
+    let page = SubscribePage {
+        layout: pages::layout(&req, &reader),
+        monthly: state.config.price_monthly_label.clone(),
+        yearly: state.config.price_yearly_label.clone(),
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[derive(Deserialize)]
+struct PlanForm {
+    #[serde(default)]
+    plan: String,
+}
+
+/// Creates (or reuses) the Stripe customer and sends the reader to Checkout.
+#[post("/subscribe")]
+async fn subscribe(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<PlanForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/signup?next=/subscribe"));
+    };
+    let Some(setup) = &state.billing else {
+        return not_configured(&req, &reader);
+    };
+    let plan = Plan::parse(&form.plan)
+        .ok_or_else(|| Problem::bad_request("Choose the monthly or the yearly plan.").on_field("plan"))?;
+    let customer_id = match &user.stripe_customer_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = setup
+                .client
+                .create_customer(&user.email, user.id)
+                .await
+                .map_err(stripe_down)?;
+            let (user_id, stored_id) = (user.id, id.clone());
+            db::run(&state.pool, move |conn| {
+                Ok(stored::set_customer(conn, user_id, &stored_id)?)
+            })
+            .await?;
+            id
+        }
+    };
+    let url = setup
+        .client
+        .checkout_url(&customer_id, user.id, setup.prices.of(plan))
+        .await
+        .map_err(stripe_down)?;
+    Ok(pages::redirect(&url))
+}
+
+/// Opens the Stripe Billing Portal (update the card, cancel, switch plan).
+#[post("/billing/portal")]
+async fn portal(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let Some(setup) = &state.billing else {
+        return not_configured(&req, &reader);
+    };
+    let Some(customer_id) = &user.stripe_customer_id else {
+        return Ok(pages::redirect("/subscribe"));
+    };
+    let url = setup.client.portal_url(customer_id).await.map_err(stripe_down)?;
+    Ok(pages::redirect(&url))
+}
+
+/// Stripe unreachable or refusing: a 502 with a plain message, details logged.
+fn stripe_down(e: anyhow::Error) -> Problem {
+    tracing::error!(error = ?e, "a Stripe request failed");
+    Problem::new(
+        StatusCode::BAD_GATEWAY,
+        "billing_unavailable",
+        "Our payment provider did not answer. Please try again in a minute.",
+    )
+}
+
+async fn webhook(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let header = req
+        .headers()
+        .get("Stripe-Signature")
+        .and_then(|v| v.to_str().ok());
+    match events::receive(&state, header, &body).await {
+        Ok(outcome) => {
+            let word = match outcome {
+                Outcome::Applied => "applied",
+                Outcome::Duplicate => "duplicate",
+                Outcome::Ignored => "ignored",
+                Outcome::Refused(_) => "refused",
+            };
+            HttpResponse::Ok().json(serde_json::json!({ "received": true, "outcome": word }))
+        }
+        Err(WebhookError::NotConfigured) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_configured",
+            "Billing is not configured.",
+        )
+        .to_json_response(),
+        Err(WebhookError::BadSignature(e)) => {
+            Problem::bad_request(format!("Signature check failed: {e}.")).to_json_response()
+        }
+        Err(WebhookError::Malformed(e)) => {
+            Problem::bad_request(format!("The event could not be read: {e}")).to_json_response()
+        }
+        Err(WebhookError::Failed(e)) => Problem::internal(e).to_json_response(),
+    }
+}

@@ -1,0 +1,153 @@
+//! CSRF protection for the site's forms. Every form carries a token that
+//! only this server can compute: an HMAC of the visitor's session token when
+//! they are signed in, else of a random per-visitor value in an HttpOnly,
+//! SameSite=Lax cookie. A POST whose field is not the token for the cookies
+//! it arrives with (compared in constant time) is refused. A cross-site page
+//! can neither read the cookies nor compute the token, and a cookie planted
+//! by someone else (a sibling subdomain) yields no token that would pass for
+//! a signed-in member's session. (actix-csrf implements double-submit
+//! cookies; ours binds the token to the session and fits our error pages and
+//! our one-extractor-per-form style.)
+
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest,
+    body::MessageBody,
+    cookie::{Cookie, SameSite},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    middleware::Next,
+    web,
+};
+use serde::{Deserialize, de::DeserializeOwned};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    security::{
+        signed::{Purpose, SigningKey},
+        token,
+    },
+    web::extract::SESSION_COOKIE,
+};
+use crate::{
+    state::AppState,
+    web::error::{PageError, Problem},
+};
+
+pub const COOKIE: &str = "bs_csrf";
+
+/// This request's CSRF token, to put in a form's `csrf_token` field.
+#[derive(Debug, Clone)]
+struct CsrfToken(String);
+
+/// Set once a page put the token in a form: only then does a new visitor
+/// need the cookie. (Feeds, the sitemap and static files set no cookie, so
+/// they may be cached publicly.)
+#[derive(Debug, Clone, Copy)]
+struct TokenShown;
+
+fn is_well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The token forms must carry for these cookies: bound to the session when
+/// there is one, else to the visitor cookie.
+fn expected_token(key: &SigningKey, session: Option<&str>, visitor: &str) -> String {
+    match session {
+        Some(session) => key.tag(Purpose::Csrf, format!("session:{session}").as_bytes()),
+        None => key.tag(Purpose::Csrf, format!("visitor:{visitor}").as_bytes()),
+    }
+}
+
+fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
+    req.cookie(name).map(|c| c.value().to_owned())
+}
+
+/// Middleware: works out this request's form token, and gives a new
+/// visitor the cookie it is bound to if the page showed a form.
+pub async fn ensure_cookie(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let existing = req
+        .cookie(COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|t| is_well_formed(t));
+    let fresh = existing.is_none();
+    let visitor = existing.unwrap_or_else(|| token::generate(""));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = &state {
+        let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let form_token = expected_token(&state.signing_key, session.as_deref(), &visitor);
+        req.extensions_mut().insert(CsrfToken(form_token));
+    }
+    let secure = state.is_some_and(|state| state.config.secure_cookies());
+    let mut res = next.call(req).await?;
+    let shown = res.request().extensions().get::<TokenShown>().is_some();
+    if fresh && shown {
+        let cookie = Cookie::build(COOKIE, visitor)
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .finish();
+        res.response_mut().add_cookie(&cookie)?;
+    }
+    Ok(res)
+}
+
+/// The token for forms on this page (worked out by [`ensure_cookie`]).
+pub fn token_for(req: &HttpRequest) -> String {
+    let token = req.extensions().get::<CsrfToken>().map(|t| t.0.clone());
+    req.extensions_mut().insert(TokenShown);
+    token.unwrap_or_default()
+}
+
+/// A url-encoded form whose CSRF token matched its cookie.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(Deserialize)]
+struct TokenField {
+    csrf_token: Option<String>,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = PageError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(|e| {
+                Problem::new(
+                    e.as_response_error().status_code(),
+                    "bad_request",
+                    "The form could not be read; it may be too large.",
+                )
+            })?;
+            let sent = serde_urlencoded::from_bytes::<TokenField>(&bytes)
+                .ok()
+                .and_then(|f| f.csrf_token)
+                .unwrap_or_default();
+            let session = cookie_value(&req, SESSION_COOKIE);
+            let visitor = cookie_value(&req, COOKIE).filter(|v| is_well_formed(v));
+            let expected = match (req.app_data::<web::Data<AppState>>(), &session, visitor) {
+                (Some(state), Some(_), _) => expected_token(&state.signing_key, session.as_deref(), ""),
+                (Some(state), None, Some(visitor)) => expected_token(&state.signing_key, None, &visitor),
+                _ => String::new(),
+            };
+            let matches = !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
+            if !matches {
+                return Err(Problem::forbidden(
+                    "This form has expired or did not come from this site. Go back, reload the page and try again.",
+                )
+                .into());
+            }
+            let form = serde_urlencoded::from_bytes::<T>(&bytes)
+                .map_err(|e| Problem::bad_request(format!("The form is incomplete: {e}")))?;
+            Ok(CsrfForm(form))
+        })
+    }
+}

@@ -1,0 +1,410 @@
+//! The small editor at `/admin` for staff logged in on the site: list,
+//! write with a live preview of the article and its teaser, publish or
+//! schedule, and watch the email go out. It calls the same publishing
+//! services as the admin API.
+
+use crate::domain::access;
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, dev::Payload, error::InternalError, get, http::StatusCode, post,
+    web,
+};
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+
+use crate::web::{
+    error::{PageResult, Problem},
+    pages,
+};
+use crate::{
+    db::articles::{Article, ArticleFilter},
+    domain::{
+        InvalidInput,
+        article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        editorial::Actor,
+        markdown,
+    },
+    newsletter,
+    publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
+    reading::Page,
+    state::AppState,
+    web::{
+        csrf::CsrfForm,
+        extract::CurrentReader,
+        views::{AdminEditPage, AdminListPage, AdminRow, SendView},
+    },
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list)
+        .service(new_form)
+        .service(create)
+        .service(edit_form)
+        .service(update)
+        .service(preview);
+}
+
+/// A staff member signed in on the site. Anyone else is sent to log in
+/// (anonymous) or shown a 403 page (readers).
+struct SiteStaff {
+    reader: CurrentReader,
+    actor: Actor,
+    /// Staff read every body in full: the proof the body chooser wants.
+    proof: access::FullBody,
+}
+
+impl FromRequest for SiteStaff {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let reader = CurrentReader::from_request(req, payload);
+        Box::pin(async move {
+            let reader = reader.await?;
+            let refusal = match &reader.user {
+                Some(user) if let Some(proof) = access::staff_view(user.role()) => {
+                    let actor = Actor {
+                        user_id: user.id,
+                        role: user.role(),
+                    };
+                    return Ok(SiteStaff { reader, actor, proof });
+                }
+                Some(_) => {
+                    Problem::forbidden("The editor is for the publication's staff.").to_page_response()
+                }
+                None => pages::redirect("/login?next=/admin"),
+            };
+            Err(InternalError::from_response("not staff", refusal).into())
+        })
+    }
+}
+
+#[get("/admin")]
+async fn list(req: HttpRequest, state: web::Data<AppState>, staff: SiteStaff) -> PageResult<HttpResponse> {
+    let actor = staff.actor;
+    let reader = &staff;
+    let page = Page {
+        number: 1,
+        per_page: Page::MAX_PER_PAGE,
+    };
+    let (articles, _) = publishing::list_articles(&state, actor, ArticleFilter::default(), page)
+        .await
+        .map_err(Problem::from)?;
+    let rows = articles
+        .into_iter()
+        .map(|a| AdminRow {
+            id: a.row.id,
+            title: a.row.title,
+            status: a.row.status,
+            visibility: a.row.visibility,
+            updated: crate::domain::time::human_date(a.row.updated_at),
+        })
+        .collect();
+    let page = AdminListPage {
+        layout: pages::layout(&req, &reader.reader),
+        articles: rows,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[derive(Deserialize, Default)]
+struct EditorForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    markdown: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    publish_at: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// A validated form.
+struct Parsed {
+    title: ArticleTitle,
+    markdown: ArticleMarkdown,
+    visibility: Visibility,
+    email: EmailSegment,
+    publish_at: Option<time::PrimitiveDateTime>,
+}
+
+impl EditorForm {
+    fn parse(&self) -> Result<Parsed, InvalidInput> {
+        let publish_at = match self.publish_at.trim() {
+            "" => None,
+            text => Some(parse_local_utc(text)?),
+        };
+        Ok(Parsed {
+            title: ArticleTitle::parse(&self.title)?,
+            markdown: ArticleMarkdown::parse(self.markdown.clone())?,
+            visibility: Visibility::parse(&self.visibility)?,
+            email: EmailSegment::parse(&self.email)?,
+            publish_at,
+        })
+    }
+}
+
+/// `<input type="datetime-local">` sends `2026-12-01T09:00` with no zone:
+/// the form says the time is UTC.
+fn parse_local_utc(text: &str) -> Result<time::PrimitiveDateTime, InvalidInput> {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let with_seconds = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(text, &format)
+        .or_else(|_| time::PrimitiveDateTime::parse(text, &with_seconds))
+        .map_err(|_| InvalidInput::new("publish_at", "publish at must be a date and time"))
+}
+
+fn format_local(at: time::PrimitiveDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]"
+    ))
+    .unwrap_or_default()
+}
+
+const VISIBILITIES: [(&str, &str); 3] = [
+    ("public", "Everyone"),
+    ("members", "Members (free account)"),
+    ("paid", "Paying subscribers"),
+];
+const SEGMENTS: [(&str, &str); 4] = [
+    ("none", "Nobody"),
+    ("all", "All members"),
+    ("paid", "Paying subscribers"),
+    ("free", "Free members"),
+];
+
+/// The editor page for `form`, with previews rendered from its markdown.
+fn editor_page(
+    req: &HttpRequest,
+    reader: &SiteStaff,
+    state: &AppState,
+    form: &EditorForm,
+    article: Option<&Article>,
+) -> AdminEditPage {
+    let rendered = markdown::render(&form.markdown, state.config.preview_chars);
+    AdminEditPage {
+        layout: pages::layout(req, &reader.reader),
+        id: article.map(|a| a.row.id),
+        action: article.map_or("/admin/articles".to_owned(), |a| {
+            format!("/admin/articles/{}", a.row.id)
+        }),
+        status: article.map(|a| a.row.status.clone()),
+        url: article.map(|a| format!("/p/{}", a.row.slug)),
+        send: None,
+        error: None,
+        title: form.title.clone(),
+        markdown: form.markdown.clone(),
+        visibility: if form.visibility.is_empty() {
+            "public".into()
+        } else {
+            form.visibility.clone()
+        },
+        email: if form.email.is_empty() {
+            "none".into()
+        } else {
+            form.email.clone()
+        },
+        publish_at: form.publish_at.clone(),
+        visibilities: VISIBILITIES.to_vec(),
+        segments: SEGMENTS.to_vec(),
+        can_publish: reader.actor.role.can_publish(),
+        preview_full: rendered.body_html,
+        preview_teaser: rendered.preview_html,
+    }
+}
+
+fn form_of(article: &Article, proof: access::FullBody) -> EditorForm {
+    EditorForm {
+        title: article.row.title.clone(),
+        markdown: article.row.full_body(proof).markdown.to_owned(),
+        visibility: article.row.visibility.clone(),
+        email: article.row.email.clone(),
+        publish_at: article.row.publish_at.map(format_local).unwrap_or_default(),
+        action: String::new(),
+    }
+}
+
+#[get("/admin/articles/new")]
+async fn new_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: SiteStaff,
+) -> PageResult<HttpResponse> {
+    let reader = &staff;
+    let page = editor_page(&req, reader, &state, &EditorForm::default(), None);
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// Re-shows the form with an error, keeping everything typed.
+fn form_error(
+    req: &HttpRequest,
+    reader: &SiteStaff,
+    state: &AppState,
+    form: &EditorForm,
+    article: Option<&Article>,
+    error: String,
+) -> PageResult<HttpResponse> {
+    let mut page = editor_page(req, reader, state, form, article);
+    page.error = Some(error);
+    Ok(pages::render(req, StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+}
+
+#[post("/admin/articles")]
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: SiteStaff,
+    CsrfForm(form): CsrfForm<EditorForm>,
+) -> PageResult<HttpResponse> {
+    let actor = staff.actor;
+    let reader = &staff;
+    if form.action == "preview" {
+        let page = editor_page(&req, reader, &state, &form, None);
+        return Ok(pages::render(&req, StatusCode::OK, &page)?);
+    }
+    let parsed = match form.parse() {
+        Ok(parsed) => parsed,
+        Err(invalid) => return form_error(&req, reader, &state, &form, None, invalid.message),
+    };
+    let publish = form.action == "publish";
+    let draft = ArticleDraft {
+        title: parsed.title,
+        markdown: parsed.markdown,
+        visibility: parsed.visibility,
+        slug: None,
+        publish: publish && parsed.publish_at.is_none(),
+        publish_at: if publish { parsed.publish_at } else { None },
+        email: parsed.email,
+    };
+    match publishing::create_article(&state, actor, draft).await {
+        Ok(article) => Ok(pages::redirect_with_flash(
+            &format!("/admin/articles/{}", article.row.id),
+            flash_for(&article),
+        )),
+        Err(PublishingError::Internal(e)) => Err(e.into()),
+        Err(e) => form_error(&req, reader, &state, &form, None, e.to_string()),
+    }
+}
+
+fn flash_for(article: &Article) -> &'static str {
+    match article.row.status.as_str() {
+        "published" => "Published.",
+        "scheduled" => "Scheduled.",
+        _ => "Saved as a draft.",
+    }
+}
+
+fn article_id(raw: &str) -> Result<i32, Problem> {
+    super::path_id(raw, "article")
+}
+
+#[get("/admin/articles/{id}")]
+async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: SiteStaff,
+    id: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let actor = staff.actor;
+    let reader = &staff;
+    let article = publishing::get_article(&state, actor, article_id(&id)?)
+        .await
+        .map_err(Problem::from)?;
+    let mut page = editor_page(
+        &req,
+        reader,
+        &state,
+        &form_of(&article, staff.proof),
+        Some(&article),
+    );
+    if let Some(send_id) = newsletter::send_of_article(&state.pool, article.row.id).await?
+        && let Some(progress) = newsletter::progress(&state.pool, send_id).await?
+    {
+        page.send = Some(SendView {
+            total: progress.send.total,
+            sent: progress.sent,
+            failed: progress.failed,
+            pending: progress.pending,
+            status: progress.send.status,
+        });
+    }
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/admin/articles/{id}")]
+async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: SiteStaff,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<EditorForm>,
+) -> PageResult<HttpResponse> {
+    let actor = staff.actor;
+    let reader = &staff;
+    let id = article_id(&id)?;
+    let article = publishing::get_article(&state, actor, id)
+        .await
+        .map_err(Problem::from)?;
+    let outcome = match form.action.as_str() {
+        "preview" => {
+            let page = editor_page(&req, reader, &state, &form, Some(&article));
+            return Ok(pages::render(&req, StatusCode::OK, &page)?);
+        }
+        "unpublish" => publishing::unpublish_article(&state, actor, id).await,
+        action => {
+            let parsed = match form.parse() {
+                Ok(parsed) => parsed,
+                Err(invalid) => {
+                    return form_error(&req, reader, &state, &form, Some(&article), invalid.message);
+                }
+            };
+            let edit = ArticleEdit {
+                title: Some(parsed.title),
+                markdown: Some(parsed.markdown),
+                visibility: Some(parsed.visibility),
+                slug: None,
+                email: Some(parsed.email),
+                publish_at: None,
+            };
+            match publishing::edit_article(&state, actor, id, edit).await {
+                Ok(_) if action == "publish" => {
+                    publishing::publish_article(&state, actor, id, parsed.publish_at).await
+                }
+                other => other,
+            }
+        }
+    };
+    match outcome {
+        Ok(article) => Ok(pages::redirect_with_flash(
+            &format!("/admin/articles/{id}"),
+            flash_for(&article),
+        )),
+        Err(PublishingError::Internal(e)) => Err(e.into()),
+        Err(e) => form_error(&req, reader, &state, &form, Some(&article), e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct PreviewForm {
+    #[serde(default)]
+    markdown: String,
+}
+
+/// The live preview: the article and its teaser, rendered and sanitized
+/// exactly as publishing would.
+#[post("/admin/preview")]
+async fn preview(
+    state: web::Data<AppState>,
+    _staff: SiteStaff,
+    CsrfForm(form): CsrfForm<PreviewForm>,
+) -> PageResult<HttpResponse> {
+    let markdown = ArticleMarkdown::parse(form.markdown)
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let rendered = markdown::render(&markdown, state.config.preview_chars);
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "html": rendered.body_html, "preview_html": rendered.preview_html })))
+}

@@ -1,0 +1,84 @@
+//! `/feed.xml`, `/feed/{token}.xml` and `/sitemap.xml`.
+
+use actix_web::{HttpResponse, get, http::header, web};
+
+use crate::web::error::{PageResult, Problem};
+use crate::{
+    accounts,
+    domain::access::Reader,
+    reading::{
+        self, Page,
+        feeds::{self, Bodies},
+    },
+    state::AppState,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(public_feed).service(private_feed).service(sitemap);
+}
+
+/// Feeds and the sitemap list this many of the newest articles.
+const FEED_LENGTH: i64 = 50;
+const SITEMAP_LENGTH: i64 = 50_000;
+
+fn xml(content_type: &'static str, body: String, cache: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, cache))
+        .body(body)
+}
+
+#[get("/feed.xml")]
+async fn public_feed(state: web::Data<AppState>) -> PageResult<HttpResponse> {
+    let page = Page {
+        number: 1,
+        per_page: FEED_LENGTH,
+    };
+    let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
+    let body = feeds::rss(
+        &state.config,
+        &state.config.site_title,
+        &articles,
+        Bodies::PreviewsOnly,
+    );
+    Ok(xml(
+        "application/rss+xml; charset=utf-8",
+        body,
+        "public, max-age=300",
+    ))
+}
+
+/// A member's private feed: full text where they may read it, previews
+/// elsewhere (so a lapsed subscriber's feed turns to previews by itself).
+#[get("/feed/{token}.xml")]
+async fn private_feed(state: web::Data<AppState>, token: web::Path<String>) -> PageResult<HttpResponse> {
+    let (user, reader) = accounts::feed_reader(&state, &token).await?.ok_or_else(|| {
+        Problem::not_found("This feed address is not valid (it may have been replaced on your account page).")
+    })?;
+    let page = Page {
+        number: 1,
+        per_page: FEED_LENGTH,
+    };
+    let articles = reading::latest(&state, reading::Who::uncounted(&reader), page).await?;
+    let title = format!("{} for {}", state.config.site_title, user.email);
+    let body = feeds::rss(&state.config, &title, &articles, Bodies::AsAllowed);
+    Ok(xml(
+        "application/rss+xml; charset=utf-8",
+        body,
+        "private, no-store",
+    ))
+}
+
+#[get("/sitemap.xml")]
+async fn sitemap(state: web::Data<AppState>) -> PageResult<HttpResponse> {
+    let page = Page {
+        number: 1,
+        per_page: SITEMAP_LENGTH,
+    };
+    let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
+    Ok(xml(
+        "application/xml; charset=utf-8",
+        feeds::sitemap(&state.config, &articles),
+        "public, max-age=300",
+    ))
+}

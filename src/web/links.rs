@@ -1,0 +1,321 @@
+//! The pages behind emailed links: verify, magic-link sign-in, password
+//! reset, unsubscribe; and the account page's newsletter switch.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
+use serde::Deserialize;
+
+use crate::web::{error::PageResult, pages};
+use crate::{
+    accounts::links::{self, LinkKind, RequestLinkError},
+    domain::{email::EmailAddress, password::Password},
+    state::AppState,
+    web::{
+        csrf::CsrfForm,
+        extract::CurrentReader,
+        views::{ActionPage, EmailFormPage, NewPasswordPage, NoticePage},
+    },
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(verify)
+        .service(request_magic_link)
+        .service(magic_link_page)
+        .service(use_magic_link)
+        .service(reset_request_form)
+        .service(request_reset)
+        .service(reset_form)
+        .service(reset)
+        .service(unsubscribe_page)
+        .service(unsubscribe)
+        .service(newsletter_switch);
+}
+
+/// What anyone asking for a link is told, account or not.
+const CHECK_INBOX: &str =
+    "If that address has an account, a link is on its way. It may take a minute to arrive.";
+const LINK_EXPIRED: &str = "This link has expired or was already used. Ask for a new one.";
+
+fn notice(
+    req: &HttpRequest,
+    reader: &CurrentReader,
+    status: StatusCode,
+    title: &'static str,
+    message: &'static str,
+) -> PageResult<HttpResponse> {
+    let page = NoticePage {
+        layout: pages::layout(req, reader),
+        title,
+        message,
+    };
+    Ok(pages::render(req, status, &page)?)
+}
+
+#[get("/verify/{token}")]
+async fn verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    if links::verify_email(&state, token.into_inner(), reader.session_token.clone()).await? {
+        notice(
+            &req,
+            &reader,
+            StatusCode::OK,
+            "Email confirmed",
+            "Thank you: your address is confirmed and the newsletter will reach you.",
+        )
+    } else {
+        notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED)
+    }
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Emails a sign-in or reset link; the answer is the same for every address.
+async fn request(
+    req: &HttpRequest,
+    state: &AppState,
+    reader: &CurrentReader,
+    email: &str,
+    kind: LinkKind,
+) -> PageResult<HttpResponse> {
+    if let Ok(email) = EmailAddress::parse(email) {
+        match links::request_link(state, pages::client_ip(req, state), email, kind) {
+            Ok(()) => {}
+            Err(RequestLinkError::Throttled(retry)) => {
+                let mut response = notice(
+                    req,
+                    reader,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    "Too many links were asked for. Wait a minute and try again.",
+                )?;
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry.seconds().into());
+                return Ok(response);
+            }
+        }
+    }
+    notice(req, reader, StatusCode::OK, "Check your inbox", CHECK_INBOX)
+}
+
+#[post("/login/link")]
+async fn request_magic_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> PageResult<HttpResponse> {
+    request(&req, &state, &reader, &form.email, LinkKind::SignIn).await
+}
+
+/// The link in the email opens this page; only its button signs in, so a
+/// mail scanner that follows links cannot use the link up.
+#[get("/login/link/{token}")]
+async fn magic_link_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let token = token.into_inner();
+    let Some(email) = links::link_owner(&state, token.clone(), LinkKind::SignIn).await? else {
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
+    };
+    let page = ActionPage {
+        layout: pages::layout(&req, &reader),
+        title: format!("Sign in to {}", state.config.site_title),
+        // Name the account, so nobody is signed in to one they did not ask for.
+        message: format!("Press the button to finish signing in as {email} on this device."),
+        action: format!("/login/link/{token}"),
+        button: "Sign me in",
+        next: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/login/link/{token}")]
+async fn use_magic_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<EmailFormNext>,
+) -> PageResult<HttpResponse> {
+    let prover_session = reader.session_token.clone();
+    match links::sign_in_with_link(
+        &state,
+        token.into_inner(),
+        prover_session,
+        pages::user_agent(&req),
+    )
+    .await?
+    {
+        Some(session) => {
+            let mut response =
+                pages::redirect_with_flash(&pages::local_path(form.next.as_deref()), "You are signed in.");
+            response.add_cookie(&pages::session_cookie(&state.config, session))?;
+            Ok(response)
+        }
+        None => notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED),
+    }
+}
+
+#[derive(Deserialize)]
+struct EmailFormNext {
+    next: Option<String>,
+}
+
+#[get("/reset")]
+async fn reset_request_form(req: HttpRequest, reader: CurrentReader) -> PageResult<HttpResponse> {
+    let page = EmailFormPage {
+        layout: pages::layout(&req, &reader),
+        title: "Reset your password",
+        message: "Enter your email and we will send you a link to choose a new password.",
+        action: "/reset",
+        button: "Email me a reset link",
+        error: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[post("/reset")]
+async fn request_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> PageResult<HttpResponse> {
+    request(&req, &state, &reader, &form.email, LinkKind::ResetPassword).await
+}
+
+#[get("/reset/{token}")]
+async fn reset_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let token = token.into_inner();
+    if links::link_owner(&state, token.clone(), LinkKind::ResetPassword)
+        .await?
+        .is_none()
+    {
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
+    }
+    let page = NewPasswordPage {
+        layout: pages::layout(&req, &reader),
+        action: format!("/reset/{token}"),
+        error: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[derive(Deserialize)]
+struct NewPasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+#[post("/reset/{token}")]
+async fn reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<NewPasswordForm>,
+) -> PageResult<HttpResponse> {
+    let token = token.into_inner();
+    let password = match Password::parse(form.password) {
+        Ok(password) => password,
+        Err(invalid) => {
+            let page = NewPasswordPage {
+                layout: pages::layout(&req, &reader),
+                action: format!("/reset/{token}"),
+                error: Some(invalid.message),
+            };
+            return Ok(pages::render(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+        }
+    };
+    if !links::reset_password(&state, token, password).await? {
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
+    }
+    let mut response =
+        pages::redirect_with_flash("/login", "Your password is changed. Log in with the new one.");
+    response.add_cookie(&pages::session_cookie_removal())?;
+    Ok(response)
+}
+
+#[get("/unsubscribe/{token}")]
+async fn unsubscribe_page(
+    req: HttpRequest,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let page = ActionPage {
+        layout: pages::layout(&req, &reader),
+        title: "Leave the newsletter?".to_owned(),
+        message: "You will stop getting new posts by email. Your account stays, and you can turn the newsletter back on from your account page.".to_owned(),
+        action: format!("/unsubscribe/{}", token.into_inner()),
+        button: "Unsubscribe",
+        next: None,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// RFC 8058 one-click unsubscribe: mail clients POST here with no cookie
+/// and no CSRF token; the signed token in the URL is the authority.
+#[post("/unsubscribe/{token}")]
+async fn unsubscribe(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    match links::unsubscribe(&state, &token).await? {
+        Some(_) => notice(
+            &req,
+            &reader,
+            StatusCode::OK,
+            "You are unsubscribed",
+            "You will not get the newsletter any more. You can turn it back on from your account page.",
+        ),
+        None => notice(
+            &req,
+            &reader,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This unsubscribe link is not valid. Use the link from a recent email, or your account page.",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewsletterForm {
+    newsletter: String,
+}
+
+#[post("/account/newsletter")]
+async fn newsletter_switch(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    CsrfForm(form): CsrfForm<NewsletterForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let on = form.newsletter == "on";
+    links::set_newsletter(&state, user.id, on).await?;
+    let flash = if on {
+        "The newsletter is on."
+    } else {
+        "The newsletter is off."
+    };
+    Ok(pages::redirect_with_flash("/account", flash))
+}

@@ -1,0 +1,191 @@
+//! What every site page shares: the layout, flash messages, safe redirects.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    http::{StatusCode, header},
+};
+
+use crate::{
+    config::Config,
+    web::{
+        csrf,
+        extract::{CurrentReader, SESSION_COOKIE},
+        views::{self, Layout},
+    },
+};
+
+const FLASH_COOKIE: &str = "bs_flash";
+
+/// A form with nothing but its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct EmptyForm {}
+
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|ua| ua.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The client's address for throttling: the TCP peer, or behind
+/// `BROADSHEET_TRUSTED_PROXIES` proxies the address the outermost of them
+/// saw (see `client_address`).
+pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net::IpAddr {
+    let config = &state.config;
+    let peer = req.peer_addr().map(|a| a.ip());
+    let header = if config.trust_forwarded_header {
+        actix_web::http::header::FORWARDED
+    } else {
+        actix_web::http::header::HeaderName::from_static("x-forwarded-for")
+    };
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all(header)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    crate::security::client_address::from_hops(
+        peer,
+        &hops,
+        config.trusted_proxies,
+        config.trust_forwarded_header,
+    )
+    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}
+
+pub fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
+    let site_title = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map_or_else(
+            || "Broadsheet".to_owned(),
+            |state| state.config.site_title.clone(),
+        );
+    Layout {
+        site_title,
+        user_email: reader.email(),
+        is_staff: reader.user.as_ref().is_some_and(|u| u.role().is_staff()),
+        csrf_token: csrf::token_for(req),
+        flash: req
+            .cookie(FLASH_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|f| !f.is_empty()),
+        here: req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_owned(),
+    }
+}
+
+/// Renders a page with `status`; a shown flash message is cleared.
+pub fn render(
+    req: &HttpRequest,
+    status: StatusCode,
+    page: &impl askama::Template,
+) -> anyhow::Result<HttpResponse> {
+    let html = views::render(page)?;
+    let mut response = HttpResponse::build(status);
+    response.content_type("text/html; charset=utf-8");
+    if req.cookie(FLASH_COOKIE).is_some() {
+        let mut gone = Cookie::new(FLASH_COOKIE, "");
+        gone.set_path("/");
+        gone.make_removal();
+        response.cookie(gone);
+    }
+    Ok(response.body(html))
+}
+
+/// 303 See Other to `to`, carrying a one-time message for the next page.
+pub fn redirect_with_flash(to: &str, flash: &str) -> HttpResponse {
+    let mut cookie = Cookie::new(FLASH_COOKIE, flash.to_owned());
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .cookie(cookie)
+        .finish()
+}
+
+/// 301: the thing lives at `to` now (a renamed article).
+pub fn moved_permanently(to: &str) -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// An error message as a sentence for a page: capitalized, with a full stop.
+pub fn as_sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut sentence: String = first.to_uppercase().chain(chars).collect();
+    if !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
+}
+
+/// A `next` target that stays on this site: a local path, not `//host` or
+/// `/\host` (which browsers read as another host) and not a URL.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control()) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+pub fn session_cookie(config: &Config, token: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(config.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::days(
+            crate::accounts::SESSION_LIFETIME.whole_days(),
+        ))
+        .finish()
+}
+
+pub fn session_cookie_removal() -> Cookie<'static> {
+    let mut cookie = Cookie::new(SESSION_COOKIE, "");
+    cookie.set_path("/");
+    cookie.make_removal();
+    cookie
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_accepts_only_local_paths() {
+        assert_eq!(local_path(Some("/p/hello?x=1")), "/p/hello?x=1");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+}

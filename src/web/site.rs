@@ -1,0 +1,432 @@
+//! The reader's website: the front page, article pages, the account page.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
+
+use crate::web::{
+    error::{PageResult, Problem},
+    pages,
+};
+use crate::{
+    accounts,
+    db::{self, articles::Article, billing},
+    domain::{
+        access::{Access, Banner, Reader, Standing},
+        article::Visibility,
+        time::human_date,
+    },
+    gifts::{self, GiftError, GiftRequest},
+    reading::{self, Lookup, Page},
+    state::AppState,
+    web::{
+        csrf::CsrfForm,
+        extract::CurrentReader,
+        views::{
+            self, AccountPage, ArticlePage, ArticleSummary, BannerView, CtaView, GiftLinkView, HomePage,
+            SessionView,
+        },
+    },
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(article_page)
+        .service(gift_page)
+        .service(create_gift)
+        .service(revoke_gift)
+        .service(account)
+        .service(rotate_feed)
+        .service(revoke_other_sessions)
+        .service(revoke_session)
+        .service(stylesheet)
+        .service(admin_script);
+}
+
+/// How many articles the front page lists.
+const HOME_PAGE_SIZE: i64 = 30;
+
+#[get("/")]
+async fn home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> PageResult<HttpResponse> {
+    let page = Page {
+        number: 1,
+        per_page: HOME_PAGE_SIZE,
+    };
+    let articles = reading::latest(&state, reader.who(), page).await?;
+    let page = HomePage {
+        layout: pages::layout(&req, &reader),
+        articles: articles.iter().map(|a| summary(&a.article)).collect(),
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+#[get("/p/{slug}")]
+async fn article_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let slug = slug.into_inner();
+    let not_found = || {
+        Problem::not_found(format!(
+            "There is no article at /p/{slug}. It may have moved or been unpublished."
+        ))
+    };
+    let readable = match reading::article(&state, reader.who(), slug.clone()).await? {
+        Lookup::Found(readable) => readable,
+        Lookup::Moved(new_slug) => return Ok(pages::moved_permanently(&format!("/p/{new_slug}"))),
+        Lookup::Missing => return Err(not_found().into()),
+    };
+    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default());
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// What the gift route adds to an article page.
+#[derive(Default)]
+struct ArticleExtras {
+    gifter: Option<String>,
+    notice: Option<&'static str>,
+}
+
+/// The article page for a decided article: the body or teaser the policy
+/// chose, its call to action and banner, and the gift button for those who
+/// may give one.
+fn article_page_for(
+    req: &HttpRequest,
+    reader: &CurrentReader,
+    state: &AppState,
+    readable: &reading::ReadableArticle,
+    extras: ArticleExtras,
+) -> ArticlePage {
+    let cta = readable.call_to_action().map(|link| CtaView {
+        kind: link.cta.kind(),
+        message: link.message(),
+        button: link.button(),
+        url: link.path.clone(),
+    });
+    let banner = match readable.access {
+        Access::Full {
+            banner: Some(banner), ..
+        } => Some(BannerView {
+            kind: match banner {
+                Banner::UpdateCard => "update_card",
+                Banner::Gifted => "gifted",
+                Banner::FreeRead { .. } => "free_read",
+            },
+            message: match (banner, extras.gifter) {
+                (Banner::Gifted, Some(name)) => format!("{name} gifted you this article."),
+                _ => banner.message(),
+            },
+        }),
+        _ => None,
+    };
+    let may_gift = match &reader.reader {
+        Reader::Member(member) => {
+            readable.article.visibility() != Visibility::Public
+                && Standing::of(member, db::now(), &state.policy).is_paying()
+        }
+        Reader::Anonymous => false,
+    };
+    ArticlePage {
+        layout: pages::layout(req, reader),
+        html: readable.html().to_owned(),
+        article: summary(&readable.article),
+        cta,
+        banner,
+        notice: extras.notice,
+        may_gift,
+    }
+}
+
+/// An article opened through a gift link: in full while the link is open
+/// (saying who gave it), otherwise the usual teaser and why.
+#[get("/g/{token}")]
+async fn gift_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let Some(gifted) = gifts::open(&state, reader.who(), &token).await? else {
+        return Err(Problem::not_found(
+            "This gift link is not valid. Check that you copied all of it, or ask for a new one.",
+        )
+        .into());
+    };
+    let extras = ArticleExtras {
+        gifter: gifted.gifter,
+        notice: gifted.closed,
+    };
+    let page = article_page_for(&req, &reader, &state, &gifted.readable, extras);
+    let mut response = pages::render(&req, StatusCode::OK, &page)?;
+    // The token is the key: keep it out of Referer headers entirely.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
+
+#[post("/p/{slug}/gift")]
+async fn create_gift(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let slug = slug.into_inner();
+    match gifts::create(&state, reader.who(), &slug, GiftRequest::default()).await {
+        Ok(gift) => Ok(pages::redirect_with_flash(
+            "/account#gifts",
+            &format!(
+                "Your gift link for “{}” is ready below: copy it and send it.",
+                gift.title
+            ),
+        )),
+        Err(GiftError::NotLoggedIn) => Ok(pages::redirect(&format!("/login?next=/p/{slug}"))),
+        Err(GiftError::Internal(e)) => Err(Problem::internal(e).into()),
+        Err(refused) => Ok(pages::redirect_with_flash(
+            &format!("/p/{slug}"),
+            &pages::as_sentence(&refused.to_string()),
+        )),
+    }
+}
+
+#[post("/account/gifts/{id}/revoke")]
+async fn revoke_gift(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    id: web::Path<String>,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let revoked = match super::path_id(&id, "gift link") {
+        Ok(gift_id) => gifts::revoke(&state, user.id, gift_id).await?,
+        Err(_) => false,
+    };
+    let flash = if revoked {
+        "That gift link no longer opens the article."
+    } else {
+        "There is no such gift link."
+    };
+    Ok(pages::redirect_with_flash("/account#gifts", flash))
+}
+
+#[get("/account")]
+async fn account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> PageResult<HttpResponse> {
+    let (Some(user), Reader::Member(member)) = (&reader.user, &reader.reader) else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let standing = Standing::of(member, crate::db::now(), &state.policy);
+    let user_id = user.id;
+    let (subscriptions, sessions) = db::run(&state.pool, move |conn| {
+        Ok((
+            billing::subscriptions_of(conn, user_id)?,
+            db::sessions::live_for_user(conn, user_id, db::now())?,
+        ))
+    })
+    .await?;
+    let now = db::now();
+    let gift_links = gifts::list(&state, user_id)
+        .await?
+        .into_iter()
+        .map(|gift| GiftLinkView {
+            status: if gift.revoked {
+                "revoked".to_owned()
+            } else if gift.expires_at <= now {
+                "expired".to_owned()
+            } else if gift.reads_left == 0 {
+                "used up".to_owned()
+            } else {
+                format!(
+                    "{} opens left · until {}",
+                    gift.reads_left,
+                    human_date(gift.expires_at)
+                )
+            },
+            open: !gift.revoked && gift.expires_at > now && gift.reads_left > 0,
+            id: gift.id,
+            url: gift.url,
+            title: gift.title,
+        })
+        .collect();
+    let current_hash = reader.session_token.as_deref().map(crate::security::token::hash);
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            current: current_hash.as_deref() == Some(s.token_hash.as_str()),
+            id: s.id,
+            device: s
+                .user_agent
+                .as_deref()
+                .map_or("Unknown device".to_owned(), describe_device),
+            last_seen: human_date(s.last_seen_at),
+        })
+        .collect();
+    let latest = subscriptions.first();
+    let plan_name = latest
+        .and_then(|s| {
+            state
+                .billing
+                .as_ref()
+                .and_then(|b| b.prices.plan_name(&s.price_id))
+        })
+        .unwrap_or("Paid");
+    let (plan, notice) = match standing {
+        Standing::Staff => ("Staff: you read everything".to_owned(), None),
+        Standing::Paid if latest.is_none() => ("Complimentary subscription".to_owned(), None),
+        Standing::Paid => (format!("{plan_name} subscriber"), None),
+        Standing::InGrace => (
+            format!("{plan_name} subscriber"),
+            Some("Your last payment failed. Update your card to keep reading."),
+        ),
+        Standing::CardFailed => (
+            format!("{plan_name}, on hold"),
+            Some("Your card on file needs updating."),
+        ),
+        Standing::Lapsed => ("Free member (your subscription has ended)".to_owned(), None),
+        Standing::Free => ("Free member".to_owned(), None),
+    };
+    let renewal = latest.filter(|_| standing != Standing::Lapsed).and_then(|s| {
+        let end = human_date(s.current_period_end?);
+        Some(if s.cancel_at_period_end {
+            format!("Ends on {end}")
+        } else {
+            format!("Renews on {end}")
+        })
+    });
+    let page = AccountPage {
+        layout: pages::layout(&req, &reader),
+        email: user.email.clone(),
+        plan,
+        renewal,
+        notice,
+        show_subscribe: matches!(standing, Standing::Free | Standing::Lapsed),
+        manage_billing: state.billing.is_some() && user.stripe_customer_id.is_some(),
+        feed_url: state.config.url_for(&accounts::feed_path(&state, user)),
+        newsletter: user.newsletter,
+        email_verified: user.email_verified_at.is_some(),
+        sessions,
+        gift_links,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// A short name for a browser from its user agent.
+fn describe_device(user_agent: &str) -> String {
+    let browser = ["Firefox", "Edg", "Chrome", "Safari"]
+        .into_iter()
+        .find(|b| user_agent.contains(b))
+        .map(|b| if b == "Edg" { "Edge" } else { b });
+    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .into_iter()
+        .find(|s| user_agent.contains(s));
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        _ => user_agent.chars().take(40).collect(),
+    }
+}
+
+#[post("/account/sessions/{id}/revoke")]
+async fn revoke_session(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    id: web::Path<String>,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let (user_id, session_id) = (user.id, id.parse::<i32>().unwrap_or(0));
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(db::sessions::delete_for_user(conn, user_id, session_id)?)
+    })
+    .await?;
+    let flash = if ended {
+        "That device is signed out."
+    } else {
+        "That session had already ended."
+    };
+    Ok(pages::redirect_with_flash("/account", flash))
+}
+
+#[post("/account/sessions/revoke-others")]
+async fn revoke_other_sessions(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let (Some(user), Some(current)) = (&reader.user, &reader.session_token) else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    let ended = accounts::sign_out_everywhere_else(&state, user.id, current).await?;
+    Ok(pages::redirect_with_flash(
+        "/account",
+        &format!(
+            "Signed out of {ended} other session(s). Your private feed has a new address; the old one no longer works."
+        ),
+    ))
+}
+
+#[post("/account/feed")]
+async fn rotate_feed(
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    _form: CsrfForm<pages::EmptyForm>,
+) -> PageResult<HttpResponse> {
+    let Some(user) = &reader.user else {
+        return Ok(pages::redirect("/login?next=/account"));
+    };
+    accounts::rotate_feed(&state, user.id).await?;
+    Ok(pages::redirect_with_flash(
+        "/account",
+        "Your private feed has a new address; the old one no longer works.",
+    ))
+}
+
+#[get("/static/admin.v1.js")]
+async fn admin_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(views::ADMIN_SCRIPT)
+}
+
+#[get("/static/style.v2.css")]
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(views::STYLESHEET)
+}
+
+fn summary(article: &Article) -> ArticleSummary {
+    let row = &article.row;
+    let visibility = article.visibility();
+    let published = row.published_at.unwrap_or(row.created_at);
+    ArticleSummary {
+        slug: row.slug.clone(),
+        title: row.title.clone(),
+        author: article.author().to_owned(),
+        visibility: visibility.as_str(),
+        visibility_label: match visibility {
+            Visibility::Public => "Free",
+            Visibility::Members => "Members",
+            Visibility::Paid => "Paid",
+        },
+        published_iso: crate::domain::time::rfc3339(published),
+        published_human: crate::domain::time::human_date(published),
+        preview_html: row.preview_html.clone(),
+        excerpt: row.excerpt.clone(),
+    }
+}

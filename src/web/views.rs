@@ -1,0 +1,250 @@
+//! The askama templates' data: one struct per page, plus the layout every
+//! page shares. Templates escape by default; only HTML we sanitized on save
+//! is marked `|safe`.
+
+use askama::Template;
+
+/// Versioned so browsers may cache it for a year; bump with the file.
+pub const STYLESHEET_URL: &str = "/static/style.v2.css";
+pub const STYLESHEET: &str = include_str!("../../static/style.css");
+pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
+pub const ADMIN_SCRIPT: &str = include_str!("../../static/admin.js");
+
+/// What the header and footer of every page need.
+pub struct Layout {
+    /// The publication's name (`BROADSHEET_SITE_TITLE`).
+    pub site_title: String,
+    pub user_email: Option<String>,
+    pub csrf_token: String,
+    pub flash: Option<String>,
+    /// This page's path, for "Log in" links that come back here.
+    pub here: String,
+    /// Authors, editors and admins get a link to the editor.
+    pub is_staff: bool,
+}
+
+pub fn render(template: &impl Template) -> anyhow::Result<String> {
+    template
+        .render()
+        .map_err(|e| anyhow::anyhow!("rendering a template: {e}"))
+}
+
+/// An article as the list and the article page show it.
+pub struct ArticleSummary {
+    pub slug: String,
+    pub title: String,
+    pub author: String,
+    pub visibility: &'static str,
+    pub visibility_label: &'static str,
+    pub published_iso: String,
+    pub published_human: String,
+    pub preview_html: String,
+    pub excerpt: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub articles: Vec<ArticleSummary>,
+}
+
+/// The box under a teaser.
+pub struct CtaView {
+    pub kind: &'static str,
+    pub message: String,
+    pub button: &'static str,
+    pub url: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/article.html")]
+pub struct ArticlePage {
+    pub layout: Layout,
+    pub article: ArticleSummary,
+    /// The body or the preview, as the access policy decided.
+    pub html: String,
+    pub cta: Option<CtaView>,
+    pub banner: Option<BannerView>,
+    /// Why a gift link showed the teaser (expired, used up, withdrawn).
+    pub notice: Option<&'static str>,
+    /// A paying subscriber on a members or paid article: "Gift this article".
+    pub may_gift: bool,
+}
+
+/// A notice above a full article: `kind` is `update_card`, `gifted` or
+/// `free_read`, and picks the link beside it.
+pub struct BannerView {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// A gift link on the account page.
+pub struct GiftLinkView {
+    pub id: i32,
+    pub url: String,
+    pub title: String,
+    pub status: String,
+    pub open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub next: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/signup.html")]
+pub struct SignupPage {
+    pub layout: Layout,
+    pub next: String,
+    pub email: String,
+    pub email_error: Option<String>,
+    pub password_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub email: String,
+    pub plan: String,
+    /// "Renews on 1 January 2027" or "Ends on …".
+    pub renewal: Option<String>,
+    pub notice: Option<&'static str>,
+    pub show_subscribe: bool,
+    /// A Stripe customer exists: show "Manage billing".
+    pub manage_billing: bool,
+    /// The member's private RSS address (full text where they may read it).
+    pub feed_url: String,
+    pub newsletter: bool,
+    pub email_verified: bool,
+    pub sessions: Vec<SessionView>,
+    pub gift_links: Vec<GiftLinkView>,
+}
+
+/// A signed-in device on the account page.
+pub struct SessionView {
+    pub id: i32,
+    pub device: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+/// Choosing a plan.
+#[derive(Template)]
+#[template(path = "pages/subscribe.html")]
+pub struct SubscribePage {
+    pub layout: Layout,
+    pub monthly: String,
+    pub yearly: String,
+}
+
+/// A page with a title and a sentence: "billing is not configured" and such.
+#[derive(Template)]
+#[template(path = "pages/notice.html")]
+pub struct NoticePage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+/// A page with one button that POSTs: confirming a magic link or an
+/// unsubscribe (so a mail scanner's GET cannot use them up).
+#[derive(Template)]
+#[template(path = "pages/action.html")]
+pub struct ActionPage {
+    pub layout: Layout,
+    pub title: String,
+    pub message: String,
+    pub action: String,
+    pub button: &'static str,
+    pub next: Option<String>,
+}
+
+/// A form asking for an email address: forgot password.
+#[derive(Template)]
+#[template(path = "pages/email_form.html")]
+pub struct EmailFormPage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub message: &'static str,
+    pub action: &'static str,
+    pub button: &'static str,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/new_password.html")]
+pub struct NewPasswordPage {
+    pub layout: Layout,
+    pub action: String,
+    pub error: Option<String>,
+}
+
+/// A row of the editor's article list.
+pub struct AdminRow {
+    pub id: i32,
+    pub title: String,
+    pub status: String,
+    pub visibility: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_list.html")]
+pub struct AdminListPage {
+    pub layout: Layout,
+    pub articles: Vec<AdminRow>,
+}
+
+/// Send progress on the editor page.
+pub struct SendView {
+    pub total: i32,
+    pub sent: i64,
+    pub failed: i64,
+    pub pending: i64,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_edit.html")]
+pub struct AdminEditPage {
+    pub layout: Layout,
+    pub id: Option<i32>,
+    pub action: String,
+    pub status: Option<String>,
+    pub url: Option<String>,
+    pub send: Option<SendView>,
+    pub error: Option<String>,
+    pub title: String,
+    pub markdown: String,
+    pub visibility: String,
+    pub email: String,
+    pub publish_at: String,
+    pub visibilities: Vec<(&'static str, &'static str)>,
+    pub segments: Vec<(&'static str, &'static str)>,
+    pub can_publish: bool,
+    pub preview_full: String,
+    pub preview_teaser: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// Confirming account deletion.
+#[derive(Template)]
+#[template(path = "pages/delete_account.html")]
+pub struct DeleteAccountPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+}
