@@ -21,6 +21,7 @@ use prometheus_client::{
 };
 
 use crate::domain::access::{Access, Banner, CallToAction};
+use crate::domain::delivery::DeliveryStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -216,17 +217,17 @@ impl Metrics {
 
     /// The text exposition, with the delivery counts just read from the
     /// database.
-    pub fn render(&self, deliveries_by_status: &[(String, i64)]) -> anyhow::Result<String> {
+    pub fn render(&self, deliveries_by_status: &[(DeliveryStatus, i64)]) -> anyhow::Result<String> {
         // Every status appears, zero when none: a dashboard's "failed" line
         // should read 0, not vanish.
-        for status in ["pending", "sending", "sent", "failed", "suppressed"] {
+        for &status in DeliveryStatus::ALL {
             let count = deliveries_by_status
                 .iter()
-                .find(|(s, _)| s == status)
+                .find(|(s, _)| *s == status)
                 .map_or(0, |(_, n)| *n);
             self.deliveries
                 .get_or_create(&StatusLabels {
-                    status: status.to_owned(),
+                    status: status.as_str().to_owned(),
                 })
                 .set(count);
         }

@@ -3,6 +3,7 @@
 //! with a lease) → sent | pending again (retry) | failed | suppressed. A row
 //! whose lease ran out (its worker died) is claimed again.
 
+use crate::domain::delivery::DeliveryStatus;
 use diesel::{
     prelude::*,
     sql_types::{Integer, Nullable, Text, Timestamp},
@@ -48,13 +49,16 @@ pub fn claim(
     limit: i32,
 ) -> QueryResult<Vec<Claimed>> {
     let table = queue.table();
-    let due = "(status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $1)";
+    let (pending, sending) = (DeliveryStatus::Pending, DeliveryStatus::Sending);
+    let due = format!(
+        "(status = '{pending}' AND next_attempt_at <= $1) OR (status = '{sending}' AND lease_until < $1)"
+    );
     let lock = match conn {
         DbConnection::Postgres(_) => "FOR UPDATE SKIP LOCKED",
         DbConnection::Sqlite(_) => "",
     };
     let sql = format!(
-        "UPDATE {table} SET status = 'sending', lease_until = $2, attempts = attempts + 1 \
+        "UPDATE {table} SET status = '{sending}', lease_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM {table} WHERE {due} LIMIT $3 {lock}) \
          RETURNING id, attempts"
     );
@@ -80,7 +84,7 @@ fn set_outcome(
     conn: &mut DbConnection,
     queue: Queue,
     id: i32,
-    status: &str,
+    status: DeliveryStatus,
     next_attempt_at: Option<PrimitiveDateTime>,
     error: Option<&str>,
     sent_at: Option<PrimitiveDateTime>,
@@ -89,12 +93,13 @@ fn set_outcome(
     // ran out belongs to the other worker now.
     let sql = format!(
         "UPDATE {} SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
-         sent_at = $4, lease_until = NULL WHERE id = $5 AND status = 'sending'",
-        queue.table()
+         sent_at = $4, lease_until = NULL WHERE id = $5 AND status = '{}'",
+        queue.table(),
+        DeliveryStatus::Sending
     );
     let sql = numbered_placeholders(conn, &sql);
     crate::per_backend!(conn, |c| diesel::sql_query(&sql)
-        .bind::<Text, _>(status)
+        .bind::<Text, _>(status.as_str())
         .bind::<Nullable<Timestamp>, _>(next_attempt_at)
         .bind::<Nullable<Text>, _>(error)
         .bind::<Nullable<Timestamp>, _>(sent_at)
@@ -108,7 +113,7 @@ pub fn mark_sent(
     id: i32,
     now: PrimitiveDateTime,
 ) -> QueryResult<usize> {
-    set_outcome(conn, queue, id, "sent", None, None, Some(now))
+    set_outcome(conn, queue, id, DeliveryStatus::Sent, None, None, Some(now))
 }
 
 pub fn mark_retry(
@@ -118,13 +123,21 @@ pub fn mark_retry(
     at: PrimitiveDateTime,
     error: &str,
 ) -> QueryResult<usize> {
-    set_outcome(conn, queue, id, "pending", Some(at), Some(error), None)
+    set_outcome(
+        conn,
+        queue,
+        id,
+        DeliveryStatus::Pending,
+        Some(at),
+        Some(error),
+        None,
+    )
 }
 
 pub fn mark_failed(conn: &mut DbConnection, queue: Queue, id: i32, error: &str) -> QueryResult<usize> {
-    set_outcome(conn, queue, id, "failed", None, Some(error), None)
+    set_outcome(conn, queue, id, DeliveryStatus::Failed, None, Some(error), None)
 }
 
 pub fn mark_suppressed(conn: &mut DbConnection, queue: Queue, id: i32) -> QueryResult<usize> {
-    set_outcome(conn, queue, id, "suppressed", None, None, None)
+    set_outcome(conn, queue, id, DeliveryStatus::Suppressed, None, None, None)
 }

@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use crate::domain::delivery::DeliveryStatus;
+
 use crate::db::{DbConnection, schema::outbox};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -31,7 +33,7 @@ pub fn enqueue(
             outbox::subject.eq(subject),
             outbox::text_body.eq(text),
             outbox::html_body.eq(html),
-            outbox::status.eq("pending"),
+            outbox::status.eq(DeliveryStatus::Pending.as_str()),
             outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
         ))

@@ -4,6 +4,8 @@
 //! whole; nothing that names the person survives.
 
 use diesel::prelude::*;
+
+use crate::domain::delivery::DeliveryStatus;
 use serde::Serialize;
 use time::PrimitiveDateTime;
 
@@ -262,7 +264,7 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
             id,
             email: user.email.clone(),
             name: user.name.clone(),
-            role: user.role.clone(),
+            role: user.role.to_string(),
             newsletter: user.newsletter,
             email_verified_at: time_text(user.email_verified_at),
             stripe_customer_id: user.stripe_customer_id.clone(),
@@ -308,9 +310,9 @@ pub fn erase(conn: &mut DbConnection, user: &User, now: PrimitiveDateTime) -> Qu
     diesel::update(
         deliveries::table
             .filter(deliveries::user_id.eq(id))
-            .filter(deliveries::status.eq("pending")),
+            .filter(deliveries::status.eq(DeliveryStatus::Pending.as_str())),
     )
-    .set(deliveries::status.eq("suppressed"))
+    .set(deliveries::status.eq(DeliveryStatus::Suppressed.as_str()))
     .execute(conn)?;
     diesel::update(users::table.find(id))
         .set((

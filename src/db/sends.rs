@@ -3,6 +3,11 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+
+use crate::domain::{
+    delivery::{DeliveryStatus, SendStatus},
+    role::Role,
+};
 use time::PrimitiveDateTime;
 
 use crate::db::{
@@ -25,8 +30,8 @@ pub struct Send {
 
 /// Members who may get the newsletter: verified, newsletter on, and not on
 /// the suppression list. Returns (id, role).
-pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, String)>> {
-    users::table
+pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, Role)>> {
+    let rows: Vec<(i32, String)> = users::table
         .filter(users::email_verified_at.is_not_null())
         .filter(users::newsletter.eq(true))
         .filter(diesel::dsl::not(diesel::dsl::exists(
@@ -34,7 +39,15 @@ pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, Str
         )))
         .order(users::id)
         .select((users::id, users::role))
-        .load(conn)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, role)| Ok((id, stored(Role::try_from(role))?)))
+        .collect()
+}
+
+/// A stored enum that is not one of ours is a deserialization error.
+fn stored<T>(parsed: Result<T, crate::domain::InvalidInput>) -> QueryResult<T> {
+    parsed.map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values).
@@ -62,9 +75,9 @@ pub fn create(
             sends::article_id.eq(article_id),
             sends::segment.eq(segment),
             sends::status.eq(if recipients.is_empty() {
-                "finished"
+                SendStatus::Finished.as_str()
             } else {
-                "sending"
+                SendStatus::Sending.as_str()
             }),
             sends::total.eq(recipients.len() as i32),
             sends::created_at.eq(now),
@@ -82,7 +95,7 @@ pub fn create(
                 (
                     deliveries::send_id.eq(send_id),
                     deliveries::user_id.eq(user_id),
-                    deliveries::status.eq("pending"),
+                    deliveries::status.eq(DeliveryStatus::Pending.as_str()),
                     deliveries::next_attempt_at.eq(now),
                 )
             })
@@ -111,21 +124,26 @@ pub fn find_by_article(conn: &mut DbConnection, article_id: i32) -> QueryResult<
 }
 
 /// How many deliveries of the send are in each status.
-pub fn counts(conn: &mut DbConnection, send_id: i32) -> QueryResult<HashMap<String, i64>> {
+pub fn counts(conn: &mut DbConnection, send_id: i32) -> QueryResult<HashMap<DeliveryStatus, i64>> {
     let rows: Vec<(String, i64)> = deliveries::table
         .filter(deliveries::send_id.eq(send_id))
         .group_by(deliveries::status)
         .select((deliveries::status, diesel::dsl::count_star()))
         .load(conn)?;
-    Ok(rows.into_iter().collect())
+    rows.into_iter()
+        .map(|(status, n)| Ok((stored(DeliveryStatus::try_from(status))?, n)))
+        .collect()
 }
 
 /// How many deliveries of every send are in each status (for `/metrics`).
-pub fn counts_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    deliveries::table
+pub fn counts_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(DeliveryStatus, i64)>> {
+    let rows: Vec<(String, i64)> = deliveries::table
         .group_by(deliveries::status)
         .select((deliveries::status, diesel::dsl::count_star()))
-        .load(conn)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(status, n)| Ok((stored(DeliveryStatus::try_from(status))?, n)))
+        .collect()
 }
 
 /// Puts the failed deliveries of a send back in the queue (suppressed
@@ -134,10 +152,10 @@ pub fn retry_failed(conn: &mut DbConnection, send_id: i32, now: PrimitiveDateTim
     let requeued = diesel::update(
         deliveries::table
             .filter(deliveries::send_id.eq(send_id))
-            .filter(deliveries::status.eq("failed")),
+            .filter(deliveries::status.eq(DeliveryStatus::Failed.as_str())),
     )
     .set((
-        deliveries::status.eq("pending"),
+        deliveries::status.eq(DeliveryStatus::Pending.as_str()),
         deliveries::attempts.eq(0),
         deliveries::next_attempt_at.eq(now),
         deliveries::last_error.eq(None::<String>),
@@ -146,7 +164,7 @@ pub fn retry_failed(conn: &mut DbConnection, send_id: i32, now: PrimitiveDateTim
     if requeued > 0 {
         diesel::update(sends::table.find(send_id))
             .set((
-                sends::status.eq("sending"),
+                sends::status.eq(SendStatus::Sending.as_str()),
                 sends::finished_at.eq(None::<PrimitiveDateTime>),
             ))
             .execute(conn)?;
@@ -158,14 +176,20 @@ pub fn retry_failed(conn: &mut DbConnection, send_id: i32, now: PrimitiveDateTim
 pub fn finish_done(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<usize> {
     diesel::update(
         sends::table
-            .filter(sends::status.eq("sending"))
+            .filter(sends::status.eq(SendStatus::Sending.as_str()))
             .filter(diesel::dsl::not(diesel::dsl::exists(
                 deliveries::table
                     .filter(deliveries::send_id.eq(sends::id))
-                    .filter(deliveries::status.eq_any(["pending", "sending"])),
+                    .filter(
+                        deliveries::status
+                            .eq_any([DeliveryStatus::Pending.as_str(), DeliveryStatus::Sending.as_str()]),
+                    ),
             ))),
     )
-    .set((sends::status.eq("finished"), sends::finished_at.eq(Some(now))))
+    .set((
+        sends::status.eq(SendStatus::Finished.as_str()),
+        sends::finished_at.eq(Some(now)),
+    ))
     .execute(conn)
 }
 
@@ -177,7 +201,8 @@ pub struct DeliveryTarget {
     pub user_id: i32,
     pub email: String,
     pub newsletter: bool,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
 }
 
 pub fn targets(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<DeliveryTarget>> {

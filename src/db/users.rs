@@ -11,7 +11,9 @@ pub struct User {
     pub email: String,
     pub name: Option<String>,
     pub password_hash: Option<String>,
-    pub role: String,
+    /// An unknown role in the database fails the load: never silently a reader.
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub email_verified_at: Option<PrimitiveDateTime>,
     pub stripe_customer_id: Option<String>,
     pub newsletter: bool,
@@ -24,10 +26,8 @@ pub struct User {
 }
 
 impl User {
-    /// The stored role; the table's CHECK constraint keeps it one of ours, and
-    /// anything else would read as the least privileged.
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Reader)
+        self.role
     }
 }
 

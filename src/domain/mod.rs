@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod article;
+pub mod delivery;
 pub mod editorial;
 pub mod email;
 pub mod markdown;

@@ -30,6 +30,16 @@ macro_rules! text_enum {
             }
         }
 
+        /// Reading a stored value: anything but one of ours is an error
+        /// (never quietly some default).
+        impl TryFrom<String> for $name {
+            type Error = $crate::domain::InvalidInput;
+
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                $name::parse(&text)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

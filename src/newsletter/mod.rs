@@ -8,6 +8,7 @@ pub use worker::Worker;
 
 use anyhow::Context;
 
+use crate::domain::delivery::DeliveryStatus;
 use crate::{
     db::{self, DbConnection, articles::Article, members, outbox, sends},
     domain::{
@@ -27,10 +28,7 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
         return Ok(None);
     }
     let now = db::now();
-    let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn)?
-        .into_iter()
-        .map(|(id, role)| (id, Role::parse(&role).unwrap_or(Role::Reader)))
-        .collect();
+    let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn)?;
     let recipients: Vec<i32> = if segment == EmailSegment::All {
         audience.iter().map(|(id, _)| *id).collect()
     } else {
@@ -86,12 +84,12 @@ pub async fn progress(pool: &db::Pool, send_id: i32) -> anyhow::Result<Option<Pr
             return Ok(None);
         };
         let counts = sends::counts(conn, send_id)?;
-        let count = |status: &str| counts.get(status).copied().unwrap_or(0);
+        let count = |status: DeliveryStatus| counts.get(&status).copied().unwrap_or(0);
         Ok(Some(Progress {
-            sent: count("sent"),
-            failed: count("failed"),
-            suppressed: count("suppressed"),
-            pending: count("pending") + count("sending"),
+            sent: count(DeliveryStatus::Sent),
+            failed: count(DeliveryStatus::Failed),
+            suppressed: count(DeliveryStatus::Suppressed),
+            pending: count(DeliveryStatus::Pending) + count(DeliveryStatus::Sending),
             send,
         }))
     })

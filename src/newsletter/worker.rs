@@ -271,10 +271,7 @@ impl Worker {
                 let article = articles::find(conn, send.article_id)?.context("a send without its article")?;
                 articles.insert(send_id, article);
             }
-            let users: Vec<(i32, Role)> = targets
-                .iter()
-                .map(|t| (t.user_id, Role::parse(&t.role).unwrap_or(Role::Reader)))
-                .collect();
+            let users: Vec<(i32, Role)> = targets.iter().map(|t| (t.user_id, t.role)).collect();
             let facts = members::load_many(conn, &users)?;
             let emails: Vec<String> = targets.iter().map(|t| t.email.clone()).collect();
             let suppressed = suppressions::among(conn, &emails)?;

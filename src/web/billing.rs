@@ -14,7 +14,7 @@ use crate::{
     stripe::Plan,
     web::{
         csrf::CsrfForm,
-        extract::CurrentReader,
+        extract::{CurrentReader, SignedIn, ThenSubscribe},
         views::{NoticePage, SubscribePage},
     },
 };
@@ -45,11 +45,8 @@ fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult<HttpR
 async fn subscribe_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { reader, .. }: SignedIn<ThenSubscribe>,
 ) -> PageResult<HttpResponse> {
-    if reader.user.is_none() {
-        return Ok(pages::redirect("/signup?next=/subscribe"));
-    }
     if state.billing.is_none() {
         return not_configured(&req, &reader);
     }
@@ -72,12 +69,9 @@ struct PlanForm {
 async fn subscribe(
     req: HttpRequest,
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader, .. }: SignedIn<ThenSubscribe>,
     CsrfForm(form): CsrfForm<PlanForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/signup?next=/subscribe"));
-    };
     let Some(setup) = &state.billing else {
         return not_configured(&req, &reader);
     };
@@ -112,12 +106,9 @@ async fn subscribe(
 async fn portal(
     req: HttpRequest,
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader, .. }: SignedIn,
     _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
     let Some(setup) = &state.billing else {
         return not_configured(&req, &reader);
     };

@@ -12,7 +12,11 @@ use crate::{
     accounts::data_rights::{self, DeleteError},
     domain::email::EmailAddress,
     state::AppState,
-    web::{csrf::CsrfForm, extract::CurrentReader, views::DeleteAccountPage},
+    web::{
+        csrf::CsrfForm,
+        extract::{CurrentReader, SignedIn, ThenDeleteAccount},
+        views::DeleteAccountPage,
+    },
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,11 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Everything we hold about the member, as a JSON file.
 #[get("/account/data.json")]
-async fn download(state: web::Data<AppState>, reader: CurrentReader) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
-    let data = data_rights::download(&state, user).await?;
+async fn download(
+    state: web::Data<AppState>,
+    SignedIn { user, reader: _, .. }: SignedIn,
+) -> PageResult<HttpResponse> {
+    let data = data_rights::download(&state, &user).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((
@@ -36,10 +40,10 @@ async fn download(state: web::Data<AppState>, reader: CurrentReader) -> PageResu
 }
 
 #[get("/account/delete")]
-async fn delete_form(req: HttpRequest, reader: CurrentReader) -> PageResult<HttpResponse> {
-    if reader.user.is_none() {
-        return Ok(pages::redirect("/login?next=/account/delete"));
-    }
+async fn delete_form(
+    req: HttpRequest,
+    SignedIn { reader, .. }: SignedIn<ThenDeleteAccount>,
+) -> PageResult<HttpResponse> {
     render_form(&req, &reader, StatusCode::OK, None)
 }
 
@@ -67,18 +71,15 @@ struct DeleteForm {
 async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader, .. }: SignedIn<ThenDeleteAccount>,
     form: CsrfForm<DeleteForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account/delete"));
-    };
     let typed = EmailAddress::parse(&form.0.confirm_email).ok();
     if typed.as_ref().map(EmailAddress::as_str) != Some(user.email.as_str()) {
         let error = "Type the email address of this account to confirm.".to_owned();
         return render_form(&req, &reader, StatusCode::UNPROCESSABLE_ENTITY, Some(error));
     }
-    match data_rights::delete_account(&state, user).await {
+    match data_rights::delete_account(&state, &user).await {
         Ok(()) => {
             let mut response = pages::redirect_with_flash(
                 "/",

@@ -4,11 +4,7 @@
 //! services as the admin API.
 
 use crate::domain::access;
-use actix_web::{
-    FromRequest, HttpRequest, HttpResponse, dev::Payload, error::InternalError, get, http::StatusCode, post,
-    web,
-};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, post, web};
 use serde::Deserialize;
 
 use crate::web::{
@@ -20,7 +16,6 @@ use crate::{
     domain::{
         InvalidInput,
         article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
-        editorial::Actor,
         markdown,
     },
     newsletter,
@@ -29,7 +24,7 @@ use crate::{
     state::AppState,
     web::{
         csrf::CsrfForm,
-        extract::CurrentReader,
+        extract::SiteStaff,
         views::{AdminEditPage, AdminListPage, AdminRow, SendView},
     },
 };
@@ -41,41 +36,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(edit_form)
         .service(update)
         .service(preview);
-}
-
-/// A staff member signed in on the site. Anyone else is sent to log in
-/// (anonymous) or shown a 403 page (readers).
-struct SiteStaff {
-    reader: CurrentReader,
-    actor: Actor,
-    /// Staff read every body in full: the proof the body chooser wants.
-    proof: access::FullBody,
-}
-
-impl FromRequest for SiteStaff {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let reader = CurrentReader::from_request(req, payload);
-        Box::pin(async move {
-            let reader = reader.await?;
-            let refusal = match &reader.user {
-                Some(user) if let Some(proof) = access::staff_view(user.role()) => {
-                    let actor = Actor {
-                        user_id: user.id,
-                        role: user.role(),
-                    };
-                    return Ok(SiteStaff { reader, actor, proof });
-                }
-                Some(_) => {
-                    Problem::forbidden("The editor is for the publication's staff.").to_page_response()
-                }
-                None => pages::redirect("/login?next=/admin"),
-            };
-            Err(InternalError::from_response("not staff", refusal).into())
-        })
-    }
 }
 
 #[get("/admin")]

@@ -1,17 +1,23 @@
-//! Extractors that say who is asking: `CurrentReader` for the site and the
-//! reader API (session cookie, or `Authorization: Bearer <session token>`),
-//! `ApiEditor` for the admin API (`Authorization: Bearer <API key>`).
+//! Extractors that say who is asking, so a handler's signature states who
+//! may call it: `CurrentReader` (anyone, maybe signed in) for the site and the
+//! reader API (session cookie, or `Authorization: Bearer <session token>`);
+//! `SignedIn` (a member; anyone else is sent to sign in first, or gets a 401
+//! on JSON); `SiteStaff` (staff on the site's editor); `ApiStaff` for the
+//! admin API (`Authorization: Bearer <API key>`).
 
 use crate::domain::access;
 use std::sync::Arc;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, error::InternalError, http::header, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::security::token;
 use crate::{
     db::{self, api_keys, members, sessions, users::User},
-    domain::{access::Reader, editorial::Actor},
+    domain::{
+        access::{Member, Reader},
+        editorial::Actor,
+    },
     state::AppState,
     web::error::{ApiError, Problem},
 };
@@ -150,6 +156,110 @@ impl FromRequest for ApiStaff {
                 user,
                 proof,
             })
+        })
+    }
+}
+
+/// Where a visitor who is not signed in is sent before a `SignedIn` page,
+/// and where they come back to afterwards.
+pub trait SignInFirst {
+    /// The page to come back to.
+    const THEN: &'static str;
+    /// Where to sign in: the login page, or the signup page for those who
+    /// are likely new (subscribing).
+    const VIA: &'static str = "/login";
+}
+
+/// Back to the account page (most account actions are forms on it).
+pub struct ThenAccount;
+impl SignInFirst for ThenAccount {
+    const THEN: &'static str = "/account";
+}
+
+/// Back to the page that deletes the account.
+pub struct ThenDeleteAccount;
+impl SignInFirst for ThenDeleteAccount {
+    const THEN: &'static str = "/account/delete";
+}
+
+/// Subscribing: sign up first (most are new), then back to the plans.
+pub struct ThenSubscribe;
+impl SignInFirst for ThenSubscribe {
+    const THEN: &'static str = "/subscribe";
+    const VIA: &'static str = "/signup";
+}
+
+/// A member signed in. Anyone else is sent to `Then::VIA?next=Then::THEN`
+/// (a page), or answered 401 (the JSON API).
+pub struct SignedIn<Then: SignInFirst = ThenAccount> {
+    pub user: User,
+    pub member: Member,
+    /// The whole request's reader, for page layouts.
+    pub reader: CurrentReader,
+    pub then: std::marker::PhantomData<Then>,
+}
+
+impl<Then: SignInFirst + 'static> FromRequest for SignedIn<Then> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let reader = CurrentReader::from_request(req, payload);
+        let wants_json = crate::web::error::wants_json(req.path());
+        Box::pin(async move {
+            let reader = reader.await?;
+            if let (Some(user), Reader::Member(member)) = (&reader.user, &reader.reader) {
+                return Ok(SignedIn {
+                    user: user.clone(),
+                    member: member.clone(),
+                    reader,
+                    then: std::marker::PhantomData,
+                });
+            }
+            let refusal = if wants_json {
+                Problem::unauthorized(
+                    "Sign in first: send your session cookie or `Authorization: Bearer <session token>`.",
+                )
+                .to_json_response()
+            } else {
+                crate::web::pages::redirect(&format!("{}?next={}", Then::VIA, Then::THEN))
+            };
+            Err(InternalError::from_response("not signed in", refusal).into())
+        })
+    }
+}
+
+/// A staff member signed in on the site. Anyone else is sent to log in
+/// (anonymous) or shown a 403 page (readers).
+pub struct SiteStaff {
+    pub reader: CurrentReader,
+    pub actor: Actor,
+    /// Staff read every body in full: the proof the body chooser wants.
+    pub proof: access::FullBody,
+}
+
+impl FromRequest for SiteStaff {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let reader = CurrentReader::from_request(req, payload);
+        Box::pin(async move {
+            let reader = reader.await?;
+            let refusal = match &reader.user {
+                Some(user) if let Some(proof) = access::staff_view(user.role()) => {
+                    let actor = Actor {
+                        user_id: user.id,
+                        role: user.role(),
+                    };
+                    return Ok(SiteStaff { reader, actor, proof });
+                }
+                Some(_) => {
+                    Problem::forbidden("The editor is for the publication's staff.").to_page_response()
+                }
+                None => crate::web::pages::redirect("/login?next=/admin"),
+            };
+            Err(InternalError::from_response("not staff", refusal).into())
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     state::AppState,
     web::{
         csrf::CsrfForm,
-        extract::CurrentReader,
+        extract::{CurrentReader, SignedIn},
         views::{ActionPage, EmailFormPage, NewPasswordPage, NoticePage},
     },
 };
@@ -304,12 +304,9 @@ struct NewsletterForm {
 #[post("/account/newsletter")]
 async fn newsletter_switch(
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader: _, .. }: SignedIn,
     CsrfForm(form): CsrfForm<NewsletterForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
     let on = form.newsletter == "on";
     links::set_newsletter(&state, user.id, on).await?;
     let flash = if on {

@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
     web::{
         csrf::CsrfForm,
-        extract::CurrentReader,
+        extract::{CurrentReader, SignedIn},
         views::{
             self, AccountPage, ArticlePage, ArticleSummary, BannerView, CtaView, GiftLinkView, HomePage,
             SessionView,
@@ -198,13 +198,10 @@ async fn create_gift(
 #[post("/account/gifts/{id}/revoke")]
 async fn revoke_gift(
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader: _, .. }: SignedIn,
     id: web::Path<String>,
     _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
     let revoked = match super::path_id(&id, "gift link") {
         Ok(gift_id) => gifts::revoke(&state, user.id, gift_id).await?,
         Err(_) => false,
@@ -221,12 +218,11 @@ async fn revoke_gift(
 async fn account(
     req: HttpRequest,
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn {
+        user, member, reader, ..
+    }: SignedIn,
 ) -> PageResult<HttpResponse> {
-    let (Some(user), Reader::Member(member)) = (&reader.user, &reader.reader) else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
-    let standing = Standing::of(member, crate::db::now(), &state.policy);
+    let standing = Standing::of(&member, crate::db::now(), &state.policy);
     let user_id = user.id;
     let (subscriptions, sessions) = db::run(&state.pool, move |conn| {
         Ok((
@@ -312,7 +308,7 @@ async fn account(
         notice,
         show_subscribe: matches!(standing, Standing::Free | Standing::Lapsed),
         manage_billing: state.billing.is_some() && user.stripe_customer_id.is_some(),
-        feed_url: state.config.url_for(&accounts::feed_path(&state, user)),
+        feed_url: state.config.url_for(&accounts::feed_path(&state, &user)),
         newsletter: user.newsletter,
         email_verified: user.email_verified_at.is_some(),
         sessions,
@@ -340,13 +336,10 @@ fn describe_device(user_agent: &str) -> String {
 #[post("/account/sessions/{id}/revoke")]
 async fn revoke_session(
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader: _, .. }: SignedIn,
     id: web::Path<String>,
     _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
     let (user_id, session_id) = (user.id, id.parse::<i32>().unwrap_or(0));
     let ended = db::run(&state.pool, move |conn| {
         Ok(db::sessions::delete_for_user(conn, user_id, session_id)?)
@@ -363,13 +356,11 @@ async fn revoke_session(
 #[post("/account/sessions/revoke-others")]
 async fn revoke_other_sessions(
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader, .. }: SignedIn,
     _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let (Some(user), Some(current)) = (&reader.user, &reader.session_token) else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
-    let ended = accounts::sign_out_everywhere_else(&state, user.id, current).await?;
+    let current = reader.session_token.clone().unwrap_or_default();
+    let ended = accounts::sign_out_everywhere_else(&state, user.id, &current).await?;
     Ok(pages::redirect_with_flash(
         "/account",
         &format!(
@@ -381,12 +372,9 @@ async fn revoke_other_sessions(
 #[post("/account/feed")]
 async fn rotate_feed(
     state: web::Data<AppState>,
-    reader: CurrentReader,
+    SignedIn { user, reader: _, .. }: SignedIn,
     _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
-    let Some(user) = &reader.user else {
-        return Ok(pages::redirect("/login?next=/account"));
-    };
     accounts::rotate_feed(&state, user.id).await?;
     Ok(pages::redirect_with_flash(
         "/account",
