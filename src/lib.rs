@@ -10,7 +10,7 @@
 //! - `domain` and `config`: pure types and rules; settings.
 
 pub mod accounts;
-pub mod bench;
+
 pub mod billing;
 pub mod cache;
 pub mod config;

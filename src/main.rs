@@ -35,29 +35,6 @@ enum Command {
     Worker,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Measure Broadsheet against baselines in one run (see the README's
-    /// Performance section). Uses a fresh SQLite file unless DATABASE_URL is
-    /// set to PostgreSQL.
-    Bench {
-        #[arg(long, default_value_t = 10_000)]
-        articles: usize,
-        #[arg(long, default_value_t = 100_000)]
-        members: usize,
-        /// Seconds per HTTP run.
-        #[arg(long, default_value_t = 10)]
-        duration_secs: u64,
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-        /// Newsletter fan-out sizes to time, comma-separated.
-        #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
-        fanout: Vec<usize>,
-        /// Concurrent logins in the login storm.
-        #[arg(long, default_value_t = 200)]
-        logins: usize,
-    },
-    /// The benchmark's baseline server (a 5 KB hello); started by `bench`.
-    #[command(hide = true)]
-    BenchBaseline,
     /// Administration tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -138,31 +115,6 @@ async fn main() -> anyhow::Result<()> {
             broadsheet::newsletter::Worker::new(state).run().await;
             Ok(())
         }
-        Command::Bench {
-            articles,
-            members,
-            duration_secs,
-            connections,
-            fanout,
-            logins,
-        } => {
-            let options = broadsheet::bench::Options {
-                articles,
-                members,
-                duration: std::time::Duration::from_secs(duration_secs),
-                connections,
-                fanout_sizes: fanout,
-                logins,
-                database_url: std::env::var("DATABASE_URL")
-                    .ok()
-                    .filter(|url| url.starts_with("postgres")),
-                binary: std::env::current_exe().context("finding this binary")?,
-            };
-            broadsheet::bench::run(options).await
-        }
-        Command::BenchBaseline => broadsheet::bench::baseline_server(config.bind)
-            .await
-            .context("the baseline server"),
         Command::Migrate => {
             startup::prepare_state(config).await?;
             println!("Migrations are up to date.");

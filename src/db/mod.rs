@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod personal_data;
 pub mod schema;
 pub mod secrets;
+pub mod seed;
 pub mod sends;
 pub mod sessions;
 pub mod suppressions;

@@ -115,47 +115,6 @@ async fn an_api_key_for_an_unknown_email_is_refused_with_a_hint() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("create-editor"));
 }
 
-/// Keeps the benchmark from rotting: it runs end to end on tiny sizes. It
-/// measures nothing here; the figures come from release runs (README).
-#[test]
-fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
-    let output = Command::new(env!("CARGO_BIN_EXE_broadsheet"))
-        .args([
-            "bench",
-            "--articles",
-            "12",
-            "--members",
-            "30",
-            "--duration-secs",
-            "1",
-            "--connections",
-            "2",
-            "--fanout",
-            "10,30",
-            "--logins",
-            "3",
-        ])
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("running the benchmark");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for row in [
-        "| baseline: hello, 5 KB |",
-        "| anonymous teaser GET /p/{slug} |",
-        "| subscriber full article |",
-        "during 3 concurrent logins (3 succeeded)",
-        "| 30 |",
-    ] {
-        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
-    }
-}
-
 #[tokio::test]
 async fn promoting_an_existing_account_needs_a_proven_address_or_force_and_ends_its_sessions() {
     // The command line writes behind the server's back: no read cache, so

@@ -8,7 +8,9 @@ use std::{
     time::Duration,
 };
 
-use broadsheet::{domain::role::Role, mail::sink::SmtpSink};
+use broadsheet::domain::role::Role;
+
+use crate::smtp::SmtpSink;
 use reqwest::StatusCode;
 use serde_json::json;
 

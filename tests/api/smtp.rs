@@ -1,6 +1,6 @@
-//! Reading what the SMTP sink (`broadsheet::mail::sink`) received.
+//! Reading what the SMTP sink (the testkit's `smtp_sink`) received.
 
-pub use broadsheet::mail::sink::{Received, SmtpSink};
+pub use broadsheet_testkit::smtp_sink::{Received, SmtpSink};
 
 /// Parsing helpers for received messages (mailparse is a test dependency).
 pub trait Parsed {

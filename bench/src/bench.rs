@@ -1,4 +1,4 @@
-//! `broadsheet bench`: Broadsheet against baselines measured in the same run
+//! `broadsheet-bench`: Broadsheet against baselines measured in the same run
 //! on the same machine, reported as ratios (these machines are noisy, so
 //! absolute numbers mean little).
 //!
@@ -16,12 +16,12 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use diesel::prelude::*;
+use broadsheet_testkit::smtp_sink::SmtpSink;
 use lettre::{Message, address::Envelope, message::MultiPart};
 
-use crate::{
+use broadsheet::{
     config::Config,
-    db::{self, schema},
+    db,
     domain::{
         article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
@@ -29,11 +29,7 @@ use crate::{
         password::Password,
         role::Role,
     },
-    mail::{
-        sink::SmtpSink,
-        smtp::{SmtpPool, SmtpServer},
-    },
-    per_backend,
+    mail::smtp::{SmtpPool, SmtpServer},
     publishing::{self, ArticleDraft},
     security::token,
     web::startup,
@@ -49,7 +45,9 @@ pub struct Options {
     pub logins: usize,
     /// PostgreSQL instead of a fresh SQLite file.
     pub database_url: Option<String>,
-    /// The broadsheet binary, run as the server under test.
+    /// This binary: it runs the server under test (`serve`, the product
+    /// through the library, exactly as `broadsheet serve`), the worker
+    /// (`worker`) and the baseline (`baseline`), each in its own process.
     pub binary: PathBuf,
 }
 
@@ -87,13 +85,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     );
     let seeded = seed(&state, &options).await?;
 
-    let baseline = Server::start(&options.binary, &["bench-baseline"], &database_url, dir.path())?;
-    let broadsheet = Server::start(
-        &options.binary,
-        &["serve", "--no-demo"],
-        &database_url,
-        dir.path(),
-    )?;
+    let baseline = Server::start(&options.binary, &["baseline"], &database_url, dir.path())?;
+    let broadsheet = Server::start(&options.binary, &["serve"], &database_url, dir.path())?;
     baseline.wait_ready().await?;
     broadsheet.wait_ready().await?;
 
@@ -111,7 +104,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     for (name, server, path, cookie) in runs {
         let mut result = load(&server.url(path), cookie, options.connections, options.duration).await;
         result.rss_mb = server.rss_mb();
-        println!("  {name}: {:.0} req/s", result.per_second);
+        println!(
+            "  {name}: {:.0} req/s ({} requests)",
+            result.per_second, result.requests
+        );
         results.push((name, result));
     }
     // The baseline again, last: a machine busy at the start (the seeding's
@@ -167,88 +163,24 @@ fn sample_markdown() -> String {
     markdown
 }
 
-async fn seed(state: &crate::state::AppState, options: &Options) -> anyhow::Result<Seeded> {
+async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow::Result<Seeded> {
     let password_hash = state.hasher.hash(Password::parse(BENCH_PASSWORD.into())?).await?;
     let subscriber_token = token::generate("");
     let (articles, members, logins) = (options.articles, options.members.max(1), options.logins);
     let token_hash = token::hash(&subscriber_token);
+    let markdown = sample_markdown();
+    let rendered = markdown::render(&markdown, 600);
     let (editor_id, paid_slug) = db::run(&state.pool, move |conn| {
-        use schema::{articles as a, sessions as s, subscriptions as sub, users as u};
-        let now = db::now();
-        diesel::insert_into(u::table)
-            .values((
-                u::email.eq("editor@bench.test"),
-                u::role.eq("editor"),
-                u::name.eq("Bench Editor"),
-                u::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        let editor_id: i32 = u::table
-            .filter(u::email.eq("editor@bench.test"))
-            .select(u::id)
-            .first(conn)?;
-        for start in (0..members).step_by(2000) {
-            let rows: Vec<_> = (start..(start + 2000).min(members))
-                .map(|i| {
-                    (
-                        u::email.eq(format!("member{i}@bench.test")),
-                        u::role.eq("reader"),
-                        u::email_verified_at.eq(Some(now)),
-                        u::password_hash.eq((i < logins).then(|| password_hash.clone())),
-                        u::created_at.eq(now),
-                    )
-                })
-                .collect();
-            per_backend!(conn, |c| diesel::insert_into(u::table).values(&rows).execute(c))?;
-        }
-        let subscriber: i32 = u::table
-            .filter(u::email.eq("member0@bench.test"))
-            .select(u::id)
-            .first(conn)?;
-        diesel::insert_into(sub::table)
-            .values((
-                sub::user_id.eq(subscriber),
-                sub::stripe_subscription_id.eq("sub_bench"),
-                sub::status.eq("active"),
-                sub::price_id.eq("price_bench"),
-                sub::current_period_end.eq(Some(now + time::Duration::days(30))),
-                sub::stripe_updated_at.eq(now),
-                sub::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        diesel::insert_into(s::table)
-            .values((
-                s::token_hash.eq(&token_hash),
-                s::user_id.eq(subscriber),
-                s::created_at.eq(now),
-                s::expires_at.eq(now + time::Duration::days(1)),
-                s::last_seen_at.eq(now),
-            ))
-            .execute(conn)?;
-        let markdown = sample_markdown();
-        let rendered = markdown::render(&markdown, 600);
-        for start in (0..articles).step_by(500) {
-            let rows: Vec<_> = (start..(start + 500).min(articles))
-                .map(|i| {
-                    let visibility = ["paid", "public", "members"][i % 3];
-                    (
-                        a::slug.eq(format!("bench-{i}")),
-                        a::title.eq(format!("Bench article {i}")),
-                        a::author_id.eq(editor_id),
-                        a::body_markdown.eq(markdown.clone()),
-                        a::body_html.eq(rendered.body_html.clone()),
-                        a::preview_html.eq(rendered.preview_html.clone()),
-                        a::excerpt.eq(rendered.excerpt.clone()),
-                        a::visibility.eq(visibility),
-                        a::status.eq("published"),
-                        a::published_at.eq(Some(now - time::Duration::minutes(i as i64))),
-                        a::created_at.eq(now),
-                        a::updated_at.eq(now),
-                    )
-                })
-                .collect();
-            per_backend!(conn, |c| diesel::insert_into(a::table).values(&rows).execute(c))?;
-        }
+        let plan = db::seed::BenchPlan {
+            members,
+            articles,
+            logins,
+            password_hash: &password_hash,
+            session_token_hash: &token_hash,
+            markdown: &markdown,
+            rendered: &rendered,
+        };
+        let editor_id = db::seed::bench_data(conn, &plan)?;
         Ok((editor_id, "bench-0".to_owned()))
     })
     .await?;
@@ -623,24 +555,9 @@ async fn fan_out(
 }
 
 /// The first `size` readers get the newsletter; nobody else does.
-async fn subscribe_first(state: &crate::state::AppState, size: usize) -> anyhow::Result<()> {
+async fn subscribe_first(state: &broadsheet::state::AppState, size: usize) -> anyhow::Result<()> {
     db::run(&state.pool, move |conn| {
-        use schema::users as u;
-        diesel::update(u::table)
-            .set(u::newsletter.eq(false))
-            .execute(conn)?;
-        let ids: Vec<i32> = u::table
-            .filter(u::role.eq("reader"))
-            .order(u::id)
-            .limit(size as i64)
-            .select(u::id)
-            .load(conn)?;
-        for chunk in ids.chunks(10_000) {
-            diesel::update(u::table.filter(u::id.eq_any(chunk)))
-                .set(u::newsletter.eq(true))
-                .execute(conn)?;
-        }
-        Ok(())
+        Ok(db::seed::newsletter_for_first_readers(conn, size)?)
     })
     .await
 }

@@ -1,0 +1,43 @@
+//! The benchmark's smoke run (CI): it must keep working end to end.
+
+use std::process::Command;
+
+/// Keeps the benchmark from rotting: it runs end to end on tiny sizes. It
+/// measures nothing here; the figures come from release runs (README).
+#[test]
+fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_broadsheet-bench"))
+        .args([
+            "--articles",
+            "12",
+            "--members",
+            "30",
+            "--duration-secs",
+            "1",
+            "--connections",
+            "2",
+            "--fanout",
+            "10,30",
+            "--logins",
+            "3",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running the benchmark");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for row in [
+        "| baseline: hello, 5 KB |",
+        "| anonymous teaser GET /p/{slug} |",
+        "| subscriber full article |",
+        "during 3 concurrent logins (3 succeeded)",
+        "| 30 |",
+    ] {
+        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
+    }
+}

@@ -1,0 +1,246 @@
+//! A fake Stripe for the tests: an HTTP server answering the endpoints the
+//! real async-stripe client calls with complete objects built from Stripe's
+//! own fixtures, recording each request; and webhook events signed exactly
+//! as Stripe signs them.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+pub const PRICE_MONTHLY: &str = "price_monthly_test";
+pub const PRICE_YEARLY: &str = "price_yearly_test";
+pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
+
+fn fixtures() -> &'static Value {
+    static FIXTURES: OnceLock<Value> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/stripe/fixtures3.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the Stripe fixtures")).unwrap()
+    })
+}
+
+pub fn fixture(resource: &str) -> Value {
+    fixtures()["resources"][resource].clone()
+}
+
+/// A request the fake received: method, path, and its form fields.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub form: HashMap<String, String>,
+}
+
+#[derive(Clone, Default)]
+struct FakeState {
+    requests: Arc<Mutex<Vec<Request>>>,
+    subscriptions: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+    counter: Arc<Mutex<u32>>,
+    /// Answer 500 to subscription updates (Stripe having a bad day).
+    failing_updates: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeState {
+    fn next_id(&self, prefix: &str) -> String {
+        let mut counter = self.counter.lock().unwrap();
+        *counter += 1;
+        format!("{prefix}_test{}", *counter)
+    }
+}
+
+pub struct FakeStripe {
+    pub url: String,
+    state: FakeState,
+}
+
+fn form_of(body: &[u8]) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>) -> HttpResponse {
+    let form = form_of(&body);
+    let path = req.path().to_owned();
+    state.requests.lock().unwrap().push(Request {
+        path: path.clone(),
+        form: form.clone(),
+    });
+    match (req.method().as_str(), path.as_str()) {
+        ("POST", "/v1/customers") => {
+            let mut customer = fixture("customer");
+            customer["id"] = json!(state.next_id("cus"));
+            customer["email"] = json!(form.get("email"));
+            HttpResponse::Ok().json(customer)
+        }
+        ("POST", "/v1/checkout/sessions") => {
+            let mut session = fixture("checkout.session");
+            let id = state.next_id("cs");
+            session["url"] = json!(format!("https://checkout.stripe.test/pay/{id}"));
+            session["id"] = json!(id);
+            session["mode"] = json!("subscription");
+            session["customer"] = json!(form.get("customer"));
+            session["client_reference_id"] = json!(form.get("client_reference_id"));
+            HttpResponse::Ok().json(session)
+        }
+        ("POST", "/v1/billing_portal/sessions") => {
+            let mut portal = fixture("billing_portal.session");
+            portal["id"] = json!(state.next_id("bps"));
+            portal["customer"] = json!(form.get("customer"));
+            portal["url"] = json!("https://billing.stripe.test/session/portal");
+            HttpResponse::Ok().json(portal)
+        }
+        ("GET", "/v1/subscriptions") => {
+            let query = form_of(req.query_string().as_bytes());
+            let customer = query.get("customer").cloned().unwrap_or_default();
+            let data = state
+                .subscriptions
+                .lock()
+                .unwrap()
+                .get(&customer)
+                .cloned()
+                .unwrap_or_default();
+            HttpResponse::Ok()
+                .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions"}))
+        }
+        ("POST", p) if p.starts_with("/v1/subscriptions/") => {
+            if state.failing_updates.load(std::sync::atomic::Ordering::SeqCst) {
+                return HttpResponse::InternalServerError()
+                    .json(json!({"error": {"type": "api_error", "message": "An unknown error occurred"}}));
+            }
+            let id = p.trim_start_matches("/v1/subscriptions/");
+            let mut sub = subscription(id, "cus_fake", "active", PRICE_MONTHLY, now() + 30 * 86_400);
+            sub["cancel_at_period_end"] = json!(form.get("cancel_at_period_end").map(|v| v == "true"));
+            HttpResponse::Ok().json(sub)
+        }
+        _ => HttpResponse::NotFound().json(
+            json!({"error": {"type": "invalid_request_error", "message": format!("no fake for {path}")}}),
+        ),
+    }
+}
+
+impl FakeStripe {
+    pub async fn start() -> Self {
+        let state = FakeState::default();
+        let data = web::Data::new(state.clone());
+        let server =
+            HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(handle)))
+                .workers(1)
+                .bind("127.0.0.1:0")
+                .unwrap();
+        let url = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+        tokio::spawn(server.run());
+        Self { url, state }
+    }
+
+    pub fn requests(&self, path: &str) -> Vec<Request> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Makes subscription updates fail (or work again).
+    pub fn fail_updates(&self, failing: bool) {
+        self.state
+            .failing_updates
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What `GET /v1/subscriptions?customer=…` answers from now on.
+    pub fn set_subscriptions(&self, customer: &str, subscriptions: Vec<Value>) {
+        self.state
+            .subscriptions
+            .lock()
+            .unwrap()
+            .insert(customer.to_owned(), subscriptions);
+    }
+}
+
+/// A subscription object as Stripe would send it.
+pub fn subscription(id: &str, customer: &str, status: &str, price: &str, period_end: i64) -> Value {
+    let mut sub = fixture("subscription");
+    sub["id"] = json!(id);
+    sub["customer"] = json!(customer);
+    sub["status"] = json!(status);
+    sub["cancel_at_period_end"] = json!(false);
+    sub["cancel_at"] = json!(null);
+    sub["canceled_at"] = json!(null);
+    sub["ended_at"] = json!(null);
+    let item = &mut sub["items"]["data"][0];
+    item["price"]["id"] = json!(price);
+    item["current_period_start"] = json!(period_end - 30 * 86_400);
+    item["current_period_end"] = json!(period_end);
+    item["subscription"] = json!(id);
+    sub
+}
+
+/// `subscription` whose current period began at `start` (Unix seconds).
+pub fn with_period_start(mut subscription: Value, start: i64) -> Value {
+    subscription["items"]["data"][0]["current_period_start"] = json!(start);
+    subscription
+}
+
+pub fn checkout_session_completed(customer: &str, client_reference_id: &str, subscription_id: &str) -> Value {
+    let mut session = fixture("checkout.session");
+    session["id"] = json!("cs_test_completed");
+    session["mode"] = json!("subscription");
+    session["status"] = json!("complete");
+    session["customer"] = json!(customer);
+    session["client_reference_id"] = json!(client_reference_id);
+    session["subscription"] = json!(subscription_id);
+    session
+}
+
+pub fn invoice(customer: &str) -> Value {
+    let mut invoice = fixture("invoice");
+    invoice["id"] = json!("in_test_1");
+    invoice["customer"] = json!(customer);
+    invoice
+}
+
+/// An event of `type_` about `object`, created at `created` (Unix seconds).
+pub fn event(id: &str, type_: &str, created: i64, object: Value) -> String {
+    let mut event = fixture("event");
+    event["id"] = json!(id);
+    event["type"] = json!(type_);
+    event["created"] = json!(created);
+    event["api_version"] = json!("2026-09-30.endive");
+    event["data"] = json!({ "object": object });
+    event.to_string()
+}
+
+/// `Stripe-Signature` for `payload` at `timestamp`, as Stripe computes it:
+/// HMAC-SHA256 over "{t}.{payload}" with the endpoint secret, hex.
+pub fn signature_header(secret: &str, timestamp: i64, payload: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{payload}").as_bytes());
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Settings for an app whose billing talks to `fake`.
+pub fn billing_settings(fake: &FakeStripe) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("STRIPE_SECRET_KEY", "sk_test_fake".to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+        ("STRIPE_PRICE_MONTHLY", PRICE_MONTHLY.to_owned()),
+        ("STRIPE_PRICE_YEARLY", PRICE_YEARLY.to_owned()),
+        ("STRIPE_API_BASE", fake.url.clone()),
+    ])
+}
