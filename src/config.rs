@@ -1,7 +1,9 @@
-//! Settings: defaults in code, then an optional TOML file, then the
-//! environment. Names are the README's (Configuration) so scripts and docs agree; a TOML file
-//! uses the same names in lower case without the `BROADSHEET_` prefix
-//! (`bind`, `database_url`, `past_due_grace_days`, …).
+//! Settings, each declared once below (its type, default, environment name,
+//! parser and the README's words): defaults in code, then an optional TOML
+//! file (the same names in lower case without the `BROADSHEET_` prefix, as
+//! the table shows), then the environment. The README's configuration table
+//! is generated from these declarations (`Config::readme_table`) and a test
+//! keeps the two equal.
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
@@ -9,189 +11,161 @@ use anyhow::{Context, bail};
 use secrecy::SecretString;
 use url::Url;
 
-/// Every setting: its environment name and its TOML key.
-const SETTINGS: &[(&str, &str)] = &[
-    ("BROADSHEET_BIND", "bind"),
-    ("BROADSHEET_SITE_TITLE", "site_title"),
-    ("PUBLIC_URL", "public_url"),
-    ("DATABASE_URL", "database_url"),
-    ("BROADSHEET_DATA_DIR", "data_dir"),
-    ("BROADSHEET_DEMO", "demo"),
-    ("BROADSHEET_SECURE_COOKIES", "secure_cookies"),
-    ("PAST_DUE_GRACE_DAYS", "past_due_grace_days"),
-    ("BROADSHEET_PREVIEW_CHARS", "preview_chars"),
-    ("BROADSHEET_DB_POOL_SIZE", "db_pool_size"),
-    ("BROADSHEET_READ_CACHE_MS", "read_cache_ms"),
-    ("BROADSHEET_HASHING_CONCURRENCY", "hashing_concurrency"),
-    ("BROADSHEET_LOGIN_PER_IP_PER_MINUTE", "login_per_ip_per_minute"),
-    (
-        "BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE",
-        "login_per_account_per_minute",
-    ),
-    ("BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "signups_per_ip_per_hour"),
-    ("BROADSHEET_LINKS_PER_IP_PER_HOUR", "links_per_ip_per_hour"),
-    (
-        "BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR",
-        "links_per_account_per_hour",
-    ),
-    ("BROADSHEET_TRUSTED_PROXIES", "trusted_proxies"),
-    ("BROADSHEET_TRUST_FORWARDED_HEADER", "trust_forwarded_header"),
-    ("SMTP_URL", "smtp_url"),
-    ("MAIL_FROM", "mail_from"),
-    ("BROADSHEET_MAIL_CONCURRENCY", "mail_concurrency"),
-    ("BROADSHEET_MAIL_RATE_PER_SECOND", "mail_rate_per_second"),
-    ("BROADSHEET_MAIL_MAX_ATTEMPTS", "mail_max_attempts"),
-    ("BROADSHEET_MAIL_RETRY_BASE_MS", "mail_retry_base_ms"),
-    ("BROADSHEET_MAIL_LEASE_SECS", "mail_lease_secs"),
-    ("BROADSHEET_WORKER_POLL_MS", "worker_poll_ms"),
-    ("BROADSHEET_DKIM_KEY_FILE", "dkim_key_file"),
-    ("BROADSHEET_DKIM_SELECTOR", "dkim_selector"),
-    ("STRIPE_SECRET_KEY", "stripe_secret_key"),
-    ("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
-    ("STRIPE_PRICE_MONTHLY", "stripe_price_monthly"),
-    ("STRIPE_PRICE_YEARLY", "stripe_price_yearly"),
-    ("STRIPE_API_BASE", "stripe_api_base"),
-    ("BROADSHEET_PRICE_MONTHLY_LABEL", "price_monthly_label"),
-    ("BROADSHEET_PRICE_YEARLY_LABEL", "price_yearly_label"),
-    ("METERED_FREE_ARTICLES", "metered_free_articles"),
-    ("BROADSHEET_GIFT_LINKS_PER_MONTH", "gift_links_per_month"),
-    ("BROADSHEET_GIFT_LINK_DAYS", "gift_link_days"),
-    ("BROADSHEET_GIFT_LINK_READS", "gift_link_reads"),
-    ("BROADSHEET_METRICS_TOKEN", "metrics_token"),
-];
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub bind: SocketAddr,
-    /// The publication's name: page titles, the masthead, feeds, emails.
-    pub site_title: String,
-    pub public_url: Url,
-    /// `sqlite://PATH` or `postgres://…`; parsed by `db::DatabaseUrl`.
-    pub database_url: String,
-    pub data_dir: PathBuf,
-    /// Seed demo content into an empty database. `None`: on for SQLite only.
-    pub demo: Option<bool>,
-    /// The cookie `Secure` flag. `None`: off for http://localhost and
-    /// 127.0.0.1, on otherwise.
-    pub secure_cookies: Option<bool>,
-    pub past_due_grace_days: i64,
-    /// Length of the automatic preview when an article has no divider.
-    pub preview_chars: usize,
-    pub db_pool_size: u32,
-    /// How long sessions and articles may be served from memory (see
-    /// `cache.rs`): the longest a change made elsewhere takes to show. 0 = off.
-    pub read_cache_ms: u64,
-    /// Threads that run argon2 (at a lower CPU priority than page serving);
-    /// more logins than this wait their turn.
-    pub hashing_concurrency: usize,
-    pub login_per_ip_per_minute: u32,
-    pub login_per_account_per_minute: u32,
-    /// New accounts one client address may create in an hour.
-    pub signups_per_ip_per_hour: u32,
-    /// Emailed sign-in and reset links one client address may ask for in an
-    /// hour, and per account from one client address.
-    pub links_per_ip_per_hour: u32,
-    pub links_per_account_per_hour: u32,
-    /// How many proxies of yours stand in front (0: none). The client address
-    /// is the one that many hops from the right of `X-Forwarded-For`: the
-    /// address your outermost proxy saw. Entries further left are whatever
-    /// the client wrote, and are never read.
-    pub trusted_proxies: u8,
-    /// Read the client address from RFC 7239 `Forwarded` instead of
-    /// `X-Forwarded-For` (only when your proxies write it).
-    pub trust_forwarded_header: bool,
-    /// `smtp://user:pass@host:587?tls=starttls`, `smtps://…:465`, or
-    /// `smtp://localhost:25` (plain). Unset: `.eml` files under
-    /// `data_dir/outbox`. Secret: it may carry a password.
-    pub smtp_url: Option<SecretString>,
-    /// The `From` of every email.
-    pub mail_from: String,
-    /// Messages in flight at once (and pooled SMTP connections).
-    pub mail_concurrency: usize,
-    /// Most messages per second; 0 for no limit.
-    pub mail_rate_per_second: u32,
-    /// Attempts before a transient failure becomes `failed`.
-    pub mail_max_attempts: i32,
-    /// First retry delay; doubles each attempt (with jitter), capped at 1 h.
-    pub mail_retry_base_ms: u64,
-    /// How long a claimed delivery is held before another worker may take it.
-    pub mail_lease_secs: i64,
-    /// How often an idle worker looks for due mail.
-    pub worker_poll_ms: u64,
-    /// A PEM private key (RSA or Ed25519) to DKIM-sign mail with.
-    pub dkim_key_file: Option<PathBuf>,
-    pub dkim_selector: String,
-    pub stripe_secret_key: Option<SecretString>,
-    /// One or more `whsec_…` secrets, comma-separated: while rotating, both
-    /// the old and the new one verify.
-    pub stripe_webhook_secret: Option<SecretString>,
-    pub stripe_price_monthly: Option<String>,
-    pub stripe_price_yearly: Option<String>,
-    /// Where the Stripe client sends requests (a fake server in tests).
-    pub stripe_api_base: String,
-    /// How the subscribe page shows the prices ("$8 a month"); Stripe's price
-    /// objects stay the truth for what is charged.
-    pub price_monthly_label: String,
-    pub price_yearly_label: String,
-    /// Paid articles a free member may read in full each month; 0 = off.
-    pub metered_free_articles: u32,
-    /// Gift links one subscriber may create per calendar month.
-    pub gift_links_per_month: u32,
-    /// How long a gift link works: the default and the most a creator may ask.
-    pub gift_link_days: i64,
-    /// How many opens a gift link allows: the default and the most.
-    pub gift_link_reads: i32,
-    /// When set, `/metrics` wants `Authorization: Bearer <token>`.
-    pub metrics_token: Option<SecretString>,
+/// One setting as the README and the TOML file name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub section: &'static str,
+    /// The environment variable.
+    pub env: &'static str,
+    /// The TOML key: the field's name.
+    pub key: &'static str,
+    /// The default, as the README shows it.
+    pub default: &'static str,
+    pub meaning: &'static str,
 }
 
-impl Default for Config {
-    /// The embedded setup: SQLite under `./data`, everything local.
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:8080".parse().expect("valid default address"),
-            site_title: "Broadsheet".into(),
-            public_url: Url::parse("http://127.0.0.1:8080").expect("valid default URL"),
-            database_url: "sqlite://./data/broadsheet.db".into(),
-            data_dir: PathBuf::from("./data"),
-            demo: None,
-            secure_cookies: None,
-            past_due_grace_days: 7,
-            preview_chars: 600,
-            db_pool_size: 10,
-            read_cache_ms: 1000,
-            hashing_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            login_per_ip_per_minute: 20,
-            login_per_account_per_minute: 5,
-            signups_per_ip_per_hour: 20,
-            links_per_ip_per_hour: 30,
-            links_per_account_per_hour: 5,
-            trusted_proxies: 0,
-            trust_forwarded_header: false,
-            smtp_url: None,
-            mail_from: "Broadsheet <newsletter@localhost>".into(),
-            mail_concurrency: 8,
-            mail_rate_per_second: 0,
-            mail_max_attempts: 8,
-            mail_retry_base_ms: 30_000,
-            mail_lease_secs: 300,
-            worker_poll_ms: 1000,
-            dkim_key_file: None,
-            dkim_selector: "broadsheet".into(),
-            stripe_secret_key: None,
-            stripe_webhook_secret: None,
-            stripe_price_monthly: None,
-            stripe_price_yearly: None,
-            stripe_api_base: "https://api.stripe.com".into(),
-            price_monthly_label: "$8 a month".into(),
-            price_yearly_label: "$80 a year".into(),
-            metered_free_articles: 0,
-            gift_links_per_month: 10,
-            gift_link_days: 30,
-            gift_link_reads: 10,
-            metrics_token: None,
+/// Declares every setting once: `field: Type = default, "ENV", "shown default",
+/// parser, "meaning";` grouped in README sections. Generates the `Config`
+/// struct, its `Default`, the `SETTINGS` table and the parser dispatch.
+macro_rules! settings {
+    ($( $section:literal {
+        $( $field:ident : $ty:ty = $default:expr, $env:literal, $shown:literal, $parse:expr, $meaning:literal; )*
+    } )*) => {
+        #[derive(Debug, Clone)]
+        pub struct Config {
+            $( $( #[doc = $meaning] pub $field: $ty, )* )*
         }
+
+        impl Default for Config {
+            /// The embedded setup: SQLite under `./data`, everything local.
+            fn default() -> Self {
+                Self { $( $( $field: $default, )* )* }
+            }
+        }
+
+        /// Every setting, in README order.
+        pub const SETTINGS: &[Setting] = &[
+            $( $( Setting {
+                section: $section,
+                env: $env,
+                key: stringify!($field),
+                default: $shown,
+                meaning: $meaning,
+            }, )* )*
+        ];
+
+        impl Config {
+            /// Parses `raw` into the setting named `env`; `None` for a name
+            /// that is not a setting.
+            fn apply(&mut self, env: &str, raw: &str) -> Option<anyhow::Result<()>> {
+                match env {
+                    $( $( $env => {
+                        let parse: fn(&str) -> anyhow::Result<$ty> = $parse;
+                        Some(parse(raw).map(|value| self.$field = value))
+                    } )* )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    "Server" {
+        bind: SocketAddr = "127.0.0.1:8080".parse().expect("a valid address"), "BROADSHEET_BIND", "`127.0.0.1:8080`", |raw| Ok(raw.parse()?),
+            "listen address (`:0` picks a free port)";
+        public_url: Url = Url::parse("http://127.0.0.1:8080").expect("a valid URL"), "PUBLIC_URL", "`http://127.0.0.1:8080`", |raw| Ok(Url::parse(raw)?),
+            "base of absolute links (emails, feeds, API calls to action)";
+        site_title: String = "Broadsheet".into(), "BROADSHEET_SITE_TITLE", "`Broadsheet`", parse_site_title,
+            "the publication's name: page titles, the masthead, the footer, feeds, email headings";
+        data_dir: PathBuf = PathBuf::from("./data"), "BROADSHEET_DATA_DIR", "`./data`", |raw| Ok(PathBuf::from(raw)),
+            "folder for local data";
+        demo: Option<bool> = None, "BROADSHEET_DEMO", "on for SQLite, off for PostgreSQL", |raw| Ok(Some(parse_bool(raw)?)),
+            "seed demo content into an empty database";
+        secure_cookies: Option<bool> = None, "BROADSHEET_SECURE_COOKIES", "off for `http://localhost`/`127.0.0.1`, on otherwise", |raw| Ok(Some(parse_bool(raw)?)),
+            "the cookie `Secure` flag";
+        trusted_proxies: u8 = 0, "BROADSHEET_TRUSTED_PROXIES", "`0`", |raw| parse_in(raw, 0..=16),
+            "how many proxies of yours stand in front; the client address is that many entries from the right of `X-Forwarded-For` (what your outermost proxy saw), never an entry the client wrote";
+        trust_forwarded_header: bool = false, "BROADSHEET_TRUST_FORWARDED_HEADER", "`false`", parse_bool,
+            "read the client address from RFC 7239 `Forwarded` instead (only if your proxies write it)";
+        read_cache_ms: u64 = 1000, "BROADSHEET_READ_CACHE_MS", "`1000`", |raw| parse_in(raw, 0..=60_000),
+            "how long session owners and articles are served from memory; the longest a change made by another instance, the CLI or raw SQL takes to show (writes through this instance clear it at once); `0` turns it off";
+        metrics_token: Option<SecretString> = None, "BROADSHEET_METRICS_TOKEN", "unset: `/metrics` open", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "when set, `/metrics` wants `Authorization: Bearer <token>`";
     }
+    "Database" {
+        database_url: String = "sqlite://./data/broadsheet.db".into(), "DATABASE_URL", "`sqlite://./data/broadsheet.db`", |raw| Ok(raw.to_owned()),
+            "`sqlite://PATH`, `postgres://…`, or a bare path to an existing SQLite file";
+        db_pool_size: u32 = 10, "BROADSHEET_DB_POOL_SIZE", "`10`", |raw| parse_in(raw, 1..=1000),
+            "database connections";
+    }
+    "Mail" {
+        smtp_url: Option<SecretString> = None, "SMTP_URL", "unset: `.eml` files under `data_dir/outbox`", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "`smtp://user:pass@host:587?tls=starttls` (STARTTLS required), `?tls=opportunistic`, `smtps://user:pass@host:465` (implicit TLS), `smtp://localhost:25` (plain, for a local relay); a path (`smtp://host/mail.example.com`) sets the EHLO name";
+        mail_from: String = "Broadsheet <newsletter@localhost>".into(), "MAIL_FROM", "`Broadsheet <newsletter@localhost>`", |raw| Ok(raw.parse::<lettre::message::Mailbox>()?.to_string()),
+            "the `From` of every email (and the `mailto:` unsubscribe address)";
+        mail_concurrency: usize = 8, "BROADSHEET_MAIL_CONCURRENCY", "`8`", |raw| parse_in(raw, 1..=256),
+            "messages in flight and pooled SMTP connections";
+        mail_rate_per_second: u32 = 0, "BROADSHEET_MAIL_RATE_PER_SECOND", "`0` (no limit)", |raw| parse_in(raw, 0..=1_000_000),
+            "most messages per second";
+        mail_max_attempts: i32 = 8, "BROADSHEET_MAIL_MAX_ATTEMPTS", "`8`", |raw| parse_in(raw, 1..=100),
+            "tries before a transient failure is `failed`";
+        mail_retry_base_ms: u64 = 30_000, "BROADSHEET_MAIL_RETRY_BASE_MS", "`30000`", |raw| parse_in(raw, 1..=3_600_000),
+            "first retry delay (doubles with jitter, capped at 1 h); also the first pause after a 421/451";
+        mail_lease_secs: i64 = 300, "BROADSHEET_MAIL_LEASE_SECS", "`300`", |raw| parse_in(raw, 1..=86_400),
+            "a claimed delivery returns to the queue if its worker has not finished it by then";
+        worker_poll_ms: u64 = 1000, "BROADSHEET_WORKER_POLL_MS", "`1000`", |raw| parse_in(raw, 10..=60_000),
+            "how often an idle worker looks for due mail (publishing in the same process wakes it at once)";
+        dkim_key_file: Option<PathBuf> = None, "BROADSHEET_DKIM_KEY_FILE", "unset", |raw| Ok(non_empty(raw).map(PathBuf::from)),
+            "DKIM-sign mail: an RSA key as PKCS#1 PEM, or an Ed25519 key as base64 of its 32-byte seed";
+        dkim_selector: String = "broadsheet".into(), "BROADSHEET_DKIM_SELECTOR", "`broadsheet`", |raw| Ok(raw.to_owned()),
+            "the DKIM selector (the domain is `MAIL_FROM`'s)";
+    }
+    "Billing" {
+        stripe_secret_key: Option<SecretString> = None, "STRIPE_SECRET_KEY", "unset: billing off", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "the secret API key (`sk_test_…` or `sk_live_…`)";
+        stripe_webhook_secret: Option<SecretString> = None, "STRIPE_WEBHOOK_SECRET", "unset", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "the endpoint's signing secret(s), comma-separated while rotating";
+        stripe_price_monthly: Option<String> = None, "STRIPE_PRICE_MONTHLY", "unset", |raw| Ok(non_empty(raw)),
+            "the monthly price we sell: a new subscription counts only on one of our prices; one we already store follows every event whatever its price";
+        stripe_price_yearly: Option<String> = None, "STRIPE_PRICE_YEARLY", "unset", |raw| Ok(non_empty(raw)),
+            "the yearly price we sell (see `STRIPE_PRICE_MONTHLY`)";
+        stripe_api_base: String = "https://api.stripe.com".into(), "STRIPE_API_BASE", "`https://api.stripe.com`", |raw| Ok(Url::parse(raw)?.to_string()),
+            "where the Stripe client sends requests (a fake server in tests)";
+        price_monthly_label: String = "$8 a month".into(), "BROADSHEET_PRICE_MONTHLY_LABEL", "`$8 a month`", |raw| Ok(raw.to_owned()),
+            "how the subscribe page shows the monthly price (Stripe's price object stays the truth for what is charged)";
+        price_yearly_label: String = "$80 a year".into(), "BROADSHEET_PRICE_YEARLY_LABEL", "`$80 a year`", |raw| Ok(raw.to_owned()),
+            "how the subscribe page shows the yearly price";
+    }
+    "Limits" {
+        hashing_concurrency: usize = std::thread::available_parallelism().map_or(2, |n| n.get()), "BROADSHEET_HASHING_CONCURRENCY", "number of cores", |raw| parse_in(raw, 1..=256),
+            "argon2 threads (run at a lower CPU priority than page serving; more logins queue)";
+        login_per_ip_per_minute: u32 = 20, "BROADSHEET_LOGIN_PER_IP_PER_MINUTE", "`20`", |raw| parse_in(raw, 1..=100_000),
+            "password attempts per client address";
+        login_per_account_per_minute: u32 = 5, "BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE", "`5`", |raw| parse_in(raw, 1..=100_000),
+            "password attempts per typed email from one client address (ten times this from all addresses together); emailed links are not affected";
+        links_per_ip_per_hour: u32 = 30, "BROADSHEET_LINKS_PER_IP_PER_HOUR", "`30`", |raw| parse_in(raw, 1..=1_000_000),
+            "sign-in and reset links one client address may ask for";
+        links_per_account_per_hour: u32 = 5, "BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR", "`5`", |raw| parse_in(raw, 1..=1_000_000),
+            "sign-in and reset links per typed email from one client address (never account-wide, so nobody can use up the owner's)";
+        signups_per_ip_per_hour: u32 = 20, "BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "`20`", |raw| parse_in(raw, 1..=1_000_000),
+            "new accounts per client address per hour (and 3 per typed email); more answer 429 with `Retry-After`";
+    }
+    "Paywall" {
+        past_due_grace_days: i64 = 7, "PAST_DUE_GRACE_DAYS", "`7`", |raw| parse_in(raw, 0..=365),
+            "days of full access after a failed renewal";
+        preview_chars: usize = 600, "BROADSHEET_PREVIEW_CHARS", "`600`", |raw| parse_in(raw, 50..=100_000),
+            "length of the automatic preview when an article has no `<!-- paywall -->` divider";
+        metered_free_articles: u32 = 0, "METERED_FREE_ARTICLES", "`0` (off)", |raw| parse_in(raw, 0..=1000),
+            "paid articles a free member may read in full each calendar month (UTC)";
+        gift_links_per_month: u32 = 10, "BROADSHEET_GIFT_LINKS_PER_MONTH", "`10`", |raw| parse_in(raw, 0..=10_000),
+            "gift links one subscriber may create per calendar month";
+        gift_link_days: i64 = 30, "BROADSHEET_GIFT_LINK_DAYS", "`30`", |raw| parse_in(raw, 1..=365),
+            "how long a gift link opens its article (the default and the most; the creator may ask for less)";
+        gift_link_reads: i32 = 10, "BROADSHEET_GIFT_LINK_READS", "`10`", |raw| parse_in(raw, 1..=10_000),
+            "opens a gift link allows (the default and the most; the creator may ask for fewer)";
+    }
+
 }
 
 impl Config {
@@ -203,9 +177,9 @@ impl Config {
                 .with_context(|| format!("reading config file {}", path.display()))?;
             values.extend(toml_values(&text).with_context(|| format!("in {}", path.display()))?);
         }
-        for (env, _) in SETTINGS {
-            if let Ok(value) = std::env::var(env) {
-                values.insert(*env, value);
+        for setting in SETTINGS {
+            if let Ok(value) = std::env::var(setting.env) {
+                values.insert(setting.env, value);
             }
         }
         Self::default().with_values(&values)
@@ -215,109 +189,38 @@ impl Config {
     pub fn with_values(mut self, values: &HashMap<&str, String>) -> anyhow::Result<Self> {
         for (&name, raw) in values {
             let raw = raw.trim();
-            let bad = || format!("{name}={raw:?} is not valid");
-            match name {
-                "BROADSHEET_BIND" => self.bind = raw.parse().with_context(bad)?,
-                "PUBLIC_URL" => self.public_url = Url::parse(raw).with_context(bad)?,
-                "DATABASE_URL" => self.database_url = raw.to_owned(),
-                "BROADSHEET_SITE_TITLE" => self.site_title = parse_site_title(raw).with_context(bad)?,
-                "BROADSHEET_DATA_DIR" => self.data_dir = PathBuf::from(raw),
-                "BROADSHEET_DEMO" => self.demo = Some(parse_bool(raw).with_context(bad)?),
-                "BROADSHEET_SECURE_COOKIES" => self.secure_cookies = Some(parse_bool(raw).with_context(bad)?),
-                "PAST_DUE_GRACE_DAYS" => {
-                    self.past_due_grace_days = parse_in(raw, 0..=365).with_context(bad)?
-                }
-                "BROADSHEET_PREVIEW_CHARS" => {
-                    self.preview_chars = parse_in(raw, 50..=100_000).with_context(bad)?
-                }
-                "BROADSHEET_DB_POOL_SIZE" => self.db_pool_size = parse_in(raw, 1..=1000).with_context(bad)?,
-                "BROADSHEET_READ_CACHE_MS" => {
-                    self.read_cache_ms = parse_in(raw, 0..=60_000).with_context(bad)?
-                }
-                "BROADSHEET_HASHING_CONCURRENCY" => {
-                    self.hashing_concurrency = parse_in(raw, 1..=256).with_context(bad)?
-                }
-                "BROADSHEET_LOGIN_PER_IP_PER_MINUTE" => {
-                    self.login_per_ip_per_minute = parse_in(raw, 1..=100_000).with_context(bad)?
-                }
-                "BROADSHEET_LOGIN_PER_ACCOUNT_PER_MINUTE" => {
-                    self.login_per_account_per_minute = parse_in(raw, 1..=100_000).with_context(bad)?
-                }
-                "BROADSHEET_SIGNUPS_PER_IP_PER_HOUR" => {
-                    self.signups_per_ip_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
-                }
-                "BROADSHEET_LINKS_PER_IP_PER_HOUR" => {
-                    self.links_per_ip_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
-                }
-                "BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR" => {
-                    self.links_per_account_per_hour = parse_in(raw, 1..=1_000_000).with_context(bad)?
-                }
-                "BROADSHEET_TRUSTED_PROXIES" => {
-                    self.trusted_proxies = parse_in(raw, 0..=16).with_context(bad)?
-                }
-                "BROADSHEET_TRUST_FORWARDED_HEADER" => {
-                    self.trust_forwarded_header = parse_bool(raw).with_context(bad)?
-                }
-                "SMTP_URL" => {
-                    self.smtp_url = Some(SecretString::from(raw.to_owned())).filter(|_| !raw.is_empty())
-                }
-                "MAIL_FROM" => {
-                    self.mail_from = raw
-                        .parse::<lettre::message::Mailbox>()
-                        .with_context(bad)?
-                        .to_string()
-                }
-                "BROADSHEET_MAIL_CONCURRENCY" => {
-                    self.mail_concurrency = parse_in(raw, 1..=256).with_context(bad)?
-                }
-                "BROADSHEET_MAIL_RATE_PER_SECOND" => {
-                    self.mail_rate_per_second = parse_in(raw, 0..=1_000_000).with_context(bad)?
-                }
-                "BROADSHEET_MAIL_MAX_ATTEMPTS" => {
-                    self.mail_max_attempts = parse_in(raw, 1..=100).with_context(bad)?
-                }
-                "BROADSHEET_MAIL_RETRY_BASE_MS" => {
-                    self.mail_retry_base_ms = parse_in(raw, 1..=3_600_000).with_context(bad)?
-                }
-                "BROADSHEET_MAIL_LEASE_SECS" => {
-                    self.mail_lease_secs = parse_in(raw, 1..=86_400).with_context(bad)?
-                }
-                "BROADSHEET_WORKER_POLL_MS" => {
-                    self.worker_poll_ms = parse_in(raw, 10..=60_000).with_context(bad)?
-                }
-                "BROADSHEET_DKIM_KEY_FILE" => {
-                    self.dkim_key_file = Some(PathBuf::from(raw)).filter(|_| !raw.is_empty())
-                }
-                "BROADSHEET_DKIM_SELECTOR" => self.dkim_selector = raw.to_owned(),
-                "STRIPE_SECRET_KEY" => self.stripe_secret_key = non_empty(raw).map(SecretString::from),
-                "STRIPE_WEBHOOK_SECRET" => {
-                    self.stripe_webhook_secret = non_empty(raw).map(SecretString::from)
-                }
-                "STRIPE_PRICE_MONTHLY" => self.stripe_price_monthly = non_empty(raw),
-                "STRIPE_PRICE_YEARLY" => self.stripe_price_yearly = non_empty(raw),
-                "STRIPE_API_BASE" => self.stripe_api_base = Url::parse(raw).with_context(bad)?.to_string(),
-                "BROADSHEET_PRICE_MONTHLY_LABEL" => self.price_monthly_label = raw.to_owned(),
-                "BROADSHEET_PRICE_YEARLY_LABEL" => self.price_yearly_label = raw.to_owned(),
-                "METERED_FREE_ARTICLES" => {
-                    self.metered_free_articles = parse_in(raw, 0..=1000).with_context(bad)?
-                }
-                "BROADSHEET_GIFT_LINKS_PER_MONTH" => {
-                    self.gift_links_per_month = parse_in(raw, 0..=10_000).with_context(bad)?
-                }
-                "BROADSHEET_GIFT_LINK_DAYS" => {
-                    self.gift_link_days = parse_in(raw, 1..=365).with_context(bad)?
-                }
-                "BROADSHEET_GIFT_LINK_READS" => {
-                    self.gift_link_reads = parse_in(raw, 1..=10_000).with_context(bad)?
-                }
-                "BROADSHEET_METRICS_TOKEN" => self.metrics_token = non_empty(raw).map(SecretString::from),
-                other => bail!("unknown setting {other}"),
+            match self.apply(name, raw) {
+                Some(result) => result.with_context(|| format!("{name}={raw:?} is not valid"))?,
+                None => bail!("unknown setting {name}"),
             }
         }
         if self.public_url.cannot_be_a_base() || !matches!(self.public_url.scheme(), "http" | "https") {
             bail!("PUBLIC_URL must be an http(s) URL, not {}", self.public_url);
         }
         Ok(self)
+    }
+
+    /// The README's configuration table, one per section, made from the
+    /// declarations above.
+    pub fn readme_table() -> String {
+        let mut out = String::new();
+        let mut section = "";
+        for setting in SETTINGS {
+            if setting.section != section {
+                section = setting.section;
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&format!(
+                    "### {section}\n\n| env var | TOML key | default | meaning |\n| --- | --- | --- | --- |\n"
+                ));
+            }
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} | {} |\n",
+                setting.env, setting.key, setting.default, setting.meaning
+            ));
+        }
+        out
     }
 
     /// Where the file mail transport writes when no SMTP server is set.
@@ -359,8 +262,8 @@ fn toml_values(text: &str) -> anyhow::Result<HashMap<&'static str, String>> {
     let table: toml::Table = text.parse().context("not valid TOML")?;
     let mut values = HashMap::new();
     for (key, value) in table {
-        let Some((env, _)) = SETTINGS.iter().find(|(_, toml_key)| *toml_key == key) else {
-            let known: Vec<_> = SETTINGS.iter().map(|(_, k)| *k).collect();
+        let Some(setting) = SETTINGS.iter().find(|setting| setting.key == key) else {
+            let known: Vec<_> = SETTINGS.iter().map(|setting| setting.key).collect();
             bail!("unknown setting {key:?}; known: {}", known.join(", "));
         };
         let text = match value {
@@ -369,7 +272,7 @@ fn toml_values(text: &str) -> anyhow::Result<HashMap<&'static str, String>> {
             toml::Value::Boolean(b) => b.to_string(),
             other => bail!("{key} must be a string, number or boolean, not {other}"),
         };
-        values.insert(*env, text);
+        values.insert(setting.env, text);
     }
     Ok(values)
 }
@@ -440,5 +343,23 @@ mod tests {
         assert!(!Config::default().secure_cookies());
         let values = HashMap::from([("PUBLIC_URL", "https://news.example.com".to_owned())]);
         assert!(Config::default().with_values(&values).unwrap().secure_cookies());
+    }
+
+    /// The README's table is generated from the declarations: a setting
+    /// added, removed or reworded here must be pasted there too.
+    #[test]
+    fn the_readme_configuration_table_is_the_one_declared_here() {
+        let readme = include_str!("../README.md");
+        let (start, end) = ("<!-- settings:start -->\n", "<!-- settings:end -->");
+        let from = readme.find(start).expect("the README marks its settings table") + start.len();
+        let to = readme[from..]
+            .find(end)
+            .expect("the README closes its settings table")
+            + from;
+        let expected = Config::readme_table();
+        assert!(
+            readme[from..to].trim_end() == expected.trim_end(),
+            "README.md's configuration table is out of date; replace it with:\n\n{expected}"
+        );
     }
 }
