@@ -26,9 +26,13 @@ pub struct ArticleRow {
     /// The free part, rendered and sanitized on save.
     pub preview_html: String,
     pub excerpt: String,
-    pub visibility: String,
-    pub status: String,
-    pub email: String,
+    /// Stored as text; an unknown value fails the load (never a guess).
+    #[diesel(deserialize_as = String)]
+    pub visibility: Visibility,
+    #[diesel(deserialize_as = String)]
+    pub status: ArticleStatus,
+    #[diesel(deserialize_as = String)]
+    pub email: EmailSegment,
     pub publish_at: Option<PrimitiveDateTime>,
     pub published_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
@@ -71,18 +75,16 @@ impl Article {
         LIVE_STATUSES.contains(&self.row.status.as_str()) && self.row.published_at.is_some_and(|at| at <= now)
     }
 
-    /// The stored visibility. The CHECK constraint keeps it valid; were it
-    /// not, the strictest reading is the safe one.
     pub fn visibility(&self) -> Visibility {
-        Visibility::parse(&self.row.visibility).unwrap_or(Visibility::Paid)
+        self.row.visibility
     }
 
     pub fn status(&self) -> ArticleStatus {
-        ArticleStatus::parse(&self.row.status).unwrap_or(ArticleStatus::Draft)
+        self.row.status
     }
 
     pub fn email_segment(&self) -> EmailSegment {
-        EmailSegment::parse(&self.row.email).unwrap_or(EmailSegment::None)
+        self.row.email
     }
 
     pub fn author(&self) -> &str {

@@ -54,8 +54,8 @@ async fn list(req: HttpRequest, state: web::Data<AppState>, staff: SiteStaff) ->
         .map(|a| AdminRow {
             id: a.row.id,
             title: a.row.title,
-            status: a.row.status,
-            visibility: a.row.visibility,
+            status: a.row.status.to_string(),
+            visibility: a.row.visibility.to_string(),
             updated: crate::domain::time::human_date(a.row.updated_at),
         })
         .collect();
@@ -151,7 +151,7 @@ fn editor_page(
         action: article.map_or("/admin/articles".to_owned(), |a| {
             format!("/admin/articles/{}", a.row.id)
         }),
-        status: article.map(|a| a.row.status.clone()),
+        status: article.map(|a| a.row.status.to_string()),
         url: article.map(|a| format!("/p/{}", a.row.slug)),
         send: None,
         error: None,
@@ -180,8 +180,8 @@ fn form_of(article: &Article, proof: access::FullBody) -> EditorForm {
     EditorForm {
         title: article.row.title.clone(),
         markdown: article.row.full_body(proof).markdown.to_owned(),
-        visibility: article.row.visibility.clone(),
-        email: article.row.email.clone(),
+        visibility: article.row.visibility.to_string(),
+        email: article.row.email.to_string(),
         publish_at: article.row.publish_at.map(format_local).unwrap_or_default(),
         action: String::new(),
     }

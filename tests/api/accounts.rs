@@ -487,26 +487,9 @@ async fn a_link_request_is_answered_before_the_address_is_looked_up_so_members_a
     app.member("member@example.com").await;
     // Hold the database's write lock from outside: a request that looked
     // the address up and wrote a token would wait for it.
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
-    let database_url = app.config.database_url.clone();
-    let holder = std::thread::spawn(move || {
-        use diesel::connection::SimpleConnection;
-        let url = broadsheet::db::DatabaseUrl::parse(&database_url).unwrap();
-        let pool = broadsheet::db::connect(&url, 1).unwrap();
-        let mut conn = pool.get().unwrap();
-        let lock = match &*conn {
-            broadsheet::db::DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
-            broadsheet::db::DbConnection::Postgres(_) => {
-                "BEGIN; LOCK TABLE login_tokens IN ACCESS EXCLUSIVE MODE"
-            }
-        };
-        conn.batch_execute(lock).unwrap();
-        locked.send(()).unwrap();
-        released.recv().unwrap();
-        conn.batch_execute("ROLLBACK").unwrap();
-    });
-    is_locked.await.unwrap();
+    let lock = app
+        .hold_write_lock("LOCK TABLE login_tokens IN ACCESS EXCLUSIVE MODE")
+        .await;
     for email in ["member@example.com", "stranger@example.com"] {
         let client = new_client();
         let token = app.csrf_token(&client).await;
@@ -518,14 +501,10 @@ async fn a_link_request_is_answered_before_the_address_is_looked_up_so_members_a
                 .send(),
         )
         .await;
-        let answer = answer.unwrap_or_else(|_| {
-            let _ = release.send(());
-            panic!("the answer for {email} waited for the database")
-        });
+        let answer = answer.unwrap_or_else(|_| panic!("the answer for {email} waited for the database"));
         assert_eq!(answer.unwrap().status(), StatusCode::OK, "{email}");
     }
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     // The member's link is still written once the database is free.
     let mut tokens = 0;
     for _ in 0..100 {

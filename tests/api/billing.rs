@@ -46,6 +46,18 @@ impl TestApp {
         .await
     }
 
+    /// Runs `broadsheet admin stripe-sync` against `fake`.
+    fn stripe_sync(&self, fake: &FakeStripe) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
+            .args(["admin", "stripe-sync"])
+            .envs(stripe::billing_settings(fake))
+            .env("DATABASE_URL", &self.config.database_url)
+            .env("BROADSHEET_DATA_DIR", self.data_dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
     async fn stored_status(&self, subscription_id: &'static str) -> Option<String> {
         self.db(move |conn| {
             Ok(broadsheet::db::billing::subscription(conn, subscription_id)?.map(|s| s.status))
@@ -456,14 +468,7 @@ async fn stripe_sync_fixes_drift_from_what_stripe_says_now() {
         )],
     );
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
-        .args(["admin", "stripe-sync"])
-        .envs(stripe::billing_settings(&fake))
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("BROADSHEET_DATA_DIR", app.data_dir.path())
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = app.stripe_sync(&fake);
     assert!(
         output.status.success(),
         "{}",
@@ -639,14 +644,7 @@ async fn a_reader_who_switched_to_a_price_no_longer_sold_follows_every_event_and
             days(30),
         )],
     );
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
-        .args(["admin", "stripe-sync"])
-        .envs(stripe::billing_settings(&fake))
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("BROADSHEET_DATA_DIR", app.data_dir.path())
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = app.stripe_sync(&fake);
     assert!(
         output.status.success(),
         "{}",

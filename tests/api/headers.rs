@@ -151,25 +151,11 @@ async fn a_write_kept_waiting_by_a_long_outside_write_on_sqlite_is_a_503_with_re
         eprintln!("SQLite only: PostgreSQL writers queue on row locks, not a file lock");
         return;
     }
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
-    let database_url = app.config.database_url.clone();
-    let holder = std::thread::spawn(move || {
-        use diesel::connection::SimpleConnection;
-        let url = broadsheet::db::DatabaseUrl::parse(&database_url).unwrap();
-        let pool = broadsheet::db::connect(&url, 1).unwrap();
-        let mut conn = pool.get().unwrap();
-        conn.batch_execute("BEGIN IMMEDIATE").unwrap();
-        locked.send(()).unwrap();
-        released.recv().unwrap();
-        conn.batch_execute("ROLLBACK").unwrap();
-    });
-    is_locked.await.unwrap();
+    let lock = app.hold_write_lock("").await;
     let response = app
         .signup(&new_client(), "patient@example.com", "correct horse battery")
         .await;
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     assert_eq!(app.count_rows("users").await, 0, "nothing half written");

@@ -436,6 +436,34 @@ impl TestApp {
             .count()
     }
 
+    /// Takes the database's write lock from outside the server (SQLite: the
+    /// file's; PostgreSQL: `postgres_lock`'s), as a long external write
+    /// would, until the returned guard is released or dropped.
+    pub async fn hold_write_lock(&self, postgres_lock: &'static str) -> WriteLock {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+        let database_url = self.config.database_url.clone();
+        let holder = std::thread::spawn(move || {
+            use diesel::connection::SimpleConnection;
+            let url = DatabaseUrl::parse(&database_url).unwrap();
+            let pool = db::connect(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            let lock = match &*conn {
+                db::DbConnection::Sqlite(_) => "BEGIN IMMEDIATE".to_owned(),
+                db::DbConnection::Postgres(_) => format!("BEGIN; {postgres_lock}"),
+            };
+            conn.batch_execute(&lock).unwrap();
+            locked.send(()).unwrap();
+            let _ = released.recv();
+            conn.batch_execute("ROLLBACK").unwrap();
+        });
+        is_locked.await.unwrap();
+        WriteLock {
+            release: Some(release),
+            holder: Some(holder),
+        }
+    }
+
     pub async fn count_rows(&self, table: &'static str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {
@@ -483,5 +511,32 @@ impl TestApp {
             TestDatabase::Sqlite(_) => "sqlite",
             TestDatabase::Postgres { .. } => "postgres",
         }
+    }
+}
+
+/// A write lock held by [`TestApp::hold_write_lock`].
+pub struct WriteLock {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WriteLock {
+    pub fn release(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+        if let Some(holder) = self.holder.take() {
+            holder.join().unwrap();
+        }
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
