@@ -34,15 +34,11 @@ use crate::{
 
 pub const COOKIE: &str = "bs_csrf";
 
-/// This request's CSRF token, to put in a form's `csrf_token` field.
+/// A visitor value made for this request because it came without one; set
+/// as the cookie on the way out (only pages that show a form make one, so
+/// feeds, the sitemap and static files set no cookie and stay cacheable).
 #[derive(Debug, Clone)]
-struct CsrfToken(String);
-
-/// Set once a page put the token in a form: only then does a new visitor
-/// need the cookie. (Feeds, the sitemap and static files set no cookie, so
-/// they may be cached publicly.)
-#[derive(Debug, Clone, Copy)]
-struct TokenShown;
+struct NewVisitor(String);
 
 fn is_well_formed(token: &str) -> bool {
     token.len() == 43
@@ -64,28 +60,18 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name).map(|c| c.value().to_owned())
 }
 
-/// Middleware: works out this request's form token, and gives a new
-/// visitor the cookie it is bound to if the page showed a form.
+/// Middleware: gives a new visitor the cookie their form token is bound to,
+/// when the page showed a form. Nothing is computed for pages without one.
 pub async fn ensure_cookie(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let existing = req
-        .cookie(COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|t| is_well_formed(t));
-    let fresh = existing.is_none();
-    let visitor = existing.unwrap_or_else(|| token::generate(""));
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    if let Some(state) = &state {
-        let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-        let form_token = expected_token(&state.signing_key, session.as_deref(), &visitor);
-        req.extensions_mut().insert(CsrfToken(form_token));
-    }
-    let secure = state.is_some_and(|state| state.config.secure_cookies());
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.secure_cookies());
     let mut res = next.call(req).await?;
-    let shown = res.request().extensions().get::<TokenShown>().is_some();
-    if fresh && shown {
+    let new_visitor = res.request().extensions().get::<NewVisitor>().cloned();
+    if let Some(NewVisitor(visitor)) = new_visitor {
         let cookie = Cookie::build(COOKIE, visitor)
             .path("/")
             .http_only(true)
@@ -97,11 +83,25 @@ pub async fn ensure_cookie(
     Ok(res)
 }
 
-/// The token for forms on this page (worked out by [`ensure_cookie`]).
+/// The token for a form on this page: bound to the request's session, or to
+/// its visitor cookie (made now, and set by [`ensure_cookie`], when it has none).
 pub fn token_for(req: &HttpRequest) -> String {
-    let token = req.extensions().get::<CsrfToken>().map(|t| t.0.clone());
-    req.extensions_mut().insert(TokenShown);
-    token.unwrap_or_default()
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return String::new();
+    };
+    let session = cookie_value(req, SESSION_COOKIE);
+    let visitor = match cookie_value(req, COOKIE).filter(|v| is_well_formed(v)) {
+        Some(visitor) => visitor,
+        None => {
+            let made = req.extensions().get::<NewVisitor>().map(|v| v.0.clone());
+            made.unwrap_or_else(|| {
+                let visitor = token::generate("");
+                req.extensions_mut().insert(NewVisitor(visitor.clone()));
+                visitor
+            })
+        }
+    };
+    expected_token(&state.signing_key, session.as_deref(), &visitor)
 }
 
 /// A url-encoded form whose CSRF token matched its cookie.
