@@ -1,6 +1,6 @@
-//! Short-lived caches for the two lookups every page view makes: who the
-//! session belongs to (with their subscriptions and comps) and what is at a
-//! slug. Without them an article view costs three to five statements; with
+//! Short-lived caches for the lookups every page view makes: who the
+//! session belongs to (with their subscriptions and comps), what is at a
+//! slug, and the publication's settings. Without them an article view costs three to five statements; with
 //! them a hot article costs none.
 //!
 //! Correctness rules, because a stale entry could leak a paid body or keep a
@@ -32,7 +32,7 @@ use moka::sync::Cache;
 
 use crate::{
     db::{articles::Article, users::User},
-    domain::access::Member,
+    domain::{access::Member, settings::Publication},
 };
 
 /// What a slug leads to, as the article lookup found it.
@@ -52,6 +52,10 @@ pub struct ReadCache {
     /// By the session token's SHA-256, never the token itself.
     sessions: Option<Cache<String, SessionOwner>>,
     articles: Option<Cache<String, AtSlug>>,
+    /// One entry (key ""): the settings every page shows.
+    publication: Option<Cache<String, Arc<Publication>>>,
+    /// The settings last loaded, for when the database cannot be reached.
+    last_publication: std::sync::RwLock<Option<Arc<Publication>>>,
     /// Bumped by every `clear`. A load that began before a clear may have
     /// read what the write replaced; it is answered but not cached.
     generation: AtomicU64,
@@ -67,6 +71,8 @@ impl ReadCache {
         Self {
             sessions: short_lived(ttl),
             articles: short_lived(ttl),
+            publication: short_lived(ttl),
+            last_publication: std::sync::RwLock::new(None),
             generation: AtomicU64::new(0),
         }
     }
@@ -87,6 +93,24 @@ impl ReadCache {
         load: impl Future<Output = Result<AtSlug, E>>,
     ) -> Result<AtSlug, E> {
         self.cached(self.articles.as_ref(), slug, load).await
+    }
+
+    /// The cached settings, or `load`'s answer (then cached).
+    pub async fn publication<E>(
+        &self,
+        load: impl Future<Output = Result<Arc<Publication>, E>>,
+    ) -> Result<Arc<Publication>, E> {
+        self.cached(self.publication.as_ref(), "", load).await
+    }
+
+    pub fn remember_publication(&self, publication: Arc<Publication>) {
+        if let Ok(mut last) = self.last_publication.write() {
+            *last = Some(publication);
+        }
+    }
+
+    pub fn last_publication(&self) -> Option<Arc<Publication>> {
+        self.last_publication.read().ok().and_then(|last| last.clone())
     }
 
     /// A hit never leaves the async thread; only a miss runs `load` (which
@@ -120,6 +144,9 @@ impl ReadCache {
         }
         if let Some(articles) = &self.articles {
             articles.invalidate_all();
+        }
+        if let Some(publication) = &self.publication {
+            publication.invalidate_all();
         }
     }
 }

@@ -77,7 +77,7 @@ settings! {
         public_url: Url = Url::parse("http://127.0.0.1:8080").expect("a valid URL"), "PUBLIC_URL", "`http://127.0.0.1:8080`", |raw| Ok(Url::parse(raw)?),
             "base of absolute links (emails, feeds, API calls to action)";
         site_title: String = "Broadsheet".into(), "BROADSHEET_SITE_TITLE", "`Broadsheet`", parse_site_title,
-            "the publication's name: page titles, the masthead, the footer, feeds, email headings";
+            "the publication's name on first start; after that it is a site setting (`/admin/settings`)";
         data_dir: PathBuf = PathBuf::from("./data"), "BROADSHEET_DATA_DIR", "`./data`", |raw| Ok(PathBuf::from(raw)),
             "folder for local data";
         demo: Option<bool> = None, "BROADSHEET_DEMO", "on for SQLite, off for PostgreSQL", |raw| Ok(Some(parse_bool(raw)?)),

@@ -22,6 +22,7 @@ pub mod mail;
 pub mod members;
 pub mod metrics;
 pub mod newsletter;
+pub mod publication;
 pub mod publishing;
 pub mod reading;
 pub mod security;

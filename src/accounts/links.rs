@@ -39,7 +39,7 @@ pub fn queue_verification(
     let token = login_tokens::create(conn, user_id, VERIFY_EMAIL, VERIFY_LIFETIME)?;
     newsletter::enqueue(
         conn,
-        &config.site_title,
+        config,
         email,
         &Transactional::VerifyEmail {
             url: config.url_for(&format!("/verify/{token}")),
@@ -158,7 +158,7 @@ async fn queue_link(
                 LinkKind::SignIn => Transactional::MagicLink { url },
                 LinkKind::ResetPassword => Transactional::ResetPassword { url },
             };
-            newsletter::enqueue(conn, &config.site_title, &user.email, &message)
+            newsletter::enqueue(conn, &config, &user.email, &message)
         })
     })
     .await

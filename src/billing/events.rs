@@ -211,7 +211,7 @@ fn checkout_completed(
     }
     newsletter::enqueue(
         conn,
-        &config.site_title,
+        config,
         &user.email,
         &Transactional::WelcomeToPaid {
             url: config.url_for("/"),
@@ -316,7 +316,7 @@ fn payment_failed(
     };
     newsletter::enqueue(
         conn,
-        &config.site_title,
+        config,
         &user.email,
         &Transactional::PaymentFailed {
             url: config.url_for("/account"),

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod seed;
 pub mod sends;
 pub mod sessions;
+pub mod settings;
 pub mod suppressions;
 pub mod users;
 

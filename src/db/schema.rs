@@ -144,6 +144,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_events,
     idempotency_keys,
     server_secrets,
+    site_settings,
     sends,
     deliveries,
     outbox,
@@ -189,6 +190,14 @@ diesel::table! {
         name -> Text,
         value -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    site_settings (id) {
+        id -> Integer,
+        document -> Text,
+        updated_at -> Timestamp,
     }
 }
 

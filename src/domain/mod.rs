@@ -11,6 +11,7 @@ pub mod markdown;
 pub mod member_csv;
 pub mod password;
 pub mod role;
+pub mod settings;
 pub mod slug;
 pub mod subscription;
 mod text_enum;
@@ -32,4 +33,12 @@ impl InvalidInput {
             message: message.into(),
         }
     }
+}
+
+/// For PATCH bodies: a field left out is `None`, a field sent as `null` is
+/// `Some(None)` (use with `#[serde(default, deserialize_with = ...)]`).
+pub fn nullable<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

@@ -32,6 +32,16 @@ impl Role {
         matches!(self, Role::Editor | Role::Admin)
     }
 
+    /// May read the publication's settings.
+    pub fn can_read_settings(self) -> bool {
+        matches!(self, Role::Editor | Role::Admin)
+    }
+
+    /// May change the publication's settings: its name, look, sender.
+    pub fn can_change_settings(self) -> bool {
+        self == Role::Admin
+    }
+
     /// May change members: comps, suppressions.
     pub fn can_manage_members(self) -> bool {
         self == Role::Admin

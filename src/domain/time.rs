@@ -1,16 +1,11 @@
-//! How timestamps are written for people and for machines. Every stored time
-//! is UTC.
+//! How timestamps are written for machines. Every stored time is UTC; dates
+//! for people are written in the publication's zone and language
+//! (`settings::Publication::date`).
 
-use time::{PrimitiveDateTime, format_description::well_known::Rfc3339, macros::format_description};
+use time::{PrimitiveDateTime, format_description::well_known::Rfc3339};
 
 pub fn rfc3339(at: PrimitiveDateTime) -> String {
     at.assume_utc().format(&Rfc3339).unwrap_or_default()
-}
-
-/// "27 November 2026".
-pub fn human_date(at: PrimitiveDateTime) -> String {
-    at.format(format_description!("[day padding:none] [month repr:long] [year]"))
-        .unwrap_or_default()
 }
 
 /// Parses an RFC 3339 time from input and stores it as UTC.

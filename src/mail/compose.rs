@@ -94,6 +94,8 @@ struct NewsletterText<'a> {
 pub struct NewsletterIssue<'a> {
     /// The publication's name.
     pub site: &'a str,
+    /// The From display name.
+    pub sender_name: &'a str,
     pub title: &'a str,
     pub author: &'a str,
     /// The body or the preview, as the access policy decided.
@@ -105,11 +107,13 @@ pub struct NewsletterIssue<'a> {
     pub unsubscribe_token: String,
 }
 
-fn from(config: &Config) -> anyhow::Result<Mailbox> {
-    config
+/// `MAIL_FROM`'s address under the publication's sender name.
+fn from(config: &Config, sender_name: &str) -> anyhow::Result<Mailbox> {
+    let configured: Mailbox = config
         .mail_from
         .parse()
-        .map_err(|e| anyhow::anyhow!("MAIL_FROM is not an address: {e}"))
+        .map_err(|e| anyhow::anyhow!("MAIL_FROM is not an address: {e}"))?;
+    Ok(Mailbox::new(Some(sender_name.to_owned()), configured.email))
 }
 
 fn to(email: &str) -> anyhow::Result<Mailbox> {
@@ -125,7 +129,7 @@ pub fn newsletter(
     issue: &NewsletterIssue<'_>,
 ) -> anyhow::Result<Message> {
     let unsubscribe_url = config.url_for(&format!("/unsubscribe/{}", issue.unsubscribe_token));
-    let from = from(config)?;
+    let from = from(config, issue.sender_name)?;
     let mailto = format!(
         "mailto:{}?subject=unsubscribe-{}",
         from.email, issue.unsubscribe_token
@@ -171,9 +175,10 @@ fn newsletter_bodies(
     Ok((text, html))
 }
 
-/// A stored transactional message, ready to go.
+/// A stored transactional message, ready to go, from `sender_name`.
 pub fn prepared(
     config: &Config,
+    sender_name: &str,
     to_email: &str,
     message_id: String,
     subject: &str,
@@ -181,7 +186,7 @@ pub fn prepared(
     html: String,
 ) -> anyhow::Result<Message> {
     Ok(Message::builder()
-        .from(from(config)?)
+        .from(from(config, sender_name)?)
         .to(to(to_email)?)
         .subject(subject)
         .message_id(Some(message_id))
@@ -312,6 +317,7 @@ mod tests {
     fn issue(cta: Option<CtaLink>) -> NewsletterIssue<'static> {
         NewsletterIssue {
             site: "Broadsheet",
+            sender_name: "Broadsheet",
             title: "What the river remembers",
             author: "Ines Mora",
             html: "<p>In the spring of 1953 the river rose.</p>",

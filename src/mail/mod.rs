@@ -218,6 +218,7 @@ mod tests {
         ));
         let message = compose::prepared(
             &config,
+            "Broadsheet",
             "reader@example.com",
             "<t@example.com>".into(),
             "Hi",

@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use crate::domain::delivery::DeliveryStatus;
 use crate::{
+    config::Config,
     db::{self, DbConnection, articles::Article, members, outbox, sends},
     domain::{
         access::{Policy, Standing},
@@ -52,9 +53,16 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
     Ok(send_id)
 }
 
-/// Queues a transactional email; the worker sends it (and retries it).
-pub fn enqueue(conn: &mut DbConnection, site: &str, to: &str, email: &Transactional) -> anyhow::Result<()> {
-    let rendered = email.render(site)?;
+/// Queues a transactional email under the publication's current name; the
+/// worker sends it (and retries it).
+pub fn enqueue(
+    conn: &mut DbConnection,
+    config: &Config,
+    to: &str,
+    email: &Transactional,
+) -> anyhow::Result<()> {
+    let site = crate::publication::stored(conn, config)?;
+    let rendered = email.render(&site.title)?;
     outbox::enqueue(
         conn,
         rendered.kind,

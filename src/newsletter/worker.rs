@@ -31,6 +31,7 @@ use crate::{
         sends::{self, DeliveryTarget},
         suppressions,
     },
+    domain::settings::Publication,
     domain::{
         access::{self, Reader},
         role::Role,
@@ -278,6 +279,7 @@ impl Worker {
             Ok((targets, articles, facts, suppressed))
         })
         .await?;
+        let site = crate::publication::current(&self.state).await;
         let mut outgoing = Vec::with_capacity(targets.len());
         let mut skipped = Vec::new();
         for target in targets {
@@ -290,7 +292,7 @@ impl Worker {
                 continue;
             };
             let reader = Reader::Member(member.clone());
-            match self.newsletter_message(&target, article, &reader) {
+            match self.newsletter_message(&site, &target, article, &reader) {
                 Ok(message) => outgoing.push(Outgoing {
                     queue: Queue::Deliveries,
                     id: target.id,
@@ -329,6 +331,7 @@ impl Worker {
     /// body chooser as the site.
     fn newsletter_message(
         &self,
+        site: &Publication,
         target: &DeliveryTarget,
         article: &Article,
         reader: &Reader,
@@ -339,7 +342,8 @@ impl Worker {
         let body = reading::allowed_body(row, access);
         let text = body.plain_text(config.preview_chars);
         let issue = NewsletterIssue {
-            site: &config.site_title,
+            site: site.title(),
+            sender_name: &site.settings.sender_name,
             title: &row.title,
             author: article.author(),
             html: body.html(),
@@ -367,11 +371,13 @@ impl Worker {
         let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
         let messages = db::run(&self.state.pool, move |conn| Ok(outbox::load(conn, &ids)?)).await?;
         let config = &self.state.config;
+        let site = crate::publication::current(&self.state).await;
         let mut outgoing = Vec::with_capacity(messages.len());
         for stored in messages {
             let message_id = format!("<{}-{}@{}>", stored.kind, stored.id, config.public_host());
             let message = compose::prepared(
                 config,
+                &site.settings.sender_name,
                 &stored.to_email,
                 message_id,
                 &stored.subject,

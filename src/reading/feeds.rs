@@ -5,7 +5,7 @@
 use rss::{ChannelBuilder, GuidBuilder, ItemBuilder};
 use time::format_description::well_known::Rfc2822;
 
-use crate::{config::Config, reading::ReadableArticle};
+use crate::{config::Config, domain::settings::Publication, reading::ReadableArticle};
 
 /// The public feed shows previews only, even of public posts: it is an
 /// invitation to the site, not a copy of it.
@@ -14,7 +14,15 @@ pub enum Bodies {
     AsAllowed,
 }
 
-pub fn rss(config: &Config, title: &str, articles: &[ReadableArticle], bodies: Bodies) -> String {
+/// `title` is the channel's: the publication's name, or the name of a
+/// member's private copy of it.
+pub fn rss(
+    config: &Config,
+    site: &Publication,
+    title: &str,
+    articles: &[ReadableArticle],
+    bodies: Bodies,
+) -> String {
     let items = articles
         .iter()
         .map(|readable| {
@@ -40,7 +48,12 @@ pub fn rss(config: &Config, title: &str, articles: &[ReadableArticle], bodies: B
     ChannelBuilder::default()
         .title(title.to_owned())
         .link(config.url_for("/"))
-        .description(format!("The latest from {}", config.site_title))
+        .description(if site.settings.description.is_empty() {
+            format!("The latest from {}", site.title())
+        } else {
+            site.settings.description.clone()
+        })
+        .language(Some(site.settings.locale.clone()))
         .items(items)
         .build()
         .to_string()

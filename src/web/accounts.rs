@@ -47,7 +47,7 @@ async fn signup_form(
     query: web::Query<NextQuery>,
 ) -> PageResult<HttpResponse> {
     let page = SignupPage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         next: pages::local_path(query.next.as_deref()),
         email: String::new(),
         email_error: None,
@@ -66,9 +66,10 @@ async fn signup(
     let next = pages::local_path(form.next.as_deref());
     let email = EmailAddress::parse(&form.email);
     let password = Password::parse(form.password);
+    let layout = pages::layout(&req, &reader).await;
     let form_again = |status, email_error: Option<String>, password_error| {
         let page = SignupPage {
-            layout: pages::layout(&req, &reader),
+            layout: layout.clone(),
             next: next.clone(),
             email: form.email.chars().take(EmailAddress::MAX_LEN).collect(),
             email_error,
@@ -120,7 +121,7 @@ async fn login_form(
     query: web::Query<NextQuery>,
 ) -> PageResult<HttpResponse> {
     let page = LoginPage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         next: pages::local_path(query.next.as_deref()),
         email: String::new(),
         error: None,
@@ -137,9 +138,10 @@ async fn login(
 ) -> PageResult<HttpResponse> {
     let next = pages::local_path(form.next.as_deref());
     let typed_email: String = form.email.chars().take(EmailAddress::MAX_LEN).collect();
+    let layout = pages::layout(&req, &reader).await;
     let failed = |status: StatusCode, error: String| -> PageResult<HttpResponse> {
         let page = LoginPage {
-            layout: pages::layout(&req, &reader),
+            layout: layout.clone(),
             next: next.clone(),
             email: typed_email.clone(),
             error: Some(error),

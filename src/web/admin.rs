@@ -4,7 +4,7 @@
 
 use crate::domain::access;
 use actix_web::{HttpResponse, delete, get, http::header, patch, post, web};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{
     IntoParams, Modify, OpenApi, ToSchema,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -16,10 +16,11 @@ use crate::{
     domain::{
         InvalidInput,
         article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
+        settings::{NavLink, SettingsPatch, SiteSettings},
         slug::Slug,
         time::{parse_rfc3339, rfc3339},
     },
-    members, newsletter,
+    members, newsletter, publication,
     publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
     reading::Page,
     state::AppState,
@@ -39,14 +40,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(retry_send)
         .service(grant_comp)
         .service(revoke_comp)
-        .service(export_members);
+        .service(export_members)
+        .service(get_settings)
+        .service(patch_settings);
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members),
-    components(schemas(ErrorBody)),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members, get_settings, patch_settings),
+    components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]
@@ -169,10 +172,6 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// The body of `PATCH /admin/api/articles/{id}`: only the fields sent change;
 /// `null` clears `slug` (made from the title again), `email` (to `none`) and
 /// `publish_at` (unschedules). `title`, `markdown` and `visibility` cannot be
@@ -181,25 +180,25 @@ fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Opti
 #[serde(deny_unknown_fields)]
 struct PatchArticleBody {
     /// Left out: unchanged. It cannot be cleared.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")]
     title: Option<Option<String>>,
     /// Left out: unchanged. It cannot be cleared.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = String, required = false, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     markdown: Option<Option<String>>,
     /// Left out: unchanged. It cannot be cleared.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Visibility, required = false)]
     visibility: Option<Option<Visibility>>,
     /// `null`: made from the title again.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<EmailSegment>)]
     email: Option<Option<EmailSegment>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<String>, format = DateTime)]
     publish_at: Option<Option<String>>,
 }
@@ -683,4 +682,28 @@ async fn export_members(state: web::Data<AppState>, staff: ApiStaff) -> ApiResul
             "attachment; filename=\"broadsheet-members.csv\"",
         ))
         .body(csv))
+}
+
+/// The publication's settings. Editors and admins.
+#[utoipa::path(get, path = "/admin/api/settings",
+    responses((status = 200, body = SiteSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/settings")]
+async fn get_settings(state: web::Data<AppState>, staff: ApiStaff) -> ApiResult<web::Json<SiteSettings>> {
+    let settings = publication::read(&state, staff.actor).await?;
+    Ok(web::Json(settings))
+}
+
+/// Changes the settings sent; every page, feed and email shows the change
+/// within the read-cache lifetime. Admins only.
+#[utoipa::path(patch, path = "/admin/api/settings", request_body = SettingsPatch,
+    responses((status = 200, body = SiteSettings), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[patch("/settings")]
+async fn patch_settings(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    body: web::Json<SettingsPatch>,
+) -> ApiResult<web::Json<SiteSettings>> {
+    let settings = publication::update(&state, staff.actor, body.into_inner()).await?;
+    Ok(web::Json(settings))
 }

@@ -32,9 +32,9 @@ pub fn configure_webhook(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult<HttpResponse> {
+async fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult<HttpResponse> {
     let page = NoticePage {
-        layout: pages::layout(req, reader),
+        layout: pages::layout(req, reader).await,
         title: "Billing is not configured",
         message: "Paid subscriptions are not open on this server yet. You can still read free and members-only posts.",
     };
@@ -48,10 +48,10 @@ async fn subscribe_page(
     SignedIn { reader, .. }: SignedIn<ThenSubscribe>,
 ) -> PageResult<HttpResponse> {
     if state.billing.is_none() {
-        return not_configured(&req, &reader);
+        return not_configured(&req, &reader).await;
     }
     let page = SubscribePage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         monthly: state.config.price_monthly_label.clone(),
         yearly: state.config.price_yearly_label.clone(),
     };
@@ -73,7 +73,7 @@ async fn subscribe(
     CsrfForm(form): CsrfForm<PlanForm>,
 ) -> PageResult<HttpResponse> {
     let Some(setup) = &state.billing else {
-        return not_configured(&req, &reader);
+        return not_configured(&req, &reader).await;
     };
     let plan = Plan::parse(&form.plan)
         .ok_or_else(|| Problem::bad_request("Choose the monthly or the yearly plan.").on_field("plan"))?;
@@ -110,7 +110,7 @@ async fn portal(
     _form: CsrfForm<pages::EmptyForm>,
 ) -> PageResult<HttpResponse> {
     let Some(setup) = &state.billing else {
-        return not_configured(&req, &reader);
+        return not_configured(&req, &reader).await;
     };
     let Some(customer_id) = &user.stripe_customer_id else {
         return Ok(pages::redirect("/subscribe"));

@@ -44,17 +44,17 @@ async fn delete_form(
     req: HttpRequest,
     SignedIn { reader, .. }: SignedIn<ThenDeleteAccount>,
 ) -> PageResult<HttpResponse> {
-    render_form(&req, &reader, StatusCode::OK, None)
+    render_form(&req, &reader, StatusCode::OK, None).await
 }
 
-fn render_form(
+async fn render_form(
     req: &HttpRequest,
     reader: &CurrentReader,
     status: StatusCode,
     error: Option<String>,
 ) -> PageResult<HttpResponse> {
     let page = DeleteAccountPage {
-        layout: pages::layout(req, reader),
+        layout: pages::layout(req, reader).await,
         error,
     };
     Ok(pages::render(req, status, &page)?)
@@ -77,7 +77,7 @@ async fn delete(
     let typed = EmailAddress::parse(&form.0.confirm_email).ok();
     if typed.as_ref().map(EmailAddress::as_str) != Some(user.email.as_str()) {
         let error = "Type the email address of this account to confirm.".to_owned();
-        return render_form(&req, &reader, StatusCode::UNPROCESSABLE_ENTITY, Some(error));
+        return render_form(&req, &reader, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await;
     }
     match data_rights::delete_account(&state, &user).await {
         Ok(()) => {
@@ -97,12 +97,16 @@ async fn delete(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some(pages::as_sentence(&refused.to_string())),
             )
+            .await
         }
-        Err(refused @ DeleteError::Staff) => render_form(
-            &req,
-            &reader,
-            StatusCode::FORBIDDEN,
-            Some(pages::as_sentence(&refused.to_string())),
-        ),
+        Err(refused @ DeleteError::Staff) => {
+            render_form(
+                &req,
+                &reader,
+                StatusCode::FORBIDDEN,
+                Some(pages::as_sentence(&refused.to_string())),
+            )
+            .await
+        }
     }
 }

@@ -49,6 +49,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>, staff: SiteStaff) ->
     let (articles, _) = publishing::list_articles(&state, actor, ArticleFilter::default(), page)
         .await
         .map_err(Problem::from)?;
+    let layout = pages::layout(&req, &reader.reader).await;
     let rows = articles
         .into_iter()
         .map(|a| AdminRow {
@@ -56,11 +57,11 @@ async fn list(req: HttpRequest, state: web::Data<AppState>, staff: SiteStaff) ->
             title: a.row.title,
             status: a.row.status.to_string(),
             visibility: a.row.visibility.to_string(),
-            updated: crate::domain::time::human_date(a.row.updated_at),
+            updated: layout.site.date(a.row.updated_at),
         })
         .collect();
     let page = AdminListPage {
-        layout: pages::layout(&req, &reader.reader),
+        layout,
         articles: rows,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
@@ -137,7 +138,7 @@ const SEGMENTS: [(&str, &str); 4] = [
 ];
 
 /// The editor page for `form`, with previews rendered from its markdown.
-fn editor_page(
+async fn editor_page(
     req: &HttpRequest,
     reader: &SiteStaff,
     state: &AppState,
@@ -146,7 +147,7 @@ fn editor_page(
 ) -> AdminEditPage {
     let rendered = markdown::render(&form.markdown, state.config.preview_chars);
     AdminEditPage {
-        layout: pages::layout(req, &reader.reader),
+        layout: pages::layout(req, &reader.reader).await,
         id: article.map(|a| a.row.id),
         action: article.map_or("/admin/articles".to_owned(), |a| {
             format!("/admin/articles/{}", a.row.id)
@@ -194,12 +195,12 @@ async fn new_form(
     staff: SiteStaff,
 ) -> PageResult<HttpResponse> {
     let reader = &staff;
-    let page = editor_page(&req, reader, &state, &EditorForm::default(), None);
+    let page = editor_page(&req, reader, &state, &EditorForm::default(), None).await;
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
 /// Re-shows the form with an error, keeping everything typed.
-fn form_error(
+async fn form_error(
     req: &HttpRequest,
     reader: &SiteStaff,
     state: &AppState,
@@ -207,7 +208,7 @@ fn form_error(
     article: Option<&Article>,
     error: String,
 ) -> PageResult<HttpResponse> {
-    let mut page = editor_page(req, reader, state, form, article);
+    let mut page = editor_page(req, reader, state, form, article).await;
     page.error = Some(error);
     Ok(pages::render(req, StatusCode::UNPROCESSABLE_ENTITY, &page)?)
 }
@@ -222,12 +223,12 @@ async fn create(
     let actor = staff.actor;
     let reader = &staff;
     if form.action == "preview" {
-        let page = editor_page(&req, reader, &state, &form, None);
+        let page = editor_page(&req, reader, &state, &form, None).await;
         return Ok(pages::render(&req, StatusCode::OK, &page)?);
     }
     let parsed = match form.parse() {
         Ok(parsed) => parsed,
-        Err(invalid) => return form_error(&req, reader, &state, &form, None, invalid.message),
+        Err(invalid) => return form_error(&req, reader, &state, &form, None, invalid.message).await,
     };
     let publish = form.action == "publish";
     let draft = ArticleDraft {
@@ -245,7 +246,7 @@ async fn create(
             flash_for(&article),
         )),
         Err(PublishingError::Internal(e)) => Err(e.into()),
-        Err(e) => form_error(&req, reader, &state, &form, None, e.to_string()),
+        Err(e) => form_error(&req, reader, &state, &form, None, e.to_string()).await,
     }
 }
 
@@ -279,7 +280,8 @@ async fn edit_form(
         &state,
         &form_of(&article, staff.proof),
         Some(&article),
-    );
+    )
+    .await;
     if let Some(send_id) = newsletter::send_of_article(&state.pool, article.row.id).await?
         && let Some(progress) = newsletter::progress(&state.pool, send_id).await?
     {
@@ -310,7 +312,7 @@ async fn update(
         .map_err(Problem::from)?;
     let outcome = match form.action.as_str() {
         "preview" => {
-            let page = editor_page(&req, reader, &state, &form, Some(&article));
+            let page = editor_page(&req, reader, &state, &form, Some(&article)).await;
             return Ok(pages::render(&req, StatusCode::OK, &page)?);
         }
         "unpublish" => publishing::unpublish_article(&state, actor, id).await,
@@ -318,7 +320,7 @@ async fn update(
             let parsed = match form.parse() {
                 Ok(parsed) => parsed,
                 Err(invalid) => {
-                    return form_error(&req, reader, &state, &form, Some(&article), invalid.message);
+                    return form_error(&req, reader, &state, &form, Some(&article), invalid.message).await;
                 }
             };
             let edit = ArticleEdit {
@@ -343,7 +345,7 @@ async fn update(
             flash_for(&article),
         )),
         Err(PublishingError::Internal(e)) => Err(e.into()),
-        Err(e) => form_error(&req, reader, &state, &form, Some(&article), e.to_string()),
+        Err(e) => form_error(&req, reader, &state, &form, Some(&article), e.to_string()).await,
     }
 }
 

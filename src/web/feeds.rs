@@ -35,9 +35,11 @@ async fn public_feed(state: web::Data<AppState>) -> PageResult<HttpResponse> {
         per_page: FEED_LENGTH,
     };
     let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
+    let site = crate::publication::current(&state).await;
     let body = feeds::rss(
         &state.config,
-        &state.config.site_title,
+        &site,
+        site.title(),
         &articles,
         Bodies::PreviewsOnly,
     );
@@ -60,8 +62,9 @@ async fn private_feed(state: web::Data<AppState>, token: web::Path<String>) -> P
         per_page: FEED_LENGTH,
     };
     let articles = reading::latest(&state, reading::Who::uncounted(&reader), page).await?;
-    let title = format!("{} for {}", state.config.site_title, user.email);
-    let body = feeds::rss(&state.config, &title, &articles, Bodies::AsAllowed);
+    let site = crate::publication::current(&state).await;
+    let title = format!("{} for {}", site.title(), user.email);
+    let body = feeds::rss(&state.config, &site, &title, &articles, Bodies::AsAllowed);
     Ok(xml(
         "application/rss+xml; charset=utf-8",
         body,

@@ -35,7 +35,7 @@ const CHECK_INBOX: &str =
     "If that address has an account, a link is on its way. It may take a minute to arrive.";
 const LINK_EXPIRED: &str = "This link has expired or was already used. Ask for a new one.";
 
-fn notice(
+async fn notice(
     req: &HttpRequest,
     reader: &CurrentReader,
     status: StatusCode,
@@ -43,7 +43,7 @@ fn notice(
     message: &'static str,
 ) -> PageResult<HttpResponse> {
     let page = NoticePage {
-        layout: pages::layout(req, reader),
+        layout: pages::layout(req, reader).await,
         title,
         message,
     };
@@ -65,8 +65,9 @@ async fn verify(
             "Email confirmed",
             "Thank you: your address is confirmed and the newsletter will reach you.",
         )
+        .await
     } else {
-        notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED)
+        notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await
     }
 }
 
@@ -94,7 +95,8 @@ async fn request(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many requests",
                     "Too many links were asked for. Wait a minute and try again.",
-                )?;
+                )
+                .await?;
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, retry.seconds().into());
@@ -102,7 +104,7 @@ async fn request(
             }
         }
     }
-    notice(req, reader, StatusCode::OK, "Check your inbox", CHECK_INBOX)
+    notice(req, reader, StatusCode::OK, "Check your inbox", CHECK_INBOX).await
 }
 
 #[post("/login/link")]
@@ -126,10 +128,10 @@ async fn magic_link_page(
 ) -> PageResult<HttpResponse> {
     let token = token.into_inner();
     let Some(email) = links::link_owner(&state, token.clone(), LinkKind::SignIn).await? else {
-        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
     };
     let page = ActionPage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         title: format!("Sign in to {}", state.config.site_title),
         // Name the account, so nobody is signed in to one they did not ask for.
         message: format!("Press the button to finish signing in as {email} on this device."),
@@ -163,7 +165,7 @@ async fn use_magic_link(
             response.add_cookie(&pages::session_cookie(&state.config, session))?;
             Ok(response)
         }
-        None => notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED),
+        None => notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await,
     }
 }
 
@@ -175,7 +177,7 @@ struct EmailFormNext {
 #[get("/reset")]
 async fn reset_request_form(req: HttpRequest, reader: CurrentReader) -> PageResult<HttpResponse> {
     let page = EmailFormPage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         title: "Reset your password",
         message: "Enter your email and we will send you a link to choose a new password.",
         action: "/reset",
@@ -207,10 +209,10 @@ async fn reset_form(
         .await?
         .is_none()
     {
-        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
     }
     let page = NewPasswordPage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         action: format!("/reset/{token}"),
         error: None,
     };
@@ -236,7 +238,7 @@ async fn reset(
         Ok(password) => password,
         Err(invalid) => {
             let page = NewPasswordPage {
-                layout: pages::layout(&req, &reader),
+                layout: pages::layout(&req, &reader).await,
                 action: format!("/reset/{token}"),
                 error: Some(invalid.message),
             };
@@ -244,7 +246,7 @@ async fn reset(
         }
     };
     if !links::reset_password(&state, token, password).await? {
-        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED);
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
     }
     let mut response =
         pages::redirect_with_flash("/login", "Your password is changed. Log in with the new one.");
@@ -259,7 +261,7 @@ async fn unsubscribe_page(
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let page = ActionPage {
-        layout: pages::layout(&req, &reader),
+        layout: pages::layout(&req, &reader).await,
         title: "Leave the newsletter?".to_owned(),
         message: "You will stop getting new posts by email. Your account stays, and you can turn the newsletter back on from your account page.".to_owned(),
         action: format!("/unsubscribe/{}", token.into_inner()),
@@ -279,20 +281,26 @@ async fn unsubscribe(
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     match links::unsubscribe(&state, &token).await? {
-        Some(_) => notice(
-            &req,
-            &reader,
-            StatusCode::OK,
-            "You are unsubscribed",
-            "You will not get the newsletter any more. You can turn it back on from your account page.",
-        ),
-        None => notice(
-            &req,
-            &reader,
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This unsubscribe link is not valid. Use the link from a recent email, or your account page.",
-        ),
+        Some(_) => {
+            notice(
+                &req,
+                &reader,
+                StatusCode::OK,
+                "You are unsubscribed",
+                "You will not get the newsletter any more. You can turn it back on from your account page.",
+            )
+            .await
+        }
+        None => {
+            notice(
+                &req,
+                &reader,
+                StatusCode::NOT_FOUND,
+                "Link not valid",
+                "This unsubscribe link is not valid. Use the link from a recent email, or your account page.",
+            )
+            .await
+        }
     }
 }
 

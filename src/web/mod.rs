@@ -16,6 +16,7 @@ mod links;
 pub mod ops;
 pub(crate) mod pages;
 pub mod site;
+pub mod site_settings;
 pub mod startup;
 pub mod views;
 
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(site::configure)
             .configure(billing::configure)
             .configure(editor::configure)
+            .configure(site_settings::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
             .configure(data_rights::configure)

@@ -8,6 +8,7 @@ use actix_web::{
 
 use crate::{
     config::Config,
+    domain::settings::{Publication, SiteSettings},
     web::{
         csrf,
         extract::{CurrentReader, SESSION_COOKIE},
@@ -54,15 +55,18 @@ pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net:
     .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }
 
-pub fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
-    let site_title = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map_or_else(
-            || "Broadsheet".to_owned(),
-            |state| state.config.site_title.clone(),
-        );
+/// The header and footer of a page, with the publication's current settings.
+pub async fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
+    let site = match req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
+        Some(state) => crate::publication::current(state).await,
+        None => std::sync::Arc::new(Publication::new(SiteSettings::defaults(
+            "Broadsheet",
+            "Broadsheet",
+        ))),
+    };
     Layout {
-        site_title,
+        copyright: site.copyright(crate::db::now()),
+        site,
         user_email: reader.email(),
         is_staff: reader.user.as_ref().is_some_and(|u| u.role().is_staff()),
         csrf_token: csrf::token_for(req),

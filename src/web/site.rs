@@ -12,7 +12,7 @@ use crate::{
     domain::{
         access::{Access, Banner, Reader, Standing},
         article::Visibility,
-        time::human_date,
+        settings::Publication,
     },
     gifts::{self, GiftError, GiftRequest},
     reading::{self, Lookup, Page},
@@ -38,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(revoke_other_sessions)
         .service(revoke_session)
         .service(stylesheet)
+        .service(theme)
+        .service(favicon)
         .service(admin_script);
 }
 
@@ -55,9 +57,13 @@ async fn home(
         per_page: HOME_PAGE_SIZE,
     };
     let articles = reading::latest(&state, reader.who(), page).await?;
+    let layout = pages::layout(&req, &reader).await;
     let page = HomePage {
-        layout: pages::layout(&req, &reader),
-        articles: articles.iter().map(|a| summary(&a.article)).collect(),
+        articles: articles
+            .iter()
+            .map(|a| summary(&a.article, &layout.site))
+            .collect(),
+        layout,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
@@ -80,7 +86,7 @@ async fn article_page(
         Lookup::Moved(new_slug) => return Ok(pages::moved_permanently(&format!("/p/{new_slug}"))),
         Lookup::Missing => return Err(not_found().into()),
     };
-    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default());
+    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default()).await;
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
@@ -94,7 +100,7 @@ struct ArticleExtras {
 /// The article page for a decided article: the body or teaser the policy
 /// chose, its call to action and banner, and the gift button for those who
 /// may give one.
-fn article_page_for(
+async fn article_page_for(
     req: &HttpRequest,
     reader: &CurrentReader,
     state: &AppState,
@@ -130,10 +136,11 @@ fn article_page_for(
         }
         Reader::Anonymous => false,
     };
+    let layout = pages::layout(req, reader).await;
     ArticlePage {
-        layout: pages::layout(req, reader),
         html: readable.html().to_owned(),
-        article: summary(&readable.article),
+        article: summary(&readable.article, &layout.site),
+        layout,
         cta,
         banner,
         notice: extras.notice,
@@ -160,7 +167,7 @@ async fn gift_page(
         gifter: gifted.gifter,
         notice: gifted.closed,
     };
-    let page = article_page_for(&req, &reader, &state, &gifted.readable, extras);
+    let page = article_page_for(&req, &reader, &state, &gifted.readable, extras).await;
     let mut response = pages::render(&req, StatusCode::OK, &page)?;
     // The token is the key: keep it out of Referer headers entirely.
     response.headers_mut().insert(
@@ -232,6 +239,8 @@ async fn account(
     })
     .await?;
     let now = db::now();
+    let layout = pages::layout(&req, &reader).await;
+    let human_date = |at| layout.site.date(at);
     let gift_links = gifts::list(&state, user_id)
         .await?
         .into_iter()
@@ -301,7 +310,7 @@ async fn account(
         })
     });
     let page = AccountPage {
-        layout: pages::layout(&req, &reader),
+        layout,
         email: user.email.clone(),
         plan,
         renewal,
@@ -390,7 +399,43 @@ async fn admin_script() -> HttpResponse {
         .body(views::ADMIN_SCRIPT)
 }
 
-#[get("/static/style.v2.css")]
+/// `:root { --accent: … }`: the publication's colour, as a stylesheet whose
+/// address names it (`?accent=rrggbb`), so it is the same for everyone,
+/// cacheable for good, and needs no inline style (the CSP allows none).
+#[get("/theme.css")]
+async fn theme(query: web::Query<ThemeQuery>) -> PageResult<HttpResponse> {
+    let color =
+        views::theme_color(&query.accent).ok_or_else(|| Problem::not_found("There is no such theme."))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(format!(":root {{ --accent: #{color}; }}\n")))
+}
+
+#[derive(serde::Deserialize)]
+struct ThemeQuery {
+    accent: String,
+}
+
+/// The default favicon: the publication's initial on its colour, drawn from
+/// the address alone (`?initial=B&accent=rrggbb`), like the theme.
+#[get("/favicon.svg")]
+async fn favicon(query: web::Query<FaviconQuery>) -> PageResult<HttpResponse> {
+    let svg = views::favicon_svg(&query.initial, &query.accent)
+        .ok_or_else(|| Problem::not_found("There is no such icon."))?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(svg))
+}
+
+#[derive(serde::Deserialize)]
+struct FaviconQuery {
+    initial: String,
+    accent: String,
+}
+
+#[get("/static/style.v3.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
@@ -398,7 +443,7 @@ async fn stylesheet() -> HttpResponse {
         .body(views::STYLESHEET)
 }
 
-fn summary(article: &Article) -> ArticleSummary {
+fn summary(article: &Article, site: &Publication) -> ArticleSummary {
     let row = &article.row;
     let visibility = article.visibility();
     let published = row.published_at.unwrap_or(row.created_at);
@@ -413,7 +458,7 @@ fn summary(article: &Article) -> ArticleSummary {
             Visibility::Paid => "Paid",
         },
         published_iso: crate::domain::time::rfc3339(published),
-        published_human: crate::domain::time::human_date(published),
+        published_human: site.date(published),
         preview_html: row.preview_html.clone(),
         excerpt: row.excerpt.clone(),
     }

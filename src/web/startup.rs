@@ -120,6 +120,8 @@ pub async fn prepare_state(config: Config) -> anyhow::Result<AppState> {
         Ok(SigningKey::new(bytes))
     })
     .await?;
+    let first_settings = config.clone();
+    db::run(&pool, move |conn| crate::publication::seed(conn, &first_settings)).await?;
     let mailer = Mailer::from_config(&config)?;
     AppState::new(config, pool, signing_key, mailer)
 }

@@ -4,16 +4,65 @@
 
 use askama::Template;
 
+use crate::domain::settings::Publication;
+
 /// Versioned so browsers may cache it for a year; bump with the file.
-pub const STYLESHEET_URL: &str = "/static/style.v2.css";
+pub const STYLESHEET_URL: &str = "/static/style.v3.css";
 pub const STYLESHEET: &str = include_str!("../../static/style.css");
 pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
 pub const ADMIN_SCRIPT: &str = include_str!("../../static/admin.js");
 
+/// The stylesheet that sets the publication's accent colour.
+pub fn theme_url(site: &Publication) -> String {
+    format!(
+        "/theme.css?accent={}",
+        site.settings.accent_color.trim_start_matches('#')
+    )
+}
+
+/// Six hex digits, lower case, or nothing.
+pub fn theme_color(raw: &str) -> Option<String> {
+    (raw.len() == 6 && raw.chars().all(|c| c.is_ascii_hexdigit())).then(|| raw.to_ascii_lowercase())
+}
+
+/// The generated favicon: the first letter of the publication's name.
+pub fn favicon_url(site: &Publication) -> String {
+    let initial = site.title().chars().find(|c| c.is_alphanumeric()).unwrap_or('B');
+    let mut encoded = [0u8; 4];
+    format!(
+        "/favicon.svg?initial={}&accent={}",
+        percent_encoding::utf8_percent_encode(
+            initial.encode_utf8(&mut encoded),
+            percent_encoding::NON_ALPHANUMERIC
+        ),
+        site.settings.accent_color.trim_start_matches('#')
+    )
+}
+
+/// A square of the accent colour with one white letter; `None` unless
+/// `initial` is one letter or digit and `accent` a colour.
+pub fn favicon_svg(initial: &str, accent: &str) -> Option<String> {
+    let mut chars = initial.chars();
+    let letter = chars
+        .next()
+        .filter(|c| c.is_alphanumeric() && chars.next().is_none())?;
+    let color = theme_color(accent)?;
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\">\
+         <rect width=\"64\" height=\"64\" rx=\"12\" fill=\"#{color}\"/>\
+         <text x=\"32\" y=\"45\" font-family=\"Georgia, serif\" font-size=\"40\" font-weight=\"bold\" \
+         text-anchor=\"middle\" fill=\"#fff\">{}</text></svg>",
+        letter.to_uppercase()
+    ))
+}
+
 /// What the header and footer of every page need.
+#[derive(Clone)]
 pub struct Layout {
-    /// The publication's name (`BROADSHEET_SITE_TITLE`).
-    pub site_title: String,
+    /// The publication's settings: name, description, look, navigation.
+    pub site: std::sync::Arc<crate::domain::settings::Publication>,
+    /// The footer's copyright line.
+    pub copyright: String,
     pub user_email: Option<String>,
     pub csrf_token: String,
     pub flash: Option<String>,
@@ -247,4 +296,33 @@ pub struct ErrorPage<'a> {
 pub struct DeleteAccountPage {
     pub layout: Layout,
     pub error: Option<String>,
+}
+
+/// The settings form's fields as text, as stored or as typed.
+pub struct SettingsFormView {
+    pub title: String,
+    pub description: String,
+    pub accent_color: String,
+    pub logo_url: String,
+    pub icon_url: String,
+    pub sender_name: String,
+    pub footer: String,
+    pub navigation: String,
+    pub locale: String,
+    pub timezone: String,
+    pub copyright: String,
+    pub embed_origins: String,
+    pub subscribe_asks_name: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_settings.html")]
+pub struct AdminSettingsPage {
+    pub layout: Layout,
+    /// Admins change; editors only read.
+    pub may_change: bool,
+    pub form: SettingsFormView,
+    pub error: Option<String>,
+    /// The field `error` is about ("" for none).
+    pub error_field: &'static str,
 }

@@ -62,7 +62,7 @@ async fn every_admin_route_answers_each_role_as_its_permissions_say() {
     use StatusCode as S;
     // (route name, admin, editor, author, reader key, no key)
     type Row = (&'static str, [S; 5]);
-    let rows: [Row; 12] = [
+    let rows: [Row; 14] = [
         ("list", [S::OK, S::OK, S::OK, S::FORBIDDEN, S::UNAUTHORIZED]),
         (
             "create draft",
@@ -121,6 +121,14 @@ async fn every_admin_route_answers_each_role_as_its_permissions_say() {
                 S::FORBIDDEN,
                 S::UNAUTHORIZED,
             ],
+        ),
+        (
+            "read the settings",
+            [S::OK, S::OK, S::FORBIDDEN, S::FORBIDDEN, S::UNAUTHORIZED],
+        ),
+        (
+            "change the settings",
+            [S::OK, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN, S::UNAUTHORIZED],
         ),
         (
             "get a missing article",
@@ -198,6 +206,12 @@ async fn every_admin_route_answers_each_role_as_its_permissions_say() {
                     None,
                 ),
                 "get a missing article" => (Method::GET, "/admin/api/articles/999999".to_owned(), None),
+                "read the settings" => (Method::GET, "/admin/api/settings".to_owned(), None),
+                "change the settings" => (
+                    Method::PATCH,
+                    "/admin/api/settings".to_owned(),
+                    Some(json!({"title": "Renamed"})),
+                ),
                 other => unreachable!("{other}"),
             };
             let response = f.app.admin(method, key.as_deref(), &path, body).await;
@@ -588,6 +602,8 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("post", "/admin/api/members/{id}/comp"),
         ("delete", "/admin/api/members/{id}/comp"),
         ("get", "/admin/api/members/export"),
+        ("get", "/admin/api/settings"),
+        ("patch", "/admin/api/settings"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

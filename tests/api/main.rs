@@ -21,6 +21,7 @@ mod meter;
 mod metrics;
 mod ops;
 mod reading;
+mod settings;
 mod smtp;
 mod stripe;
 mod website;
