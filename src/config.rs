@@ -149,7 +149,9 @@ settings! {
         links_per_account_per_hour: u32 = 5, "BROADSHEET_LINKS_PER_ACCOUNT_PER_HOUR", "`5`", |raw| parse_in(raw, 1..=1_000_000),
             "sign-in and reset links per typed email from one client address (never account-wide, so nobody can use up the owner's)";
         signups_per_ip_per_hour: u32 = 20, "BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "`20`", |raw| parse_in(raw, 1..=1_000_000),
-            "new accounts per client address per hour (and 3 per typed email); more answer 429 with `Retry-After`";
+            "new accounts and email-only subscriptions per client address per hour (and 3 per typed email); more answer 429 with `Retry-After`";
+        subscribe_min_fill_ms: u64 = 1500, "BROADSHEET_SUBSCRIBE_MIN_FILL_MS", "`1500`", |raw| parse_in(raw, 0..=600_000),
+            "the subscribe form is refused when sent sooner than this after it was shown (bots fill forms instantly)";
     }
     "Paywall" {
         past_due_grace_days: i64 = 7, "PAST_DUE_GRACE_DAYS", "`7`", |raw| parse_in(raw, 0..=365),

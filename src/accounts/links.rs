@@ -74,7 +74,7 @@ pub async fn verify_email(
 /// password the prover did not set is cleared (the prover set it only if
 /// they are signed in to this account in the browser that opened the link).
 /// Later proofs change nothing.
-fn prove_address(
+pub(crate) fn prove_address(
     conn: &mut db::DbConnection,
     user_id: i32,
     now: time::PrimitiveDateTime,
@@ -148,20 +148,30 @@ async fn queue_link(
                 tracing::info!(email = %email.masked(), "link requested for an unknown email");
                 return Ok(());
             };
-            let (purpose, lifetime, path) = match kind {
-                LinkKind::SignIn => (MAGIC_LINK, MAGIC_LINK_LIFETIME, "/login/link"),
-                LinkKind::ResetPassword => (RESET_PASSWORD, RESET_LIFETIME, "/reset"),
-            };
-            let token = login_tokens::create(conn, user.id, purpose, lifetime)?;
-            let url = config.url_for(&format!("{path}/{token}"));
-            let message = match kind {
-                LinkKind::SignIn => Transactional::MagicLink { url },
-                LinkKind::ResetPassword => Transactional::ResetPassword { url },
-            };
-            newsletter::enqueue(conn, &config, &user.email, &message)
+            queue_link_for(conn, &config, &user, kind)
         })
     })
     .await
+}
+
+/// Queues a sign-in or reset link to `user` (inside the caller's transaction).
+pub(crate) fn queue_link_for(
+    conn: &mut db::DbConnection,
+    config: &Config,
+    user: &users::User,
+    kind: LinkKind,
+) -> anyhow::Result<()> {
+    let (purpose, lifetime, path) = match kind {
+        LinkKind::SignIn => (MAGIC_LINK, MAGIC_LINK_LIFETIME, "/login/link"),
+        LinkKind::ResetPassword => (RESET_PASSWORD, RESET_LIFETIME, "/reset"),
+    };
+    let token = login_tokens::create(conn, user.id, purpose, lifetime)?;
+    let url = config.url_for(&format!("{path}/{token}"));
+    let message = match kind {
+        LinkKind::SignIn => Transactional::MagicLink { url },
+        LinkKind::ResetPassword => Transactional::ResetPassword { url },
+    };
+    newsletter::enqueue(conn, config, &user.email, &message)
 }
 
 #[derive(Debug, thiserror::Error)]

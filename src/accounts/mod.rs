@@ -3,6 +3,7 @@
 
 pub mod data_rights;
 pub mod links;
+pub mod subscribe;
 
 use std::net::IpAddr;
 
@@ -64,6 +65,7 @@ pub async fn sign_up(
                 password_hash: Some(&password_hash),
                 role: Role::Reader.as_str(),
                 created_at: db::now(),
+                source: Some("signup"),
             };
             let user = match new_user.insert(conn) {
                 Ok(user) => user,
@@ -210,6 +212,7 @@ pub async fn create_staff(
                     password_hash: Some(&password_hash),
                     role: role.as_str(),
                     created_at: db::now(),
+                    source: Some("staff"),
                 }
                 .insert(conn)
                 .context("inserting a staff user")?;

@@ -192,6 +192,7 @@ pub fn import_one(
                 password_hash: None,
                 role: "reader",
                 created_at,
+                source: Some("import"),
             }
             .insert(conn)?;
             diesel::update(users::table.find(user.id))

@@ -13,6 +13,7 @@ pub mod mail_queue;
 pub mod members;
 pub mod meter;
 pub mod outbox;
+pub mod pending_signups;
 pub mod personal_data;
 pub mod schema;
 pub mod secrets;

@@ -14,6 +14,20 @@ diesel::table! {
         created_at -> Timestamp,
         feed_generation -> Integer,
         deleted_at -> Nullable<Timestamp>,
+        source -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pending_signups (id) {
+        id -> Integer,
+        email -> Text,
+        name -> Nullable<Text>,
+        source -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_sent_at -> Timestamp,
     }
 }
 
@@ -145,6 +159,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     server_secrets,
     site_settings,
+    pending_signups,
     sends,
     deliveries,
     outbox,

@@ -39,6 +39,8 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
     pub role: &'a str,
     pub created_at: PrimitiveDateTime,
+    /// What brought them (`signup`, `home`, `article:{slug}`, …).
+    pub source: Option<&'a str>,
 }
 
 impl NewUser<'_> {

@@ -12,6 +12,7 @@ pub mod member_csv;
 pub mod password;
 pub mod role;
 pub mod settings;
+pub mod signup_source;
 pub mod slug;
 pub mod subscription;
 mod text_enum;

@@ -398,7 +398,7 @@ fn embed_origins(origins: Vec<String>) -> Result<Vec<String>, InvalidInput> {
 
 /// `scheme://host[:port]` and nothing else: what a CSP `frame-ancestors`
 /// source and a browser's `Origin` header compare.
-fn origin(raw: &str) -> Option<String> {
+pub fn origin(raw: &str) -> Option<String> {
     let url = Url::parse(raw).ok()?;
     let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
     let secure_or_local = url.scheme() == "https"

@@ -195,11 +195,25 @@ pub fn prepared(
 
 /// The transactional emails, each with one action.
 pub enum Transactional {
-    VerifyEmail { url: String },
-    MagicLink { url: String },
-    ResetPassword { url: String },
-    PaymentFailed { url: String },
-    WelcomeToPaid { url: String },
+    VerifyEmail {
+        url: String,
+    },
+    /// Double opt-in for an email-only subscription.
+    ConfirmSubscription {
+        url: String,
+    },
+    MagicLink {
+        url: String,
+    },
+    ResetPassword {
+        url: String,
+    },
+    PaymentFailed {
+        url: String,
+    },
+    WelcomeToPaid {
+        url: String,
+    },
 }
 
 #[derive(Template)]
@@ -237,6 +251,7 @@ impl Transactional {
     /// The message as `site` (the publication's name) sends it.
     pub fn render(&self, site: &str) -> anyhow::Result<Rendered> {
         let sign_in_heading = format!("Sign in to {site}");
+        let subscribe_heading = format!("Subscribe to {site}");
         let (kind, subject, heading, intro, button, url, footnote) = match self {
             Self::VerifyEmail { url } => (
                 "verify_email",
@@ -246,6 +261,15 @@ impl Transactional {
                 "Confirm my email",
                 url,
                 "If you did not sign up, ignore this email: nothing happens without the click.",
+            ),
+            Self::ConfirmSubscription { url } => (
+                "confirm_subscription",
+                "Confirm your subscription",
+                subscribe_heading.as_str(),
+                "One click and the newsletter will reach you. No password needed: we will send you a link whenever you want to sign in.",
+                "Yes, subscribe me",
+                url,
+                "If you did not ask to subscribe, ignore this email: nothing happens without the click, and we will not write again.",
             ),
             Self::MagicLink { url } => (
                 "magic_link",
@@ -347,6 +371,7 @@ mod tests {
         let url = || "https://news.example.com/LINK".to_owned();
         for email in [
             Transactional::VerifyEmail { url: url() },
+            Transactional::ConfirmSubscription { url: url() },
             Transactional::MagicLink { url: url() },
             Transactional::ResetPassword { url: url() },
             Transactional::PaymentFailed { url: url() },

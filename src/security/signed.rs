@@ -19,6 +19,8 @@ pub enum Purpose {
     Gift,
     /// A form's CSRF token, bound to the session (or visitor) it was shown to.
     Csrf,
+    /// When a subscribe form was shown (its minimum fill time).
+    FormShown,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Purpose::Unsubscribe => b"unsubscribe:",
             Purpose::Gift => b"gift:",
             Purpose::Csrf => b"csrf:",
+            Purpose::FormShown => b"form-shown:",
         }
     }
 }

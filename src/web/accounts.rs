@@ -105,7 +105,7 @@ async fn signup(
     };
     let welcome = format!(
         "Welcome to {}! You are signed up as a free member.",
-        state.config.site_title
+        layout.site.title()
     );
     let mut response = pages::redirect_with_flash(&next, &welcome);
     if let SignUpOutcome::Created { session_token, .. } = outcome {

@@ -130,9 +130,10 @@ async fn magic_link_page(
     let Some(email) = links::link_owner(&state, token.clone(), LinkKind::SignIn).await? else {
         return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
     };
+    let layout = pages::layout(&req, &reader).await;
     let page = ActionPage {
-        layout: pages::layout(&req, &reader).await,
-        title: format!("Sign in to {}", state.config.site_title),
+        title: format!("Sign in to {}", layout.site.title()),
+        layout,
         // Name the account, so nobody is signed in to one they did not ask for.
         message: format!("Press the button to finish signing in as {email} on this device."),
         action: format!("/login/link/{token}"),

@@ -12,11 +12,12 @@ pub mod error;
 pub mod extract;
 mod feeds;
 mod idempotency;
+mod join;
 mod links;
 pub mod ops;
 pub(crate) mod pages;
 pub mod site;
-pub mod site_settings;
+mod site_settings;
 pub mod startup;
 pub mod views;
 
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api")
             .wrap(from_fn(json_writes_from_this_site))
             .configure(api::configure)
+            .configure(join::configure_api)
             .default_service(web::to(not_found)),
     )
     .service(
@@ -76,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(accounts::configure)
             .configure(data_rights::configure)
             .configure(links::configure)
+            .configure(join::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -8,7 +8,10 @@ use actix_web::{
 
 use crate::{
     config::Config,
-    domain::settings::{Publication, SiteSettings},
+    domain::{
+        access::{Reader, Standing},
+        settings::{Publication, SiteSettings},
+    },
     web::{
         csrf,
         extract::{CurrentReader, SESSION_COOKIE},
@@ -57,14 +60,27 @@ pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net:
 
 /// The header and footer of a page, with the publication's current settings.
 pub async fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
-    let site = match req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
+    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
+    let site = match state {
         Some(state) => crate::publication::current(state).await,
         None => std::sync::Arc::new(Publication::new(SiteSettings::defaults(
             "Broadsheet",
             "Broadsheet",
         ))),
     };
+    let billing_on = state.is_some_and(|state| state.billing.is_some());
+    // A signed-in member who could pay but does not: "Upgrade" in the header.
+    let upgrade = billing_on
+        && match (&reader.reader, state) {
+            (Reader::Member(member), Some(state)) => matches!(
+                Standing::of(member, crate::db::now(), &state.policy),
+                Standing::Free | Standing::Lapsed
+            ),
+            _ => false,
+        };
     Layout {
+        subscribe_url: if billing_on { "/subscribe" } else { "/join" },
+        upgrade,
         copyright: site.copyright(crate::db::now()),
         site,
         user_email: reader.email(),

@@ -1,10 +1,11 @@
 //! The reader's website: the front page, article pages, the account page.
 
+use crate::domain::signup_source::SignupSource;
 use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
 
 use crate::web::{
     error::{PageResult, Problem},
-    pages,
+    join, pages,
 };
 use crate::{
     accounts,
@@ -59,6 +60,10 @@ async fn home(
     let articles = reading::latest(&state, reader.who(), page).await?;
     let layout = pages::layout(&req, &reader).await;
     let page = HomePage {
+        subscribe: reader
+            .user
+            .is_none()
+            .then(|| join::form_view(&state, &layout.site, &SignupSource::Home)),
         articles: articles
             .iter()
             .map(|a| summary(&a.article, &layout.site))
@@ -137,7 +142,15 @@ async fn article_page_for(
         Reader::Anonymous => false,
     };
     let layout = pages::layout(req, reader).await;
+    // Anonymous readers of what members may read get the email-only form:
+    // under a public article, or in a members-only teaser.
+    let subscribe = (reader.user.is_none() && readable.article.visibility() != Visibility::Paid).then(|| {
+        let source = crate::domain::slug::Slug::parse(&readable.article.row.slug)
+            .map_or(SignupSource::Home, SignupSource::Article);
+        join::form_view(state, &layout.site, &source)
+    });
     ArticlePage {
+        subscribe,
         html: readable.html().to_owned(),
         article: summary(&readable.article, &layout.site),
         layout,

@@ -63,6 +63,11 @@ pub struct Layout {
     pub site: std::sync::Arc<crate::domain::settings::Publication>,
     /// The footer's copyright line.
     pub copyright: String,
+    /// Where the header's "Subscribe" leads: the plans when billing is on,
+    /// the free email-only form when it is off.
+    pub subscribe_url: &'static str,
+    /// A signed-in member without a plan, when billing is on.
+    pub upgrade: bool,
     pub user_email: Option<String>,
     pub csrf_token: String,
     pub flash: Option<String>,
@@ -95,6 +100,8 @@ pub struct ArticleSummary {
 #[template(path = "pages/home.html")]
 pub struct HomePage {
     pub layout: Layout,
+    /// The email-only form, for visitors not signed in.
+    pub subscribe: Option<SubscribeFormView>,
     pub articles: Vec<ArticleSummary>,
 }
 
@@ -110,6 +117,9 @@ pub struct CtaView {
 #[template(path = "pages/article.html")]
 pub struct ArticlePage {
     pub layout: Layout,
+    /// The email-only form, for anonymous readers of public and members
+    /// articles (under the article, or in the members-only teaser).
+    pub subscribe: Option<SubscribeFormView>,
     pub article: ArticleSummary,
     /// The body or the preview, as the access policy decided.
     pub html: String,
@@ -325,4 +335,37 @@ pub struct AdminSettingsPage {
     pub error: Option<String>,
     /// The field `error` is about ("" for none).
     pub error_field: &'static str,
+}
+
+/// The email-only subscribe form (`templates/partials/subscribe_form.html`).
+pub struct SubscribeFormView {
+    /// `home`, `article:{slug}`, `embed:{origin}`.
+    pub source: String,
+    /// The signed time the form was shown.
+    pub shown: String,
+    pub asks_name: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/join.html")]
+pub struct JoinPage {
+    pub layout: Layout,
+    pub form: SubscribeFormView,
+    pub error: Option<String>,
+    /// What was typed, when the form is shown again.
+    pub email: String,
+}
+
+/// The frameable subscribe form: no site header, the publication's colour.
+#[derive(Template)]
+#[template(path = "pages/embed_subscribe.html")]
+pub struct EmbedPage {
+    pub title: String,
+    pub description: String,
+    pub theme_url: String,
+    pub form: SubscribeFormView,
+    /// "Check your inbox" once sent.
+    pub done: Option<&'static str>,
+    pub error: Option<String>,
+    pub email: String,
 }

@@ -23,6 +23,9 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
         "/account".to_owned(),
         "/feed.xml".to_owned(),
         "/sitemap.xml".to_owned(),
+        "/join".to_owned(),
+        "/embed/subscribe".to_owned(),
+        "/admin/settings".to_owned(),
     ];
     for (who, client) in [
         ("anonymous", new_client()),

@@ -24,4 +24,5 @@ mod reading;
 mod settings;
 mod smtp;
 mod stripe;
+mod subscribe;
 mod website;

@@ -26,7 +26,7 @@ async fn an_anonymous_reader_sees_the_teaser_logs_in_from_it_and_reads_the_whole
     assert!(teaser.contains("Free intro.") && !teaser.contains(PAID_MARKER));
     browser.screenshot("teaser").await;
 
-    browser.click(".cta a.button").await;
+    browser.click(".cta a.cta-login").await;
     assert_eq!(browser.wait_for_path("/login").await, "/login");
     browser.fill("#email", "reader@example.com").await;
     browser.fill("#password", PASSWORD).await;

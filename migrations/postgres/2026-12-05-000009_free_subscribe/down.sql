@@ -1,0 +1,2 @@
+DROP TABLE pending_signups;
+ALTER TABLE users DROP COLUMN source;

@@ -1,0 +1,105 @@
+//! Email-only subscriptions waiting for their confirmation click. Only the
+//! SHA-256 of the emailed token is stored.
+
+use diesel::prelude::*;
+use time::{Duration, PrimitiveDateTime};
+
+use crate::db::{DbConnection, schema::pending_signups};
+use crate::per_backend;
+use crate::security::token;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pending_signups)]
+pub struct PendingSignup {
+    pub id: i32,
+    pub email: String,
+    pub name: Option<String>,
+    pub source: String,
+    pub token_hash: String,
+    pub created_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub last_sent_at: PrimitiveDateTime,
+}
+
+/// Deletes requests nobody confirmed in time.
+pub fn sweep_expired(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::delete(pending_signups::table.filter(pending_signups::expires_at.le(now))).execute(conn)
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<PendingSignup>> {
+    pending_signups::table
+        .filter(pending_signups::email.eq(email))
+        .select(PendingSignup::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records (or renews) the request for `email` with a new token, valid for
+/// `lifetime`; returns the raw token for the email. The name and source of
+/// the latest request win.
+pub fn upsert(
+    conn: &mut DbConnection,
+    email: &str,
+    name: Option<&str>,
+    source: &str,
+    lifetime: Duration,
+    now: PrimitiveDateTime,
+) -> QueryResult<String> {
+    let raw = token::generate("");
+    let hash = token::hash(&raw);
+    per_backend!(conn, |c| diesel::insert_into(pending_signups::table)
+        .values((
+            pending_signups::email.eq(email),
+            pending_signups::name.eq(name),
+            pending_signups::source.eq(source),
+            pending_signups::token_hash.eq(&hash),
+            pending_signups::created_at.eq(now),
+            pending_signups::expires_at.eq(now + lifetime),
+            pending_signups::last_sent_at.eq(now),
+        ))
+        .on_conflict(pending_signups::email)
+        .do_update()
+        .set((
+            pending_signups::name.eq(name),
+            pending_signups::source.eq(source),
+            pending_signups::token_hash.eq(&hash),
+            pending_signups::expires_at.eq(now + lifetime),
+            pending_signups::last_sent_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(raw)
+}
+
+/// The live request a token belongs to, without using it up (for the page
+/// that shows the confirm button).
+pub fn peek(
+    conn: &mut DbConnection,
+    raw_token: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<PendingSignup>> {
+    pending_signups::table
+        .filter(pending_signups::token_hash.eq(token::hash(raw_token)))
+        .filter(pending_signups::expires_at.gt(now))
+        .select(PendingSignup::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Takes the live request a token belongs to: it is deleted, so the link
+/// works once.
+pub fn take(
+    conn: &mut DbConnection,
+    raw_token: &str,
+    now: PrimitiveDateTime,
+) -> QueryResult<Option<PendingSignup>> {
+    let Some(pending) = peek(conn, raw_token, now)? else {
+        return Ok(None);
+    };
+    let deleted = diesel::delete(pending_signups::table.find(pending.id)).execute(conn)?;
+    Ok((deleted == 1).then_some(pending))
+}
+
+/// Forgets any request for `email` (the address was erased).
+pub fn forget(conn: &mut DbConnection, email: &str) -> QueryResult<usize> {
+    diesel::delete(pending_signups::table.filter(pending_signups::email.eq(email))).execute(conn)
+}
