@@ -61,12 +61,13 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoEditor
         return Ok(None);
     }
     let password = token::generate("")[..20].to_owned();
+    let email = EmailAddress::parse(DEMO_EDITOR_EMAIL)?;
     let editor = accounts::create_staff(
         state,
-        EmailAddress::parse(DEMO_EDITOR_EMAIL)?,
+        email.clone(),
         Some("Demo Editor".into()),
         Role::Editor,
-        Password::parse(password.clone())?,
+        Password::choose(password.clone(), Some(&email))?,
         accounts::Promotion::default(),
     )
     .await?;

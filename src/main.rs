@@ -157,19 +157,13 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 force_unverified: force,
                 reset_password,
             };
-            let outcome = accounts::create_staff(
-                &state,
-                email,
-                name,
-                role,
-                Password::parse(password.clone())?,
-                promotion,
-            )
-            .await
-            .map_err(|e| match e {
-                accounts::StaffError::Internal(e) => e,
-                refused => anyhow::anyhow!("{refused}"),
-            })?;
+            let password_checked = Password::choose(password.clone(), Some(&email))?;
+            let outcome = accounts::create_staff(&state, email, name, role, password_checked, promotion)
+                .await
+                .map_err(|e| match e {
+                    accounts::StaffError::Internal(e) => e,
+                    refused => anyhow::anyhow!("{refused}"),
+                })?;
             let password_in_use = match outcome {
                 accounts::StaffOutcome::Created(user) => {
                     println!(

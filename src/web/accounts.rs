@@ -65,7 +65,7 @@ async fn signup(
 ) -> PageResult<HttpResponse> {
     let next = pages::local_path(form.next.as_deref());
     let email = EmailAddress::parse(&form.email);
-    let password = Password::parse(form.password);
+    let password = Password::choose(form.password, email.as_ref().ok());
     let layout = pages::layout(&req, &reader).await;
     let form_again = |status, email_error: Option<String>, password_error| {
         let page = SignupPage {

@@ -235,7 +235,11 @@ async fn reset(
     CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> PageResult<HttpResponse> {
     let token = token.into_inner();
-    let password = match Password::parse(form.password) {
+    let Some(owner) = links::link_owner(&state, token.clone(), LinkKind::ResetPassword).await? else {
+        return notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
+    };
+    let owner = EmailAddress::parse(&owner).map_err(|e| anyhow::anyhow!("a stored address: {e}"))?;
+    let password = match Password::choose(form.password, Some(&owner)) {
         Ok(password) => password,
         Err(invalid) => {
             let page = NewPasswordPage {

@@ -81,6 +81,29 @@ async fn signup_errors_are_shown_next_to_their_fields_and_nothing_is_written() {
 }
 
 #[tokio::test]
+async fn a_common_password_or_one_made_of_the_address_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    for (password, reason) in [
+        ("password1", "one of the most common ones"),
+        ("qwerty123", "one of the most common ones"),
+        ("Augustin-1987", "must not contain your email address"),
+    ] {
+        let response = app.signup(&new_client(), "augustin@example.com", password).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{password}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("id=\"password-error\"") && html.contains(reason),
+            "{password}: {html}"
+        );
+    }
+    assert_eq!(app.count_rows("users").await, 0);
+    let accepted = app
+        .signup(&new_client(), "augustin@example.com", "gravel road in june")
+        .await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn oversized_fields_are_refused_with_a_clear_message() {
     let app = spawn_app().await;
     let long_email = format!("{}@example.com", "a".repeat(300));
