@@ -324,6 +324,44 @@ pub async fn sign_out_everywhere_else(
     .await
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SetPasswordError {
+    #[error("the current password is not right")]
+    WrongCurrent,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Sets a password on an account that signs in with emailed links, or
+/// changes it (then the current one must be given). Every other session
+/// ends, so whoever knew the old password is out.
+pub async fn set_password(
+    state: &AppState,
+    user: &User,
+    current: Option<Password>,
+    new: Password,
+    current_session: &str,
+) -> Result<(), SetPasswordError> {
+    if user.password_hash.is_some() {
+        let given = current.ok_or(SetPasswordError::WrongCurrent)?;
+        if !state.hasher.verify(given, user.password_hash.clone()).await? {
+            return Err(SetPasswordError::WrongCurrent);
+        }
+    }
+    let hash = state.hasher.hash(new).await?;
+    let (user_id, keep) = (user.id, token::hash(current_session));
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            users::set_password_hash(conn, user_id, &hash)?;
+            users::shut_out_others(conn, user_id, Some(&keep), false, db::now())?;
+            anyhow::Ok(())
+        })
+    })
+    .await?;
+    tracing::info!(user_id, "password set");
+    Ok(())
+}
+
 /// Replaces the user's private feed URL; the old one stops working.
 pub async fn rotate_feed(state: &AppState, user_id: i32) -> anyhow::Result<()> {
     db::run(&state.pool, move |conn| {

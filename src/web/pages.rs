@@ -88,7 +88,11 @@ pub async fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
         csrf_token: csrf::token_for(req),
         flash: req
             .cookie(FLASH_COOKIE)
-            .map(|c| c.value().to_owned())
+            .map(|c| {
+                percent_encoding::percent_decode_str(c.value())
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .filter(|f| !f.is_empty()),
         here: req
             .uri()
@@ -118,7 +122,10 @@ pub fn render(
 
 /// 303 See Other to `to`, carrying a one-time message for the next page.
 pub fn redirect_with_flash(to: &str, flash: &str) -> HttpResponse {
-    let mut cookie = Cookie::new(FLASH_COOKIE, flash.to_owned());
+    // Encoded: a cookie value ends at `;` and may not hold every character.
+    let encoded =
+        percent_encoding::utf8_percent_encode(flash, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let mut cookie = Cookie::new(FLASH_COOKIE, encoded);
     cookie.set_path("/");
     cookie.set_http_only(true);
     cookie.set_same_site(SameSite::Lax);

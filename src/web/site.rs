@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account)
         .service(rotate_feed)
         .service(revoke_other_sessions)
+        .service(set_password)
         .service(revoke_session)
         .service(stylesheet)
         .service(theme)
@@ -324,6 +325,7 @@ async fn account(
     });
     let page = AccountPage {
         layout,
+        has_password: user.password_hash.is_some(),
         email: user.email.clone(),
         plan,
         renewal,
@@ -373,6 +375,55 @@ async fn revoke_session(
         "That session had already ended."
     };
     Ok(pages::redirect_with_flash("/account", flash))
+}
+
+#[derive(serde::Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Sets a first password (members who subscribed with an email only sign
+/// in with links until they do) or changes the one they have.
+#[post("/account/password")]
+async fn set_password(
+    state: web::Data<AppState>,
+    SignedIn { user, reader, .. }: SignedIn,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> PageResult<HttpResponse> {
+    let email = crate::domain::email::EmailAddress::parse(&user.email).ok();
+    let new = match crate::domain::password::Password::choose(form.password, email.as_ref()) {
+        Ok(new) => new,
+        Err(invalid) => {
+            return Ok(pages::redirect_with_flash(
+                "/account#password",
+                &capitalized(&invalid.message),
+            ));
+        }
+    };
+    let current = crate::domain::password::Password::for_login(form.current_password).ok();
+    let session = reader.session_token.clone().unwrap_or_default();
+    match accounts::set_password(&state, &user, current, new, &session).await {
+        Ok(()) => Ok(pages::redirect_with_flash(
+            "/account#password",
+            "Your password is set. Other devices were signed out.",
+        )),
+        Err(accounts::SetPasswordError::WrongCurrent) => Ok(pages::redirect_with_flash(
+            "/account#password",
+            "Your current password is not right; nothing changed.",
+        )),
+        Err(accounts::SetPasswordError::Internal(e)) => Err(e.into()),
+    }
+}
+
+fn capitalized(message: &str) -> String {
+    let mut chars = message.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect::<String>() + ".")
+        .unwrap_or_default()
 }
 
 #[post("/account/sessions/revoke-others")]

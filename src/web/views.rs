@@ -184,6 +184,8 @@ pub struct AccountPage {
     pub email_verified: bool,
     pub sessions: Vec<SessionView>,
     pub gift_links: Vec<GiftLinkView>,
+    /// Members who subscribed with an email only have none (yet).
+    pub has_password: bool,
 }
 
 /// A signed-in device on the account page.

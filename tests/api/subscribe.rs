@@ -116,6 +116,39 @@ async fn an_email_alone_subscribes_after_a_posted_confirmation_and_the_next_post
     let again = app.post_form(&new_client(), path, &[]).await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND, "the link works once");
 
+    // Later, from the account page, a password of their own.
+    assert!(account.contains("Set a password"));
+    let set = app
+        .post_form(
+            &browser,
+            "/account/password",
+            &[("password", "tide pools at dawn")],
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    let (_, account) = app.get_text(&browser, "/account").await;
+    assert!(
+        account.contains("Your password is set.") && account.contains("Change password"),
+        "{account}"
+    );
+    let login = app
+        .login(&new_client(), "new.reader@example.com", "tide pools at dawn")
+        .await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER, "the new password signs in");
+    let wrong_current = app
+        .post_form(
+            &browser,
+            "/account/password",
+            &[("current_password", "guess"), ("password", "another long phrase")],
+        )
+        .await;
+    assert_eq!(wrong_current.status(), StatusCode::SEE_OTHER);
+    let (_, account) = app.get_text(&browser, "/account").await;
+    assert!(
+        account.contains("Your current password is not right; nothing changed."),
+        "{account}"
+    );
+
     let key = app.api_key_for("editor@example.com", Role::Editor).await;
     let published = app
         .post_article(
