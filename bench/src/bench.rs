@@ -164,7 +164,10 @@ fn sample_markdown() -> String {
 }
 
 async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow::Result<Seeded> {
-    let password_hash = state.hasher.hash(Password::choose(BENCH_PASSWORD.into(), None)?).await?;
+    let password_hash = state
+        .hasher
+        .hash(Password::choose(BENCH_PASSWORD.into(), None)?)
+        .await?;
     let subscriber_token = token::generate("");
     let (articles, members, logins) = (options.articles, options.members.max(1), options.logins);
     let token_hash = token::hash(&subscriber_token);

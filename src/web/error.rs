@@ -126,13 +126,16 @@ impl Problem {
         })
     }
 
+    /// A plain page saying what happened. `with_site_header` (a middleware
+    /// that has the request) puts it inside the site's layout: the header
+    /// with the reader's sign-in state, the publication's name and footer.
     pub fn to_page_response(&self) -> HttpResponse {
         let page = views::ErrorPage {
             status: self.status.as_u16(),
-            title: self.status.canonical_reason().unwrap_or("Error"),
+            title: self.title(),
             message: &self.message,
         };
-        match views::render(&page) {
+        let mut response = match views::render(&page) {
             Ok(html) => self
                 .response_builder()
                 .content_type("text/html; charset=utf-8")
@@ -143,7 +146,16 @@ impl Problem {
                     .content_type("text/plain; charset=utf-8")
                     .body(self.message.clone())
             }
-        }
+        };
+        response.extensions_mut().insert(ErrorPageInfo {
+            status: self.status.as_u16(),
+            message: self.message.clone(),
+        });
+        response
+    }
+
+    fn title(&self) -> &'static str {
+        error_title(self.status.as_u16())
     }
 
     /// As the client of `req` expects it: JSON under `/api` and `/admin/api`,
@@ -155,6 +167,72 @@ impl Problem {
             PageError(self).into()
         }
     }
+}
+
+/// In plain words, what a status means for a reader.
+fn error_title(status: u16) -> &'static str {
+    match status {
+        400 => "That request could not be read",
+        401 | 403 => "This page is not open to you",
+        404 => "Page not found",
+        405 => "That cannot be done here",
+        413 => "That was too large",
+        422 => "Something needs fixing",
+        429 => "Too many attempts",
+        503 => "We will be right back",
+        _ => "Something went wrong",
+    }
+}
+
+/// What an error page said, kept on the response so `with_site_header`
+/// can show it again inside the layout.
+#[derive(Clone)]
+struct ErrorPageInfo {
+    status: u16,
+    message: String,
+}
+
+/// Renders error pages inside the site's layout. Errors arise where the
+/// request is gone (extractors, `ResponseError`); this middleware has it
+/// again. When the layout cannot be had (the database is down), the reader
+/// shows as signed out and the publication as last seen.
+pub async fn with_site_header(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::FromRequest;
+    let response = next.call(req).await?;
+    let Some(info) = response.response().extensions().get::<ErrorPageInfo>().cloned() else {
+        return Ok(response.map_into_boxed_body());
+    };
+    let (request, plain) = response.into_parts();
+    let layout = if plain.status() == StatusCode::SERVICE_UNAVAILABLE {
+        // The database is unreachable: asking it who is signed in would
+        // only make the reader wait again.
+        super::pages::layout_offline(&request)
+    } else {
+        let reader = super::CurrentReader::extract(&request)
+            .await
+            .unwrap_or_else(|_| super::CurrentReader::anonymous());
+        super::pages::layout(&request, &reader).await
+    };
+    let page = views::LaidOutErrorPage {
+        layout,
+        status: info.status,
+        title: error_title(info.status),
+        message: &info.message,
+    };
+    let Ok(html) = views::render(&page) else {
+        return Ok(actix_web::dev::ServiceResponse::new(request, plain).map_into_boxed_body());
+    };
+    let mut laid_out = HttpResponse::build(plain.status());
+    for (name, value) in plain.headers() {
+        if name != header::CONTENT_LENGTH {
+            laid_out.append_header((name.clone(), value.clone()));
+        }
+    }
+    let laid_out = laid_out.body(html);
+    Ok(actix_web::dev::ServiceResponse::new(request, laid_out))
 }
 
 pub fn wants_json(path: &str) -> bool {

@@ -33,6 +33,15 @@ pub struct CurrentReader {
 }
 
 impl CurrentReader {
+    /// Nobody signed in.
+    pub fn anonymous() -> Self {
+        Self {
+            user: None,
+            reader: Reader::Anonymous,
+            session_token: None,
+        }
+    }
+
     pub fn email(&self) -> Option<String> {
         self.user.as_ref().map(|u| u.email.clone())
     }

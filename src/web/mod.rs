@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("")
+            .wrap(from_fn(error::with_site_header))
             .wrap(from_fn(csrf::ensure_cookie))
             .configure(site::configure)
             .configure(billing::configure)

@@ -1,5 +1,7 @@
 //! What every site page shares: the layout, flash messages, safe redirects.
 
+use std::sync::Arc;
+
 use actix_web::{
     HttpRequest, HttpResponse,
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
@@ -63,11 +65,31 @@ pub async fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
     let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
     let site = match state {
         Some(state) => crate::publication::current(state).await,
-        None => std::sync::Arc::new(Publication::new(SiteSettings::defaults(
+        None => Arc::new(Publication::new(SiteSettings::defaults(
             "Broadsheet",
             "Broadsheet",
         ))),
     };
+    layout_with(req, reader, site)
+}
+
+/// The layout with the settings this process last saw, asking the database
+/// nothing: for the page that says the database is unreachable.
+pub fn layout_offline(req: &HttpRequest) -> Layout {
+    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
+    let site = state
+        .and_then(|state| state.read_cache.last_publication())
+        .unwrap_or_else(|| {
+            Arc::new(Publication::new(SiteSettings::defaults(
+                "Broadsheet",
+                "Broadsheet",
+            )))
+        });
+    layout_with(req, &CurrentReader::anonymous(), site)
+}
+
+fn layout_with(req: &HttpRequest, reader: &CurrentReader, site: Arc<Publication>) -> Layout {
+    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
     let billing_on = state.is_some_and(|state| state.billing.is_some());
     // A signed-in member who could pay but does not: "Upgrade" in the header.
     let upgrade = billing_on

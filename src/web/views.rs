@@ -302,6 +302,16 @@ pub struct ErrorPage<'a> {
     pub message: &'a str,
 }
 
+/// An error page inside the site's layout.
+#[derive(Template)]
+#[template(path = "pages/error_in_layout.html")]
+pub struct LaidOutErrorPage<'a> {
+    pub layout: Layout,
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
 /// Confirming account deletion.
 #[derive(Template)]
 #[template(path = "pages/delete_account.html")]

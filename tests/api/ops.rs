@@ -31,6 +31,33 @@ async fn an_unknown_page_is_a_friendly_404_page_and_an_unknown_api_path_a_json_4
     );
     assert!(response.text().await.unwrap().contains("Back to the front page"));
 
+    // Inside the site's layout: its name, and who is signed in.
+    let key = app
+        .api_key_for("admin@example.com", broadsheet::domain::role::Role::Admin)
+        .await;
+    let renamed = app
+        .admin(
+            reqwest::Method::PATCH,
+            Some(&key),
+            "/admin/api/settings",
+            Some(serde_json::json!({"title": "The Lamplighter"})),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let (member, _) = app.member("lost@example.com").await;
+    let (status, html) = app.get_text(&member, "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        html.contains("<title>Page not found — The Lamplighter</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("title=\"lost@example.com\"") && html.contains("Log out"),
+        "signed in: {html}"
+    );
+    let (_, html) = app.get_text(&new_client(), "/p/nothing-at-this-slug").await;
+    assert!(html.contains("There is no article at /p/nothing-at-this-slug") && html.contains("Log in"));
+
     let (status, json) = app.get_json(&new_client(), "/api/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(json["error"]["code"], "not_found");
@@ -161,6 +188,10 @@ async fn with_postgresql_down_pages_answer_503_with_a_retry_page_and_recover_wit
     assert_eq!(page.headers()["retry-after"], "5");
     let html = page.text().await.unwrap();
     assert!(html.contains("briefly unavailable"), "{html}");
+    assert!(
+        html.contains("class=\"masthead\"") && html.contains("We will be right back"),
+        "the outage page keeps the site's header: {html}"
+    );
     let api = app.get(&format!("/api/articles/{public}")).await;
     assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
     let json: serde_json::Value = api.json().await.unwrap();
