@@ -170,6 +170,27 @@ impl Browser {
     }
 
     /// Saves a screenshot under `target/screenshots/` for a reviewer.
+    /// Resizes the window, as a phone's screen would be.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resizing the window");
+    }
+
+    /// How far the page is wider than the window (0: no sideways scrolling).
+    pub async fn horizontal_overflow(&self) -> i64 {
+        self.client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("measuring the page")
+            .as_i64()
+            .unwrap_or(i64::MAX)
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

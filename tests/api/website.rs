@@ -232,3 +232,35 @@ async fn a_subscriber_gifts_an_article_a_logged_out_browser_reads_it_and_a_membe
     assert!(home.contains("Log in"), "logged out after deleting: {home}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_account_and_editor_pages_fit_a_phone_without_sideways_scrolling() {
+    let app = spawn_app().await;
+    app.publish_one_of_each().await;
+    let email = "a.rather.long.address.for.a.small.screen@example-publication.com";
+    let (_, user_id) = app.member(email).await;
+    app.set_role(user_id, Role::Admin).await;
+    let browser = Browser::start().await;
+    browser.resize(390, 844).await;
+    browser.open(&app.url("/login")).await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    browser.wait_for_path("/").await;
+    for (path, shot) in [
+        ("/account", "account-phone"),
+        ("/admin", "admin-phone"),
+        ("/admin/settings", "settings-phone"),
+        ("/admin/articles/new", "editor-phone"),
+        ("/", "home-phone"),
+    ] {
+        browser.open(&app.url(path)).await;
+        browser.screenshot(shot).await;
+        assert!(
+            browser.horizontal_overflow().await <= 0,
+            "{path} scrolls sideways on a 390 px phone by {} px",
+            browser.horizontal_overflow().await
+        );
+    }
+    browser.close().await;
+}
