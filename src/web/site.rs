@@ -315,12 +315,19 @@ async fn account(
         Standing::Lapsed => ("Free member (your subscription has ended)".to_owned(), None),
         Standing::Free => ("Free member".to_owned(), None),
     };
+    // Never a date in the past: a failed card says when it failed instead.
     let renewal = latest.filter(|_| standing != Standing::Lapsed).and_then(|s| {
-        let end = human_date(s.current_period_end?);
-        Some(if s.cancel_at_period_end {
-            format!("Ends on {end}")
-        } else {
-            format!("Renews on {end}")
+        let end = s.current_period_end?;
+        if matches!(standing, Standing::InGrace | Standing::CardFailed) {
+            let failed = human_date(s.past_due_since.unwrap_or(end));
+            return Some(format!("Payment failed on {failed}; update your card"));
+        }
+        (end > now).then(|| {
+            if s.cancel_at_period_end {
+                format!("Ends on {}", human_date(end))
+            } else {
+                format!("Renews on {}", human_date(end))
+            }
         })
     });
     let page = AccountPage {

@@ -565,3 +565,24 @@ async fn signing_out_everywhere_else_ends_other_sessions_and_replaces_the_privat
     assert_eq!(app.get_with(&here, "/account").await.status(), StatusCode::OK);
     assert_eq!(app.get(&old_feed).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_account_page_never_shows_a_renewal_date_in_the_past() {
+    let app = spawn_app().await;
+    let (failed, failed_id) = app.member("failed@example.com").await;
+    app.add_subscription(failed_id, "past_due", -30).await;
+    let (_, account) = app.get_text(&failed, "/account").await;
+    assert!(account.contains("Payment failed on"), "{account}");
+    assert!(account.contains("update your card"));
+    assert!(!account.contains("Renews on"), "{account}");
+
+    let (overdue, overdue_id) = app.member("overdue@example.com").await;
+    app.add_subscription(overdue_id, "active", -1).await;
+    let (_, account) = app.get_text(&overdue, "/account").await;
+    assert!(!account.contains("Renews on"), "an ended period is not a renewal to come: {account}");
+
+    let (paying, paying_id) = app.member("paying@example.com").await;
+    app.add_subscription(paying_id, "active", 30).await;
+    let (_, account) = app.get_text(&paying, "/account").await;
+    assert!(account.contains("Renews on"), "{account}");
+}
