@@ -45,6 +45,19 @@ pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, Rol
         .collect()
 }
 
+/// How many members would get an email sent now (verified, newsletter on,
+/// not suppressed), whatever the segment.
+pub fn audience_size(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table
+        .filter(users::email_verified_at.is_not_null())
+        .filter(users::newsletter.eq(true))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            suppressions::table.filter(suppressions::email.eq(users::email)),
+        )))
+        .count()
+        .get_result(conn)
+}
+
 /// A stored enum that is not one of ours is a deserialization error.
 fn stored<T>(parsed: Result<T, crate::domain::InvalidInput>) -> QueryResult<T> {
     parsed.map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))

@@ -75,6 +75,11 @@ pub fn enqueue(
     Ok(())
 }
 
+/// How many confirmed members an email sent now would reach at most.
+pub async fn audience_size(pool: &db::Pool) -> anyhow::Result<i64> {
+    db::run(pool, |conn| Ok(sends::audience_size(conn)?)).await
+}
+
 /// Where a send stands.
 #[derive(Debug, Clone)]
 pub struct Progress {

@@ -146,7 +146,10 @@ async fn editor_page(
     article: Option<&Article>,
 ) -> AdminEditPage {
     let rendered = markdown::render(&form.markdown, state.config.preview_chars);
+    // Only a warning: the page still works when the count cannot be had.
+    let audience = newsletter::audience_size(&state.pool).await.ok();
     AdminEditPage {
+        nobody_confirmed: audience == Some(0),
         layout: pages::layout(req, &reader.reader).await,
         id: article.map(|a| a.row.id),
         action: article.map_or("/admin/articles".to_owned(), |a| {

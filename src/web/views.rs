@@ -276,6 +276,8 @@ pub struct SendView {
 #[template(path = "pages/admin_edit.html")]
 pub struct AdminEditPage {
     pub layout: Layout,
+    /// No member has confirmed an address: any email would reach nobody.
+    pub nobody_confirmed: bool,
     pub id: Option<i32>,
     pub action: String,
     pub status: Option<String>,

@@ -579,7 +579,10 @@ async fn the_account_page_never_shows_a_renewal_date_in_the_past() {
     let (overdue, overdue_id) = app.member("overdue@example.com").await;
     app.add_subscription(overdue_id, "active", -1).await;
     let (_, account) = app.get_text(&overdue, "/account").await;
-    assert!(!account.contains("Renews on"), "an ended period is not a renewal to come: {account}");
+    assert!(
+        !account.contains("Renews on"),
+        "an ended period is not a renewal to come: {account}"
+    );
 
     let (paying, paying_id) = app.member("paying@example.com").await;
     app.add_subscription(paying_id, "active", 30).await;

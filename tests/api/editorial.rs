@@ -635,3 +635,32 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_editor_warns_before_and_says_after_when_an_email_would_reach_nobody() {
+    let app = crate::helpers::spawn_app().await;
+    let (editor, editor_id) = app.member("boss@example.com").await;
+    app.set_role(editor_id, Role::Editor).await;
+    let (_, page) = app.get_text(&editor, "/admin/articles/new").await;
+    assert!(page.contains("id=\"no-recipients\""), "warned before: {page}");
+
+    let key = app.api_key_for("editor@example.com", Role::Editor).await;
+    let id = create(
+        &app,
+        &key,
+        json!({"title": "Into the void", "markdown": "Hello?", "visibility": "public", "publish": true, "email": "all"}),
+    )
+    .await;
+    let (_, page) = app.get_text(&editor, &format!("/admin/articles/{id}")).await;
+    assert!(
+        page.contains("0 recipients: nobody has confirmed their email yet"),
+        "{page}"
+    );
+
+    app.add_verified_members("reader", 1).await;
+    let (_, page) = app.get_text(&editor, "/admin/articles/new").await;
+    assert!(
+        !page.contains("id=\"no-recipients\""),
+        "one confirmed reader: no warning"
+    );
+}
