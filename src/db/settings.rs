@@ -19,33 +19,36 @@ pub fn load(conn: &mut DbConnection) -> QueryResult<Option<String>> {
 /// Stores `document` unless settings exist already (first start: two
 /// instances starting at once agree, the first insert wins).
 pub fn insert_if_absent(conn: &mut DbConnection, document: &str) -> QueryResult<()> {
-    let now = super::now();
-    per_backend!(conn, |c| diesel::insert_into(site_settings::table)
-        .values((
-            site_settings::id.eq(THE_ROW),
-            site_settings::document.eq(document),
-            site_settings::updated_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))?;
-    Ok(())
+    write(conn, document, false)
 }
 
 /// Replaces the document.
 pub fn save(conn: &mut DbConnection, document: &str) -> QueryResult<()> {
+    write(conn, document, true)
+}
+
+fn write(conn: &mut DbConnection, document: &str, replace: bool) -> QueryResult<()> {
     let now = super::now();
-    per_backend!(conn, |c| diesel::insert_into(site_settings::table)
-        .values((
-            site_settings::id.eq(THE_ROW),
-            site_settings::document.eq(document),
-            site_settings::updated_at.eq(now),
-        ))
-        .on_conflict(site_settings::id)
-        .do_update()
-        .set((
-            site_settings::document.eq(document),
-            site_settings::updated_at.eq(now),
-        ))
-        .execute(c))?;
+    let row = (
+        site_settings::id.eq(THE_ROW),
+        site_settings::document.eq(document),
+        site_settings::updated_at.eq(now),
+    );
+    if replace {
+        per_backend!(conn, |c| diesel::insert_into(site_settings::table)
+            .values(row)
+            .on_conflict(site_settings::id)
+            .do_update()
+            .set((
+                site_settings::document.eq(document),
+                site_settings::updated_at.eq(now)
+            ))
+            .execute(c))?;
+    } else {
+        per_backend!(conn, |c| diesel::insert_into(site_settings::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
     Ok(())
 }

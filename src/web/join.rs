@@ -20,7 +20,7 @@ use crate::web::{
     error::{ApiResult, PageResult, Problem},
     extract::CurrentReader,
     pages,
-    views::{ActionPage, EmbedPage, JoinPage, NoticePage, SubscribeFormView},
+    views::{ActionPage, EmbedPage, JoinPage, SubscribeFormView},
 };
 use crate::{
     accounts::subscribe::{self, FreeSubscribe},
@@ -61,6 +61,8 @@ pub fn form_view(state: &AppState, site: &Publication, source: &SignupSource) ->
             .signing_key
             .sign(Purpose::FormShown, &now_ms().to_be_bytes()),
         asks_name: site.settings.subscribe_asks_name,
+        embed: false,
+        email: String::new(),
     }
 }
 
@@ -182,12 +184,7 @@ async fn join(
     let mut response = if form.embed.is_some() {
         embed_page(&req, &state, status, &source, error, &form.email).await?
     } else if error.is_none() {
-        let page = NoticePage {
-            layout: pages::layout(&req, &reader).await,
-            title: "Check your inbox",
-            message: CHECK_INBOX,
-        };
-        pages::render(&req, status, &page)?
+        pages::notice(&req, &reader, status, "Check your inbox", CHECK_INBOX).await?
     } else {
         join_page(&req, &state, &reader, status, &source, error, &form.email).await?
     };
@@ -207,15 +204,10 @@ async fn confirm_page(
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let token = token.into_inner();
-    let layout = pages::layout(&req, &reader).await;
     let Some(email) = subscribe::pending_address(&state, token.clone()).await? else {
-        let page = NoticePage {
-            layout,
-            title: "Link expired",
-            message: LINK_EXPIRED,
-        };
-        return Ok(pages::render(&req, StatusCode::NOT_FOUND, &page)?);
+        return pages::notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
     };
+    let layout = pages::layout(&req, &reader).await;
     let page = ActionPage {
         title: format!("Subscribe to {}", layout.site.title()),
         message: format!("Press the button to confirm {email} and start receiving the newsletter."),
@@ -246,12 +238,7 @@ async fn confirm(
     )
     .await?;
     let Some(session) = session else {
-        let page = NoticePage {
-            layout: pages::layout(&req, &reader).await,
-            title: "Link expired",
-            message: LINK_EXPIRED,
-        };
-        return Ok(pages::render(&req, StatusCode::NOT_FOUND, &page)?);
+        return pages::notice(&req, &reader, StatusCode::NOT_FOUND, "Link expired", LINK_EXPIRED).await;
     };
     let site = crate::publication::current(&state).await;
     let mut response = pages::redirect_with_flash(
@@ -284,13 +271,16 @@ async fn embed_page(
     let site = crate::publication::current(state).await;
     let done = status == StatusCode::OK && req.method() == actix_web::http::Method::POST;
     let page = EmbedPage {
-        form: form_view(state, &site, source),
+        form: SubscribeFormView {
+            embed: true,
+            email: email.chars().take(EmailAddress::MAX_LEN).collect(),
+            ..form_view(state, &site, source)
+        },
         title: site.title().to_owned(),
         description: site.settings.description.clone(),
         theme_url: super::views::theme_url(&site),
         done: done.then_some(CHECK_INBOX),
         error,
-        email: email.chars().take(EmailAddress::MAX_LEN).collect(),
     };
     let html = super::views::render(&page)?;
     // This page alone may be framed, and only by the origins listed in the

@@ -12,7 +12,7 @@ use crate::{
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn},
-        views::{ActionPage, EmailFormPage, NewPasswordPage, NoticePage},
+        views::{ActionPage, EmailFormPage, NewPasswordPage},
     },
 };
 
@@ -35,20 +35,7 @@ const CHECK_INBOX: &str =
     "If that address has an account, a link is on its way. It may take a minute to arrive.";
 const LINK_EXPIRED: &str = "This link has expired or was already used. Ask for a new one.";
 
-async fn notice(
-    req: &HttpRequest,
-    reader: &CurrentReader,
-    status: StatusCode,
-    title: &'static str,
-    message: &'static str,
-) -> PageResult<HttpResponse> {
-    let page = NoticePage {
-        layout: pages::layout(req, reader).await,
-        title,
-        message,
-    };
-    Ok(pages::render(req, status, &page)?)
-}
+use pages::notice;
 
 #[get("/verify/{token}")]
 async fn verify(

@@ -238,3 +238,19 @@ mod tests {
         assert_eq!(local_path(None), "/");
     }
 }
+
+/// A page with a title and one message ("Check your inbox", "Link expired").
+pub async fn notice(
+    req: &HttpRequest,
+    reader: &CurrentReader,
+    status: StatusCode,
+    title: &'static str,
+    message: &'static str,
+) -> crate::web::error::PageResult<HttpResponse> {
+    let page = views::NoticePage {
+        layout: layout(req, reader).await,
+        title,
+        message,
+    };
+    Ok(render(req, status, &page)?)
+}

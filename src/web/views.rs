@@ -358,6 +358,10 @@ pub struct SubscribeFormView {
     /// The signed time the form was shown.
     pub shown: String,
     pub asks_name: bool,
+    /// In the embeddable frame: the answer comes back in the frame.
+    pub embed: bool,
+    /// What was typed, when the form is shown again.
+    pub email: String,
 }
 
 #[derive(Template)]
@@ -381,5 +385,4 @@ pub struct EmbedPage {
     /// "Check your inbox" once sent.
     pub done: Option<&'static str>,
     pub error: Option<String>,
-    pub email: String,
 }
