@@ -98,8 +98,3 @@ pub fn take(
     let deleted = diesel::delete(pending_signups::table.find(pending.id)).execute(conn)?;
     Ok((deleted == 1).then_some(pending))
 }
-
-/// Forgets any request for `email` (the address was erased).
-pub fn forget(conn: &mut DbConnection, email: &str) -> QueryResult<usize> {
-    diesel::delete(pending_signups::table.filter(pending_signups::email.eq(email))).execute(conn)
-}
