@@ -138,6 +138,7 @@ impl From<SettingsError> for Problem {
 
 async fn page(
     req: &HttpRequest,
+    state: &AppState,
     staff: &SiteStaff,
     status: StatusCode,
     form: SettingsFormView,
@@ -149,6 +150,10 @@ async fn page(
         form,
         error_field: error.as_ref().map_or("", |e| e.field),
         error: error.map(|e| e.message),
+        embed_snippet: format!(
+            "<iframe src=\"{}\" title=\"Subscribe\" width=\"100%\" height=\"160\" style=\"border:0\" loading=\"lazy\"></iframe>",
+            state.config.url_for("/embed/subscribe")
+        ),
     };
     Ok(pages::render(req, status, &page)?)
 }
@@ -158,7 +163,7 @@ async fn show(req: HttpRequest, state: web::Data<AppState>, staff: SiteStaff) ->
     let settings = publication::read(&state, staff.actor)
         .await
         .map_err(Problem::from)?;
-    page(&req, &staff, StatusCode::OK, (&settings).into(), None).await
+    page(&req, &state, &staff, StatusCode::OK, (&settings).into(), None).await
 }
 
 #[post("/admin/settings")]
@@ -171,6 +176,7 @@ async fn save(
     let refused = |invalid: InvalidInput| {
         page(
             &req,
+            &state,
             &staff,
             StatusCode::UNPROCESSABLE_ENTITY,
             form.view(),

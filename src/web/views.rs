@@ -349,6 +349,8 @@ pub struct AdminSettingsPage {
     pub error: Option<String>,
     /// The field `error` is about ("" for none).
     pub error_field: &'static str,
+    /// The `<iframe>` to paste on another site.
+    pub embed_snippet: String,
 }
 
 /// The email-only subscribe form (`templates/partials/subscribe_form.html`).

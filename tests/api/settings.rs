@@ -254,6 +254,10 @@ async fn an_admin_saves_the_settings_page_and_an_editor_may_only_read_it() {
     let (status, page) = app.get_text(&admin, "/admin/settings").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("id=\"save-settings\""), "admins get a save button");
+    assert!(
+        page.contains("&#60;iframe src=&#34;http://127.0.0.1:8080/embed/subscribe&#34;"),
+        "the snippet to paste on another site: {page}"
+    );
 
     let mut fields = vec![
         ("title", "Harbour Light"),
