@@ -152,6 +152,14 @@ settings! {
             "new accounts and email-only subscriptions per client address per hour (and 3 per typed email); more answer 429 with `Retry-After`";
         subscribe_min_fill_ms: u64 = 1500, "BROADSHEET_SUBSCRIBE_MIN_FILL_MS", "`1500`", |raw| parse_in(raw, 0..=600_000),
             "the subscribe form is refused when sent sooner than this after it was shown (bots fill forms instantly)";
+        captcha: CaptchaProvider = CaptchaProvider::Off, "BROADSHEET_CAPTCHA", "`off`", CaptchaProvider::parse,
+            "a human check on the subscribe form: `off`, `turnstile` (Cloudflare) or `hcaptcha`";
+        captcha_site_key: Option<String> = None, "BROADSHEET_CAPTCHA_SITE_KEY", "unset", |raw| Ok(non_empty(raw)),
+            "the provider's public site key, put in the form";
+        captcha_secret: Option<SecretString> = None, "BROADSHEET_CAPTCHA_SECRET", "unset", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "the provider's secret, sent only to its verification endpoint";
+        captcha_verify_url: Option<Url> = None, "BROADSHEET_CAPTCHA_VERIFY_URL", "the provider's", |raw| Ok(non_empty(raw).map(|u| Url::parse(&u)).transpose()?),
+            "where answers are verified (the provider's `siteverify`; set by the operator, never by a user)";
     }
     "Paywall" {
         past_due_grace_days: i64 = 7, "PAST_DUE_GRACE_DAYS", "`7`", |raw| parse_in(raw, 0..=365),
@@ -198,6 +206,11 @@ impl Config {
         }
         if self.public_url.cannot_be_a_base() || !matches!(self.public_url.scheme(), "http" | "https") {
             bail!("PUBLIC_URL must be an http(s) URL, not {}", self.public_url);
+        }
+        if self.captcha != CaptchaProvider::Off
+            && (self.captcha_site_key.is_none() || self.captcha_secret.is_none())
+        {
+            bail!("BROADSHEET_CAPTCHA needs BROADSHEET_CAPTCHA_SITE_KEY and BROADSHEET_CAPTCHA_SECRET");
         }
         Ok(self)
     }
@@ -290,6 +303,25 @@ fn parse_site_title(raw: &str) -> anyhow::Result<String> {
         bail!("a site title is one line of 1 to 100 characters");
     }
     Ok(title.to_owned())
+}
+
+/// Which human check guards the subscribe form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptchaProvider {
+    Off,
+    Turnstile,
+    HCaptcha,
+}
+
+impl CaptchaProvider {
+    fn parse(raw: &str) -> anyhow::Result<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "off" | "" => Ok(Self::Off),
+            "turnstile" => Ok(Self::Turnstile),
+            "hcaptcha" => Ok(Self::HCaptcha),
+            _ => bail!("expected off, turnstile or hcaptcha"),
+        }
+    }
 }
 
 fn parse_bool(raw: &str) -> anyhow::Result<bool> {

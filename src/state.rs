@@ -7,7 +7,12 @@ use crate::{
     domain::access::Policy,
     mail::{Mailer, Wakeup},
     metrics::Metrics,
-    security::{password::PasswordHasher, signed::SigningKey, throttle::Throttle},
+    security::{
+        human_check::{self, HumanCheck},
+        password::PasswordHasher,
+        signed::SigningKey,
+        throttle::Throttle,
+    },
     stripe::BillingSetup,
 };
 
@@ -33,6 +38,8 @@ pub struct AppState {
     pub billing: Option<BillingSetup>,
     /// This process's counters for `/metrics`.
     pub metrics: Metrics,
+    /// The captcha on the subscribe form, or none.
+    pub human_check: Box<dyn HumanCheck>,
 }
 
 impl AppState {
@@ -42,6 +49,7 @@ impl AppState {
             mailer,
             mail_wakeup: Wakeup::default(),
             metrics: Metrics::default(),
+            human_check: human_check::from_config(&config)?,
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),

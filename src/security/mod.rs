@@ -3,6 +3,7 @@
 //! request comes from. No HTTP, no features.
 
 pub mod client_address;
+pub mod human_check;
 pub mod password;
 pub mod signed;
 pub mod throttle;

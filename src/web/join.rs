@@ -63,6 +63,7 @@ pub fn form_view(state: &AppState, site: &Publication, source: &SignupSource) ->
         asks_name: site.settings.subscribe_asks_name,
         embed: false,
         email: String::new(),
+        captcha: state.human_check.widget(),
     }
 }
 
@@ -80,6 +81,11 @@ struct JoinForm {
     shown: String,
     /// Set by the embedded form: answer in the frame.
     embed: Option<String>,
+    /// The captcha's answer (Turnstile's or hCaptcha's field).
+    #[serde(rename = "cf-turnstile-response")]
+    turnstile: Option<String>,
+    #[serde(rename = "h-captcha-response")]
+    hcaptcha: Option<String>,
 }
 
 /// Why a form was not taken.
@@ -163,9 +169,14 @@ async fn join(
         tracing::info!("subscribe form with the honeypot filled; ignored");
         Ok(())
     } else {
+        let client = pages::client_ip(&req, &state);
+        let answer = form.turnstile.as_deref().or(form.hcaptcha.as_deref());
         match form.parse(&state) {
-            Ok(request) => subscribe::request(&state, pages::client_ip(&req, &state), request)
-                .map_err(|retry| Refusal::Throttled(retry.seconds())),
+            Ok(request) => match a_person(&state, answer, client).await {
+                Ok(()) => subscribe::request(&state, client, request)
+                    .map_err(|retry| Refusal::Throttled(retry.seconds())),
+                Err(invalid) => Err(Refusal::Invalid(invalid)),
+            },
             Err(invalid) => Err(Refusal::Invalid(invalid)),
         }
     };
@@ -252,6 +263,28 @@ async fn confirm(
     Ok(response)
 }
 
+/// Asks the configured captcha, if any, whether `answer` proves a person.
+async fn a_person(
+    state: &AppState,
+    answer: Option<&str>,
+    client: std::net::IpAddr,
+) -> Result<(), InvalidInput> {
+    let refuse = || {
+        InvalidInput::new(
+            "captcha",
+            "Please complete the check that you are a person, then press Subscribe.",
+        )
+    };
+    match state.human_check.passes(answer, client).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(refuse()),
+        Err(e) => {
+            tracing::warn!(error = ?e, "the captcha provider could not be asked");
+            Err(refuse())
+        }
+    }
+}
+
 /// The origin of the page framing us, when it is one the admin listed.
 fn framing_origin(req: &HttpRequest, site: &Publication) -> Option<String> {
     let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
@@ -294,10 +327,7 @@ async fn embed_page(
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
-            format!(
-                "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; \
-                 object-src 'none'; base-uri 'self'; frame-ancestors {ancestors}; form-action 'self'"
-            ),
+            super::startup::content_security_policy(&ancestors, state.human_check.origins()),
         ))
         // Not DENY (which the default headers would add): browsers that
         // know frame-ancestors ignore this value, and it keeps DENY off.
@@ -321,6 +351,8 @@ struct ApiSubscribe {
     name: Option<String>,
     /// `home`, `article:{slug}`, `embed:{origin}` or `api` (the default).
     source: Option<String>,
+    /// The captcha's answer, when one is configured.
+    captcha: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -343,7 +375,11 @@ async fn api_subscribe(
         Some(raw) => SignupSource::parse(raw).map_err(Problem::from)?,
     };
     let request = FreeSubscribe::parse(&body.email, body.name.as_deref(), source).map_err(Problem::from)?;
-    subscribe::request(&state, pages::client_ip(&req, &state), request)
+    let client = pages::client_ip(&req, &state);
+    a_person(&state, body.captcha.as_deref(), client)
+        .await
+        .map_err(Problem::from)?;
+    subscribe::request(&state, client, request)
         .map_err(|retry| Problem::too_many_requests(retry.seconds()))?;
     Ok(HttpResponse::Accepted().json(Accepted {
         status: "check_inbox",

@@ -218,6 +218,22 @@ pub fn session_cookie_removal() -> Cookie<'static> {
     cookie
 }
 
+/// A page with a title and one message ("Check your inbox", "Link expired").
+pub async fn notice(
+    req: &HttpRequest,
+    reader: &CurrentReader,
+    status: StatusCode,
+    title: &'static str,
+    message: &'static str,
+) -> crate::web::error::PageResult<HttpResponse> {
+    let page = views::NoticePage {
+        layout: layout(req, reader).await,
+        title,
+        message,
+    };
+    Ok(render(req, status, &page)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::local_path;
@@ -237,20 +253,4 @@ mod tests {
         }
         assert_eq!(local_path(None), "/");
     }
-}
-
-/// A page with a title and one message ("Check your inbox", "Link expired").
-pub async fn notice(
-    req: &HttpRequest,
-    reader: &CurrentReader,
-    status: StatusCode,
-    title: &'static str,
-    message: &'static str,
-) -> crate::web::error::PageResult<HttpResponse> {
-    let page = views::NoticePage {
-        layout: layout(req, reader).await,
-        title,
-        message,
-    };
-    Ok(render(req, status, &page)?)
 }

@@ -50,12 +50,13 @@ impl Application {
         if run_worker {
             tokio::spawn(Worker::new(state.clone().into_inner()).run());
         }
+        let csp = content_security_policy("'none'", state.human_check.origins());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(
                     routes::forget_cached_reads_after_writes,
                 ))
-                .wrap(security_headers())
+                .wrap(security_headers(&csp))
                 .wrap(actix_web::middleware::from_fn(routes::default_cache_control))
                 .wrap(actix_web::middleware::from_fn(routes::ops::record_metrics))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
@@ -85,19 +86,33 @@ impl Application {
 
 /// Headers on every response: no framing, no MIME sniffing, no referrer
 /// leaking paths (which may carry tokens) to other sites, and a CSP that
-/// allows only our own stylesheet and script. Forms may lead to Stripe's
-/// Checkout and Billing Portal.
-fn security_headers() -> actix_web::middleware::DefaultHeaders {
+/// allows only our own stylesheet and script (and the captcha provider's,
+/// when one is configured). Forms may lead to Stripe's Checkout and Billing
+/// Portal.
+fn security_headers(csp: &str) -> actix_web::middleware::DefaultHeaders {
     actix_web::middleware::DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
-             object-src 'none'; base-uri 'self'; frame-ancestors 'none'; \
-             form-action 'self' https://checkout.stripe.com https://billing.stripe.com",
-        ))
+        .add(("Content-Security-Policy", csp.to_owned()))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
         .add(("X-Frame-Options", "DENY"))
+}
+
+/// The Content-Security-Policy of every page: `frame_ancestors` says who may
+/// frame it (`'none'` but for the embeddable form), `extra_origins` are the
+/// captcha provider's.
+pub fn content_security_policy(frame_ancestors: &str, extra_origins: &[&str]) -> String {
+    let extra = extra_origins.iter().map(|o| format!(" {o}")).collect::<String>();
+    format!(
+        "default-src 'self'; img-src 'self' https: data:; style-src 'self'{extra}; script-src 'self'{extra}; \
+         frame-src{frames}; connect-src 'self'{extra}; object-src 'none'; base-uri 'self'; \
+         frame-ancestors {frame_ancestors}; \
+         form-action 'self' https://checkout.stripe.com https://billing.stripe.com",
+        frames = if extra.is_empty() {
+            " 'none'".to_owned()
+        } else {
+            extra.clone()
+        },
+    )
 }
 
 /// Connects, migrates, and builds the shared state: what `serve`, `migrate`

@@ -362,6 +362,8 @@ pub struct SubscribeFormView {
     pub asks_name: bool,
     /// In the embeddable frame: the answer comes back in the frame.
     pub embed: bool,
+    /// The captcha, when one is configured.
+    pub captcha: Option<crate::security::human_check::Widget>,
     /// What was typed, when the form is shown again.
     pub email: String,
 }

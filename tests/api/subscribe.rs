@@ -470,3 +470,121 @@ async fn each_teaser_speaks_to_the_reader_it_is_shown_to() {
     let (_, teaser) = app.get_text(&member, &format!("/p/{paid}")).await;
     assert!(teaser.contains("Subscribe to keep reading"), "{teaser}");
 }
+
+/// A stand-in for Turnstile's `siteverify`: the answer `human` passes;
+/// every question it was asked is kept.
+async fn fake_siteverify() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<HashMap<String, String>>>>,
+) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = asked.clone();
+    let server = HttpServer::new(move || {
+        let kept = kept.clone();
+        App::new().route(
+            "/turnstile/v0/siteverify",
+            web::post().to(move |form: web::Form<HashMap<String, String>>| {
+                let kept = kept.clone();
+                async move {
+                    let success = form.get("response").map(String::as_str) == Some("human");
+                    kept.lock().unwrap().push(form.into_inner());
+                    HttpResponse::Ok().json(json!({"success": success, "error-codes": []}))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let address = format!("http://{}/turnstile/v0/siteverify", server.addrs()[0]);
+    tokio::spawn(server.run());
+    (address, asked)
+}
+
+#[tokio::test]
+async fn with_a_captcha_configured_only_a_verified_answer_subscribes() {
+    let (verify_url, asked) = fake_siteverify().await;
+    let app = app_with(
+        None,
+        &[
+            ("BROADSHEET_CAPTCHA", "turnstile"),
+            ("BROADSHEET_CAPTCHA_SITE_KEY", "0x4AAAAtestsitekey"),
+            ("BROADSHEET_CAPTCHA_SECRET", "0x4AAAAtestsecret"),
+            ("BROADSHEET_CAPTCHA_VERIFY_URL", &verify_url),
+        ],
+    )
+    .await;
+    let client = new_client();
+    let home = app.get_with(&client, "/").await;
+    let csp = home.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' https://challenges.cloudflare.com"),
+        "{csp}"
+    );
+    let home = home.text().await.unwrap();
+    assert!(
+        home.contains("class=\"cf-turnstile\" data-sitekey=\"0x4AAAAtestsitekey\""),
+        "{home}"
+    );
+    let shown = hidden(&home, "shown");
+
+    for answer in [None, Some("robot")] {
+        let mut form = vec![("email", "maybe@example.com"), ("shown", shown.as_str())];
+        if let Some(answer) = answer {
+            form.push(("cf-turnstile-response", answer));
+        }
+        let refused = client.post(app.url("/join")).form(&form).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{answer:?}");
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("check that you are a person")
+        );
+    }
+    let api = app
+        .client
+        .post(app.url("/api/subscribe"))
+        .json(&json!({"email": "maybe@example.com", "captcha": "robot"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.count_rows("pending_signups").await,
+        0,
+        "nothing written for a failed check"
+    );
+
+    let passed = client
+        .post(app.url("/join"))
+        .form(&[
+            ("email", "person@example.com"),
+            ("shown", shown.as_str()),
+            ("cf-turnstile-response", "human"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(passed.status(), StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.count_rows("pending_signups").await < 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let questions = asked.lock().unwrap().clone();
+    let last = questions.last().expect("the provider was asked");
+    assert_eq!(last["secret"], "0x4AAAAtestsecret");
+    assert_eq!(last["remoteip"], "127.0.0.1");
+    assert_eq!(
+        questions.len(),
+        3,
+        "robot (form and API) and human: a missing answer is refused without asking"
+    );
+}
