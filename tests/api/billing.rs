@@ -738,3 +738,23 @@ async fn a_completed_checkout_never_moves_a_member_to_another_customer() {
     let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
     assert!(!html.contains(PAID_MARKER));
 }
+
+#[tokio::test]
+async fn with_billing_on_the_header_sells_the_plans_and_free_members_see_upgrade() {
+    let (app, _fake) = billing_app().await;
+    let (_, home) = app.get_text(&new_client(), "/").await;
+    assert!(
+        home.contains("class=\"button\" href=\"/subscribe\">Subscribe</a>"),
+        "{home}"
+    );
+    let (free, _) = app.member("free@example.com").await;
+    let (_, home) = app.get_text(&free, "/").await;
+    assert!(home.contains("href=\"/subscribe\">Upgrade</a>"), "{home}");
+    let (paying, paying_id) = app.member("paying@example.com").await;
+    app.add_subscription(paying_id, "active", 30).await;
+    let (_, home) = app.get_text(&paying, "/").await;
+    assert!(
+        !home.contains(">Upgrade</a>"),
+        "a subscriber is not asked to upgrade"
+    );
+}
