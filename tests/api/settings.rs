@@ -282,6 +282,11 @@ async fn an_admin_saves_the_settings_page_and_an_editor_may_only_read_it() {
     let (_, home) = app.get_text(&reader, "/").await;
     assert!(home.contains("<title>Harbour Light</title>"));
     assert!(home.contains("Notes from the coast."));
+    let (_, visitor_home) = app.get_text(&crate::helpers::new_client(), "/").await;
+    assert!(
+        visitor_home.contains("name=\"name\" autocomplete=\"name\""),
+        "the subscribe form asks for a name once the setting says so"
+    );
 
     fields[2] = ("accent_color", "green");
     let refused = app.post_form(&admin, "/admin/settings", &fields).await;
