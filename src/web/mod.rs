@@ -48,6 +48,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(json_error),
     )
     .app_data(web::PayloadConfig::default().limit(FORM_LIMIT))
+    .app_data(
+        web::FormConfig::default()
+            .limit(FORM_LIMIT)
+            .error_handler(|e, req| {
+                Problem::bad_request(format!("The form could not be read: {e}")).for_request(req)
+            }),
+    )
     .app_data(web::QueryConfig::default().error_handler(|e, req| {
         Problem::bad_request(format!("The query string is not valid: {e}")).for_request(req)
     }))

@@ -310,6 +310,18 @@ async fn a_honeypot_a_hurried_form_and_a_repeat_within_ten_minutes_send_nothing_
             .unwrap();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{forged:?}");
     }
+    let garbled = client
+        .post(app.url("/join"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=a%40example.com&email=b%40example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbled.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        garbled.text().await.unwrap().contains("class=\"masthead\""),
+        "a page, not plain text"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.count_rows("pending_signups").await, 0);
     assert_eq!(app.count_rows("outbox").await, 0);
