@@ -6,7 +6,6 @@
 //! simply takes its default).
 
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::InvalidInput;
 
@@ -45,10 +44,17 @@ pub struct SiteSettings {
 #[serde(deny_unknown_fields)]
 pub struct NavLink {
     /// 1 to 40 characters, one line.
-    #[schema(min_length = 1, max_length = 40)]
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub label: String,
     /// A path on this site (`/about`) or an `https://` URL.
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"/([^/\\\s\x00-\x1F\x7F-\x9F][^\s\x00-\x1F\x7F-\x9F]*)?$|^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
+    )]
     pub url: String,
 }
 
@@ -58,24 +64,32 @@ pub struct NavLink {
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     /// 1 to 100 characters, one line.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub title: Option<String>,
     /// At most 300 characters, one line.
-    #[schema(max_length = 300)]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub description: Option<String>,
     #[schema(pattern = "^#[0-9a-fA-F]{6}$", example = "#1a5fb4")]
     pub accent_color: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^$|^/([^/\\\s\x00-\x1F\x7F-\x9F][^\s\x00-\x1F\x7F-\x9F]*)?$|^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(/[^\s\x00-\x1F\x7F-\x9F]*)?$")]
     pub logo_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^$|^/([^/\\\s\x00-\x1F\x7F-\x9F][^\s\x00-\x1F\x7F-\x9F]*)?$|^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(/[^\s\x00-\x1F\x7F-\x9F]*)?$")]
     pub icon_url: Option<Option<String>>,
     /// 1 to 100 characters, one line.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub sender_name: Option<String>,
     /// Markdown, at most 2,000 characters.
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = r"^[^\x00]*$")]
     pub footer: Option<String>,
     /// At most 12 links, in order.
     #[schema(max_items = 12)]
@@ -83,17 +97,34 @@ pub struct SettingsPatch {
     /// A BCP 47 language tag such as `en`, `fr-CA`.
     #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub locale: Option<String>,
-    /// An IANA time zone such as `Europe/Paris`.
+    /// An IANA time zone such as `Europe/Paris` (the document lists them).
     #[schema(max_length = 64)]
     pub timezone: Option<String>,
     /// At most 200 characters, one line.
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub copyright: Option<String>,
     /// Origins (`https://example.com`) whose pages may frame the subscribe
     /// form; at most 20.
-    #[schema(max_items = 20)]
-    pub embed_origins: Option<Vec<String>>,
+    #[schema(max_items = 20, inline)]
+    pub embed_origins: Option<Vec<Origin>>,
     pub subscribe_asks_name: Option<bool>,
+}
+
+/// An origin as typed (`https://example.com`); checked by `origin`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, pattern = r"^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*/?$")]
+pub struct Origin(pub String);
+
+impl From<&str> for Origin {
+    fn from(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+}
+
+/// The time zones `timezone` accepts, for the OpenAPI document.
+pub fn time_zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name())
 }
 
 impl SiteSettings {
@@ -277,8 +308,9 @@ fn accent_color(raw: &str) -> Result<String, InvalidInput> {
     Ok(value.to_ascii_lowercase())
 }
 
-/// A link a page shows: a path on this site or an `https://` URL. Nothing
-/// on the server ever fetches it.
+/// A link a page shows: a path on this site or an `https://` address whose
+/// host is a plain domain name. Nothing on the server ever fetches it. The
+/// OpenAPI document states the same rule as a pattern.
 fn link(field: &'static str, raw: &str) -> Result<String, InvalidInput> {
     let value = raw.trim();
     let refuse = || {
@@ -287,20 +319,36 @@ fn link(field: &'static str, raw: &str) -> Result<String, InvalidInput> {
             format!("{field} must be a path on this site (/about) or an https:// address"),
         )
     };
-    if value.len() > 2000 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    let plain = |text: &str| !text.chars().any(|c| c.is_control() || c.is_whitespace());
+    if value.chars().count() > 2000 || !plain(value) {
         return Err(refuse());
     }
-    if value.starts_with('/') {
+    if let Some(rest) = value.strip_prefix('/') {
         // `//host` and `/\host` are other sites to a browser.
-        if value.starts_with("//") || value.starts_with("/\\") {
-            return Err(refuse());
-        }
-        return Ok(value.to_owned());
+        return if rest.starts_with('/') || rest.starts_with('\\') {
+            Err(refuse())
+        } else {
+            Ok(value.to_owned())
+        };
     }
-    match Url::parse(value) {
-        Ok(url) if url.scheme() == "https" && url.host_str().is_some() => Ok(url.to_string()),
-        _ => Err(refuse()),
+    let rest = value.strip_prefix("https://").ok_or_else(refuse)?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if !domain_name(host) {
+        return Err(refuse());
     }
+    Ok(format!("https://{}{path}", host.to_ascii_lowercase()))
+}
+
+/// Dot-separated labels of letters, digits and hyphens, the last starting
+/// with a letter (so it is never read as an IP address).
+fn domain_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels
+        .iter()
+        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
 fn optional_link(field: &'static str, raw: Option<String>) -> Result<Option<String>, InvalidInput> {
@@ -374,7 +422,7 @@ fn time_zone(raw: &str) -> Result<String, InvalidInput> {
         })
 }
 
-fn embed_origins(origins: Vec<String>) -> Result<Vec<String>, InvalidInput> {
+fn embed_origins(origins: Vec<Origin>) -> Result<Vec<String>, InvalidInput> {
     if origins.len() > 20 {
         return Err(InvalidInput::new(
             "embed_origins",
@@ -382,7 +430,7 @@ fn embed_origins(origins: Vec<String>) -> Result<Vec<String>, InvalidInput> {
         ));
     }
     let mut clean: Vec<String> = Vec::with_capacity(origins.len());
-    for raw in origins {
+    for Origin(raw) in origins {
         let origin = origin(raw.trim()).ok_or_else(|| {
             InvalidInput::new(
                 "embed_origins",
@@ -396,15 +444,17 @@ fn embed_origins(origins: Vec<String>) -> Result<Vec<String>, InvalidInput> {
     Ok(clean)
 }
 
-/// `scheme://host[:port]` and nothing else: what a CSP `frame-ancestors`
-/// source and a browser's `Origin` header compare.
+/// `https://host` (a plain domain name, as `link` takes) and nothing else:
+/// what a CSP `frame-ancestors` source and a browser's `Origin` header
+/// compare. `http://localhost` and `http://127.0.0.1` are allowed for
+/// trying it out.
 pub fn origin(raw: &str) -> Option<String> {
-    let url = Url::parse(raw).ok()?;
-    let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
-    let secure_or_local = url.scheme() == "https"
-        || (url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1")));
-    (bare && secure_or_local && url.username().is_empty() && url.host_str().is_some())
-        .then(|| url.origin().ascii_serialization())
+    let bare = raw.strip_suffix('/').unwrap_or(raw);
+    if matches!(bare, "http://localhost" | "http://127.0.0.1") {
+        return Some(bare.to_owned());
+    }
+    let host = bare.strip_prefix("https://")?;
+    domain_name(host).then(|| format!("https://{}", host.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -514,14 +564,14 @@ mod tests {
             ),
             (
                 SettingsPatch {
-                    embed_origins: Some(vec!["https://a.example/path".into()]),
+                    embed_origins: Some(vec![Origin("https://a.example/path".into())]),
                     ..Default::default()
                 },
                 "embed_origins",
             ),
             (
                 SettingsPatch {
-                    embed_origins: Some(vec!["http://a.example".into()]),
+                    embed_origins: Some(vec![Origin("http://a.example".into())]),
                     ..Default::default()
                 },
                 "embed_origins",

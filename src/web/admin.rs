@@ -50,7 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
     paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members, get_settings, patch_settings),
     components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink)),
-    modifiers(&BearerKey),
+    modifiers(&BearerKey, &TimeZones),
     security(("api_key" = []))
 )]
 pub struct AdminApiDoc;
@@ -64,6 +64,26 @@ impl Modify for BearerKey {
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// `timezone` takes the IANA names chrono-tz knows: listed in the document
+/// so a client (and schemathesis) knows exactly which strings pass.
+struct TimeZones;
+
+impl Modify for TimeZones {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, schema::Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(patch))) = components.schemas.get_mut("SettingsPatch") else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(zone))) = patch.properties.get_mut("timezone") {
+            let names = crate::domain::settings::time_zone_names().map(|name| serde_json::json!(name));
+            zone.enum_values = Some(names.chain([serde_json::Value::Null]).collect());
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::web::{
 use crate::{
     domain::{
         InvalidInput,
-        settings::{NavLink, SettingsPatch, SiteSettings},
+        settings::{NavLink, Origin, SettingsPatch, SiteSettings},
     },
     publication::{self, SettingsError},
     state::AppState,
@@ -73,7 +73,7 @@ impl SettingsForm {
             locale: Some(self.locale.clone()),
             timezone: Some(self.timezone.clone()),
             copyright: Some(self.copyright.clone()),
-            embed_origins: Some(lines(&self.embed_origins).map(str::to_owned).collect()),
+            embed_origins: Some(lines(&self.embed_origins).map(|o| Origin(o.to_owned())).collect()),
             subscribe_asks_name: Some(self.subscribe_asks_name.is_some()),
         })
     }
