@@ -127,15 +127,13 @@ settings! {
         stripe_webhook_secret: Option<SecretString> = None, "STRIPE_WEBHOOK_SECRET", "unset", |raw| Ok(non_empty(raw).map(SecretString::from)),
             "the endpoint's signing secret(s), comma-separated while rotating";
         stripe_price_monthly: Option<String> = None, "STRIPE_PRICE_MONTHLY", "unset", |raw| Ok(non_empty(raw)),
-            "the monthly price we sell: a new subscription counts only on one of our prices; one we already store follows every event whatever its price";
+            "on first start, with `STRIPE_PRICE_YEARLY`, the prices of the catalogue's first tier (after that, `/admin/api/tiers`); a subscribe form naming `plan=monthly` means it";
         stripe_price_yearly: Option<String> = None, "STRIPE_PRICE_YEARLY", "unset", |raw| Ok(non_empty(raw)),
-            "the yearly price we sell (see `STRIPE_PRICE_MONTHLY`)";
+            "see `STRIPE_PRICE_MONTHLY` (`plan=yearly`)";
         stripe_api_base: String = "https://api.stripe.com".into(), "STRIPE_API_BASE", "`https://api.stripe.com`", |raw| Ok(Url::parse(raw)?.to_string()),
             "where the Stripe client sends requests (a fake server in tests)";
-        price_monthly_label: String = "$8 a month".into(), "BROADSHEET_PRICE_MONTHLY_LABEL", "`$8 a month`", |raw| Ok(raw.to_owned()),
-            "how the subscribe page shows the monthly price (Stripe's price object stays the truth for what is charged)";
-        price_yearly_label: String = "$80 a year".into(), "BROADSHEET_PRICE_YEARLY_LABEL", "`$80 a year`", |raw| Ok(raw.to_owned()),
-            "how the subscribe page shows the yearly price";
+        stripe_sync_secs: u64 = 3600, "BROADSHEET_STRIPE_SYNC_SECS", "`3600`", |raw| parse_in(raw, 0..=86_400 * 7),
+            "how often `serve` re-reads every customer's subscriptions from Stripe (one instance at a time, by a lease in the database); `0` turns it off";
     }
     "Limits" {
         hashing_concurrency: usize = std::thread::available_parallelism().map_or(2, |n| n.get()), "BROADSHEET_HASHING_CONCURRENCY", "number of cores", |raw| parse_in(raw, 1..=256),

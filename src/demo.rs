@@ -83,6 +83,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoEditor
             publish: true,
             publish_at: None,
             email: EmailSegment::None,
+            tiers: Vec::new(),
         };
         publishing::create_article(
             state,

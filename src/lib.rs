@@ -13,6 +13,7 @@ pub mod accounts;
 
 pub mod billing;
 pub mod cache;
+pub mod catalogue;
 pub mod config;
 pub mod db;
 pub mod demo;

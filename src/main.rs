@@ -224,14 +224,17 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::StripeSync => {
-            let setup = state.billing.clone().context(
-                "billing is not configured: set STRIPE_SECRET_KEY, STRIPE_PRICE_MONTHLY and STRIPE_PRICE_YEARLY",
-            )?;
-            let changes = broadsheet::billing::sync::reconcile(&state, &setup).await?;
+            let setup = state
+                .billing
+                .clone()
+                .context("billing is not configured: set STRIPE_SECRET_KEY")?;
+            let changes = broadsheet::billing::sync::reconcile(&state, &setup, true).await?;
             for change in &changes {
                 println!("{change}");
             }
             println!("{} subscription(s) corrected.", changes.len());
+            let prices = broadsheet::catalogue::refresh_details(&state, &setup).await?;
+            println!("{prices} catalogue price(s) re-read from Stripe.");
             Ok(())
         }
         AdminCommand::Import { file } => import_members(&state, &file).await,

@@ -194,6 +194,10 @@ impl Metrics {
                 cta: CallToAction::UpdateCard,
                 ..
             } => "preview_update_card",
+            Access::Preview {
+                cta: CallToAction::Upgrade,
+                ..
+            } => "preview_upgrade",
         };
         self.access_decisions
             .get_or_create(&OutcomeLabels { outcome })

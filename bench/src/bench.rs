@@ -530,6 +530,7 @@ async fn fan_out(
             publish: true,
             publish_at: None,
             email: EmailSegment::All,
+            tiers: Vec::new(),
         };
         publishing::create_article(&state, seeded.editor, draft)
             .await

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use stripe_shared::{CheckoutSession, CheckoutSessionMode, Invoice, Subscription};
 use stripe_webhook::{Event, EventObject, Webhook};
 
-use crate::stripe::{Prices, client::snapshot, from_unix, signature};
+use crate::stripe::{client::snapshot, from_unix, signature};
 use crate::{
     db::{self, DbConnection, billing},
     domain::subscription::SubscriptionStatus,
@@ -89,7 +89,7 @@ async fn verify_and_apply(
     payload: &[u8],
     event_type_seen: &mut Option<String>,
 ) -> Result<Outcome, WebhookError> {
-    let (Some(setup), Some(secrets)) = (&state.billing, &state.config.stripe_webhook_secret) else {
+    let (Some(_), Some(secrets)) = (&state.billing, &state.config.stripe_webhook_secret) else {
         return Err(WebhookError::NotConfigured);
     };
     let secrets: Vec<&str> = secrets
@@ -105,7 +105,6 @@ async fn verify_and_apply(
     *event_type_seen = Some(event_type.clone());
     tracing::info!(%event_id, %event_type, "stripe event");
 
-    let prices = setup.prices.clone();
     let config = state.config.clone();
     let (id, kind) = (event_id.clone(), event_type.clone());
     let applied = db::run(&state.pool, move |conn| {
@@ -114,7 +113,7 @@ async fn verify_and_apply(
             if billing::begin_event(conn, &id, &kind, now)? {
                 return Ok(Outcome::Duplicate);
             }
-            let outcome = apply(conn, &event, &prices, &config)?;
+            let outcome = apply(conn, &event, &config)?;
             let refusal = match &outcome {
                 Outcome::Refused(reason) => Some(format!("refused: {reason}")),
                 _ => None,
@@ -150,21 +149,16 @@ async fn verify_and_apply(
     }
 }
 
-fn apply(
-    conn: &mut DbConnection,
-    event: &Event,
-    prices: &Prices,
-    config: &crate::config::Config,
-) -> anyhow::Result<Outcome> {
+fn apply(conn: &mut DbConnection, event: &Event, config: &crate::config::Config) -> anyhow::Result<Outcome> {
     let event_time = from_unix(event.created).context("an event time out of range")?;
     match &event.data.object {
         EventObject::CheckoutSessionCompleted(session) => checkout_completed(conn, session, config),
         EventObject::CustomerSubscriptionCreated(sub) | EventObject::CustomerSubscriptionUpdated(sub) => {
-            subscription_changed(conn, sub, prices, event_time, None)
+            subscription_changed(conn, sub, event_time, None)
         }
         // A deleted subscription is over, whatever status the object shows.
         EventObject::CustomerSubscriptionDeleted(sub) => {
-            subscription_changed(conn, sub, prices, event_time, Some(SubscriptionStatus::Canceled))
+            subscription_changed(conn, sub, event_time, Some(SubscriptionStatus::Canceled))
         }
         EventObject::InvoicePaymentFailed(invoice) => payment_failed(conn, invoice, config),
         // Renewals arrive as `customer.subscription.updated` too; nothing
@@ -228,7 +222,6 @@ fn refuse(user_id: i32, reason: &str) -> Outcome {
 fn subscription_changed(
     conn: &mut DbConnection,
     subscription: &Subscription,
-    prices: &Prices,
     event_time: time::PrimitiveDateTime,
     status_override: Option<SubscriptionStatus>,
 ) -> anyhow::Result<Outcome> {
@@ -237,10 +230,10 @@ fn subscription_changed(
         snapshot.status = status;
     }
     let stored = billing::subscription(conn, &snapshot.id)?;
-    // The price decides only whether a new subscription is ours (another
+    // The catalogue decides only whether a new subscription is ours (another
     // product on a shared Stripe account never makes a subscriber here); one
     // we store follows its events whatever its price now.
-    if stored.is_none() && !prices.sells(&snapshot.price_id) {
+    if stored.is_none() && !db::tiers::in_catalogue(conn, &snapshot.price_id)? {
         return Ok(Outcome::Ignored);
     }
     if let Some(stored) = &stored

@@ -1,6 +1,7 @@
-//! `broadsheet admin stripe-sync`: re-reads every known customer's
-//! subscriptions from Stripe and fixes what drifted (a missed webhook, a
-//! change made while the endpoint was down).
+//! stripe-sync: re-reads every known customer's subscriptions from Stripe
+//! and fixes what drifted (a missed webhook, a change made while the
+//! endpoint was down). Run by `broadsheet admin stripe-sync`, and by `serve`
+//! on a schedule, one instance at a time.
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -33,9 +34,15 @@ impl std::fmt::Display for Change {
 /// Shows a progress bar past this many customers.
 const PROGRESS_BAR_FROM: usize = 20;
 
-pub async fn reconcile(state: &AppState, setup: &BillingSetup) -> anyhow::Result<Vec<Change>> {
+/// Re-reads every known customer's subscriptions and fixes what drifted;
+/// `progress` draws a bar on the terminal for long runs (the CLI).
+pub async fn reconcile(
+    state: &AppState,
+    setup: &BillingSetup,
+    progress: bool,
+) -> anyhow::Result<Vec<Change>> {
     let customers = db::run(&state.pool, |conn| Ok(billing::customers(conn)?)).await?;
-    let bar = if customers.len() >= PROGRESS_BAR_FROM {
+    let bar = if progress && customers.len() >= PROGRESS_BAR_FROM {
         let bar = ProgressBar::new(customers.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} customers {msg}").expect("a valid template"),
@@ -47,15 +54,14 @@ pub async fn reconcile(state: &AppState, setup: &BillingSetup) -> anyhow::Result
     let mut changes = Vec::new();
     for (user_id, customer_id) in customers {
         let snapshots = setup.client.subscriptions(&customer_id).await?;
-        let prices = setup.prices.clone();
         let fixed = db::run(&state.pool, move |conn| {
             let mut fixed = Vec::new();
             db::write_transaction(conn, |conn| -> anyhow::Result<()> {
                 for snapshot in &snapshots {
                     let stored = billing::subscription(conn, &snapshot.id)?;
-                    // As for webhooks: the price decides only whether a
+                    // As for webhooks: the catalogue decides only whether a
                     // subscription we do not know yet is ours.
-                    if stored.is_none() && !prices.sells(&snapshot.price_id) {
+                    if stored.is_none() && !db::tiers::in_catalogue(conn, &snapshot.price_id)? {
                         continue;
                     }
                     let describe = |status: &str, end: Option<time::PrimitiveDateTime>, cancel: bool| {
@@ -96,4 +102,64 @@ pub async fn reconcile(state: &AppState, setup: &BillingSetup) -> anyhow::Result
     }
     bar.finish_and_clear();
     Ok(changes)
+}
+
+/// The lease that makes the scheduled sync run on one instance at a time.
+const LEASE: &str = "stripe-sync";
+
+/// Runs the sync every `stripe_sync_secs` in `serve`. Every instance
+/// ticks; the one that takes the lease (held for one interval) runs it, so
+/// the account sees one sync per interval however many instances there are.
+pub fn spawn_schedule(state: std::sync::Arc<AppState>) {
+    let (Some(setup), secs) = (state.billing.clone(), state.config.stripe_sync_secs) else {
+        return;
+    };
+    if secs == 0 {
+        return;
+    }
+    let holder = format!(
+        "instance-{}",
+        hex::encode(&crate::security::token::random_bytes()[..8])
+    );
+    tokio::spawn(async move {
+        let interval = std::time::Duration::from_secs(secs);
+        // The first run waits one interval: a start is not a reason to
+        // call Stripe, and restarts must not multiply syncs.
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(e) = run_if_ours(&state, &setup, &holder, secs).await {
+                tracing::warn!(error = ?e, "the scheduled stripe-sync failed; it runs again next interval");
+            }
+        }
+    });
+}
+
+/// One scheduled run: take the lease, then sync and refresh the catalogue's
+/// prices. Returns whether this instance ran it.
+pub async fn run_if_ours(
+    state: &AppState,
+    setup: &BillingSetup,
+    holder: &str,
+    secs: u64,
+) -> anyhow::Result<bool> {
+    let (me, ttl) = (holder.to_owned(), time::Duration::seconds(secs as i64));
+    let ours = db::run(&state.pool, move |conn| {
+        Ok(db::leases::try_acquire(conn, LEASE, &me, db::now(), ttl)?)
+    })
+    .await?;
+    if !ours {
+        return Ok(false);
+    }
+    let changes = reconcile(state, setup, false).await?;
+    let prices = crate::catalogue::refresh_details(state, setup).await?;
+    for change in &changes {
+        tracing::info!(%change, "stripe-sync fixed drift");
+    }
+    tracing::info!(fixed = changes.len(), prices, "scheduled stripe-sync done");
+    if !changes.is_empty() {
+        state.read_cache.clear();
+    }
+    Ok(true)
 }

@@ -3,7 +3,7 @@ use time::PrimitiveDateTime;
 
 use crate::db::{
     DbConnection, is_unique_violation,
-    schema::{article_events, articles, slug_redirects, users},
+    schema::{article_events, article_tiers, articles, slug_redirects, tiers, users},
 };
 use crate::domain::{
     access,
@@ -62,11 +62,15 @@ impl ArticleRow {
     }
 }
 
-/// An article with its author's display name.
+/// An article with its author's display name and, for a paid article, the
+/// tiers it is for (none: any paid tier).
 #[derive(Debug, Clone)]
 pub struct Article {
     pub row: ArticleRow,
     pub author_name: Option<String>,
+    pub tiers: Vec<access::TierId>,
+    /// The same tiers by slug, for the admin API.
+    pub tier_slugs: Vec<String>,
 }
 
 impl Article {
@@ -77,6 +81,14 @@ impl Article {
 
     pub fn visibility(&self) -> Visibility {
         self.row.visibility
+    }
+
+    /// What the access policy asks of a reader of this article.
+    pub fn gate(&self) -> access::Gate<'_> {
+        access::Gate {
+            visibility: self.row.visibility,
+            tiers: &self.tiers,
+        }
     }
 
     pub fn status(&self) -> ArticleStatus {
@@ -171,19 +183,63 @@ fn slug_exists(conn: &mut DbConnection, slug: &str) -> QueryResult<bool> {
 }
 
 fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Article>> {
-    articles::table
+    let found = articles::table
         .inner_join(users::table)
         .filter(articles::slug.eq(slug))
         .select((ArticleRow::as_select(), users::name))
         .first::<(ArticleRow, Option<String>)>(conn)
-        .optional()
-        .map(|found| found.map(Article::from))
+        .optional()?;
+    Ok(with_tiers(conn, found.into_iter().collect())?.pop())
 }
 
-impl From<(ArticleRow, Option<String>)> for Article {
-    fn from((row, author_name): (ArticleRow, Option<String>)) -> Self {
-        Self { row, author_name }
+/// Articles from their rows, with the tiers of the paid ones: one more
+/// statement, and none when no article is paid.
+fn with_tiers(conn: &mut DbConnection, rows: Vec<(ArticleRow, Option<String>)>) -> QueryResult<Vec<Article>> {
+    let paid: Vec<i32> = rows
+        .iter()
+        .filter(|(row, _)| row.visibility == Visibility::Paid)
+        .map(|(row, _)| row.id)
+        .collect();
+    let gated: Vec<(i32, i32, String)> = if paid.is_empty() {
+        Vec::new()
+    } else {
+        article_tiers::table
+            .inner_join(tiers::table)
+            .filter(article_tiers::article_id.eq_any(&paid))
+            .order((article_tiers::article_id, tiers::position, tiers::id))
+            .select((article_tiers::article_id, article_tiers::tier_id, tiers::slug))
+            .load(conn)?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(row, author_name)| {
+            let (tiers, tier_slugs) = gated
+                .iter()
+                .filter(|(article_id, _, _)| *article_id == row.id)
+                .map(|(_, tier, slug)| (*tier, slug.clone()))
+                .unzip();
+            Article {
+                row,
+                author_name,
+                tiers,
+                tier_slugs,
+            }
+        })
+        .collect())
+}
+
+/// The tiers a paid article is for, replacing what it had.
+pub fn set_tiers(conn: &mut DbConnection, article_id: i32, tiers: &[access::TierId]) -> QueryResult<()> {
+    diesel::delete(article_tiers::table.filter(article_tiers::article_id.eq(article_id))).execute(conn)?;
+    for tier in tiers {
+        diesel::insert_into(article_tiers::table)
+            .values((
+                article_tiers::article_id.eq(article_id),
+                article_tiers::tier_id.eq(tier),
+            ))
+            .execute(conn)?;
     }
+    Ok(())
 }
 
 /// Statuses whose articles are readable once `published_at` has passed: a
@@ -192,14 +248,12 @@ const LIVE_STATUSES: [&str; 2] = ["published", "scheduled"];
 
 /// The articles with these ids, in the order of `ids`.
 fn load_in_order(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Article>> {
-    let mut found: Vec<Article> = articles::table
+    let rows = articles::table
         .inner_join(users::table)
         .filter(articles::id.eq_any(ids))
         .select((ArticleRow::as_select(), users::name))
-        .load::<(ArticleRow, Option<String>)>(conn)?
-        .into_iter()
-        .map(Article::from)
-        .collect();
+        .load::<(ArticleRow, Option<String>)>(conn)?;
+    let mut found = with_tiers(conn, rows)?;
     found.sort_by_key(|a| ids.iter().position(|id| *id == a.row.id));
     Ok(found)
 }
@@ -234,13 +288,13 @@ pub fn find_live_by_slug(
 }
 
 pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Article>> {
-    articles::table
+    let found = articles::table
         .inner_join(users::table)
         .filter(articles::id.eq(id))
         .select((ArticleRow::as_select(), users::name))
         .first::<(ArticleRow, Option<String>)>(conn)
-        .optional()
-        .map(|found| found.map(Article::from))
+        .optional()?;
+    Ok(with_tiers(conn, found.into_iter().collect())?.pop())
 }
 
 /// Which articles an editor's list shows.

@@ -6,7 +6,7 @@ use time::PrimitiveDateTime;
 
 use crate::db::{
     DbConnection,
-    schema::{comps, subscriptions},
+    schema::{comps, subscriptions, tier_prices},
     users::User,
 };
 use crate::domain::{
@@ -15,41 +15,12 @@ use crate::domain::{
 };
 
 pub fn load_member(conn: &mut DbConnection, user: &User) -> QueryResult<Member> {
-    let subs: Vec<(String, Option<PrimitiveDateTime>, Option<PrimitiveDateTime>)> = subscriptions::table
-        .filter(subscriptions::user_id.eq(user.id))
-        .select((
-            subscriptions::status,
-            subscriptions::current_period_end,
-            subscriptions::past_due_since,
-        ))
-        .load(conn)?;
-    let comp_ends: Vec<Option<PrimitiveDateTime>> = comps::table
-        .filter(comps::user_id.eq(user.id))
-        .select(comps::expires_at)
-        .load(conn)?;
-    let subscriptions = subs
-        .into_iter()
-        .filter_map(|(status, current_period_end, past_due_since)| match SubscriptionStatus::parse(&status) {
-            Ok(status) => Some(Subscription {
-                status,
-                current_period_end,
-                past_due_since,
-            }),
-            Err(_) => {
-                // A status we do not know grants nothing.
-                tracing::warn!(user_id = user.id, %status, "ignoring a subscription with an unknown status");
-                None
-            }
-        })
-        .collect();
-    Ok(Member {
+    let mut members = load_many(conn, &[(user.id, user.role())])?;
+    Ok(members.remove(&user.id).unwrap_or(Member {
         role: user.role(),
-        subscriptions,
-        comps: comp_ends
-            .into_iter()
-            .map(|expires_at| Comp { expires_at })
-            .collect(),
-    })
+        subscriptions: Vec::new(),
+        comps: Vec::new(),
+    }))
 }
 
 /// A subscription row written directly (tests and the benchmark seed it;
@@ -84,6 +55,8 @@ pub struct NewComp<'a> {
     pub expires_at: Option<PrimitiveDateTime>,
     pub reason: &'a str,
     pub created_at: PrimitiveDateTime,
+    /// One tier's access (a gift of that tier); `None`: every tier.
+    pub tier_id: Option<i32>,
 }
 
 impl NewComp<'_> {
@@ -114,34 +87,48 @@ pub fn load_many(
     // Bounded IN lists: SQLite allows 32,766 bound values.
     for chunk in users.chunks(10_000) {
         let ids: Vec<i32> = chunk.iter().map(|(id, _)| *id).collect();
-        let subs: Vec<(i32, String, Option<PrimitiveDateTime>, Option<PrimitiveDateTime>)> =
-            subscriptions::table
-                .filter(subscriptions::user_id.eq_any(&ids))
-                .select((
-                    subscriptions::user_id,
-                    subscriptions::status,
-                    subscriptions::current_period_end,
-                    subscriptions::past_due_since,
-                ))
-                .load(conn)?;
-        for (user_id, status, current_period_end, past_due_since) in subs {
-            if let (Some(member), Ok(status)) =
-                (members.get_mut(&user_id), SubscriptionStatus::parse(&status))
-            {
-                member.subscriptions.push(Subscription {
+        // The tier is the catalogue's for the subscription's price, read
+        // now: a price moved to another tier moves its readers with it.
+        type SubscriptionRow = (
+            i32,
+            String,
+            Option<PrimitiveDateTime>,
+            Option<PrimitiveDateTime>,
+            Option<i32>,
+        );
+        let subs: Vec<SubscriptionRow> = subscriptions::table
+            .left_join(tier_prices::table.on(tier_prices::stripe_price_id.eq(subscriptions::price_id)))
+            .filter(subscriptions::user_id.eq_any(&ids))
+            .select((
+                subscriptions::user_id,
+                subscriptions::status,
+                subscriptions::current_period_end,
+                subscriptions::past_due_since,
+                tier_prices::tier_id.nullable(),
+            ))
+            .load(conn)?;
+        for (user_id, status, current_period_end, past_due_since, tier) in subs {
+            let Some(member) = members.get_mut(&user_id) else {
+                continue;
+            };
+            match SubscriptionStatus::parse(&status) {
+                Ok(status) => member.subscriptions.push(Subscription {
                     status,
+                    tier,
                     current_period_end,
                     past_due_since,
-                });
+                }),
+                // A status we do not know grants nothing.
+                Err(_) => tracing::warn!(user_id, %status, "ignoring a subscription with an unknown status"),
             }
         }
-        let comp_rows: Vec<(i32, Option<PrimitiveDateTime>)> = comps::table
+        let comp_rows: Vec<(i32, Option<PrimitiveDateTime>, Option<i32>)> = comps::table
             .filter(comps::user_id.eq_any(&ids))
-            .select((comps::user_id, comps::expires_at))
+            .select((comps::user_id, comps::expires_at, comps::tier_id))
             .load(conn)?;
-        for (user_id, expires_at) in comp_rows {
+        for (user_id, expires_at, tier) in comp_rows {
             if let Some(member) = members.get_mut(&user_id) {
-                member.comps.push(Comp { expires_at });
+                member.comps.push(Comp { expires_at, tier });
             }
         }
     }
@@ -259,6 +246,7 @@ pub fn import_one(
                 expires_at,
                 reason: &reason,
                 created_at: now,
+                tier_id: None,
             }
             .insert(conn)?;
             changed = true;

@@ -8,6 +8,7 @@ pub mod billing;
 mod connection;
 pub mod gifts;
 pub mod idempotency;
+pub mod leases;
 pub mod login_tokens;
 pub mod mail_queue;
 pub mod members;
@@ -22,6 +23,7 @@ pub mod sends;
 pub mod sessions;
 pub mod settings;
 pub mod suppressions;
+pub mod tiers;
 pub mod users;
 
 pub use connection::{

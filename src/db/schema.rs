@@ -110,6 +110,52 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         reason -> Text,
         created_at -> Timestamp,
+        tier_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    tiers (id) {
+        id -> Integer,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        benefits -> Text,
+        active -> Bool,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tier_prices (id) {
+        id -> Integer,
+        tier_id -> Integer,
+        stripe_price_id -> Text,
+        status -> Text,
+        trial_days -> Nullable<Integer>,
+        currency -> Nullable<Text>,
+        unit_amount -> Nullable<BigInt>,
+        recurring_interval -> Nullable<Text>,
+        interval_count -> Nullable<Integer>,
+        details_fetched_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tiers (article_id, tier_id) {
+        article_id -> Integer,
+        tier_id -> Integer,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -145,6 +191,10 @@ diesel::joinable!(login_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(subscriptions -> users (user_id));
+diesel::joinable!(tier_prices -> tiers (tier_id));
+diesel::joinable!(article_tiers -> tiers (tier_id));
+diesel::joinable!(article_tiers -> articles (article_id));
+diesel::joinable!(comps -> tiers (tier_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -154,6 +204,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     subscriptions,
     comps,
+    tiers,
+    tier_prices,
+    article_tiers,
+    leases,
     slug_redirects,
     article_events,
     idempotency_keys,

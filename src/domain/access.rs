@@ -26,10 +26,34 @@ impl Default for Policy {
     }
 }
 
+/// A tier of the price catalogue, by id (`db::tiers`).
+pub type TierId = i32;
+
+/// What an article asks of its reader: its visibility and, for a paid
+/// article, the tiers that may read it (none listed: any paid tier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate<'a> {
+    pub visibility: Visibility,
+    pub tiers: &'a [TierId],
+}
+
+impl From<Visibility> for Gate<'static> {
+    fn from(visibility: Visibility) -> Self {
+        Gate {
+            visibility,
+            tiers: &[],
+        }
+    }
+}
+
 /// The facts of one subscription that matter to access.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub status: SubscriptionStatus,
+    /// The catalogue tier of its price; `None` for a price outside the
+    /// catalogue (a known subscription moved to a price never added), which
+    /// counts for paid articles open to any tier but no tier-only one.
+    pub tier: Option<TierId>,
     pub current_period_end: Option<PrimitiveDateTime>,
     /// When it became `past_due`: the grace period runs from here. Not from
     /// the period end, which Stripe moves forward when it invoices the
@@ -41,6 +65,8 @@ pub struct Subscription {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comp {
     pub expires_at: Option<PrimitiveDateTime>,
+    /// A comp of one tier (a gift subscription); `None`: every tier.
+    pub tier: Option<TierId>,
 }
 
 /// A logged-in person and everything the policy needs to know about them.
@@ -113,7 +139,14 @@ pub enum Standing {
 }
 
 impl Standing {
+    /// The member's standing over all their plans.
     pub fn of(member: &Member, now: PrimitiveDateTime, policy: &Policy) -> Standing {
+        Standing::for_tiers(member, &[], now, policy)
+    }
+
+    /// The member's standing for an article open to `tiers` (none: any
+    /// paid tier): only the plans that reach those tiers count.
+    pub fn for_tiers(member: &Member, tiers: &[TierId], now: PrimitiveDateTime, policy: &Policy) -> Standing {
         if member.role.is_staff() {
             return Standing::Staff;
         }
@@ -121,10 +154,12 @@ impl Standing {
             .comps
             .iter()
             .filter(|comp| comp.expires_at.is_none_or(|end| now < end))
+            .filter(|comp| tiers.is_empty() || comp.tier.is_none_or(|tier| tiers.contains(&tier)))
             .map(|_| Standing::Paid);
         let from_subscriptions = member
             .subscriptions
             .iter()
+            .filter(|sub| tiers.is_empty() || sub.tier.is_some_and(|tier| tiers.contains(&tier)))
             .map(|sub| subscription_standing(sub, now, policy));
         from_comps
             .chain(from_subscriptions)
@@ -141,6 +176,17 @@ impl Standing {
 fn subscription_standing(sub: &Subscription, now: PrimitiveDateTime, policy: &Policy) -> Standing {
     use SubscriptionStatus::*;
     match sub.status {
+        // Stripe renews (or ends) a subscription at its period end and tells
+        // us by webhook. One still `active` well past its end means we missed
+        // that news: lapsed until Stripe confirms again (stripe-sync runs
+        // hourly), rather than paid for good.
+        Active | Trialing
+            if sub
+                .current_period_end
+                .is_some_and(|end| now > end + policy.past_due_grace) =>
+        {
+            Standing::Lapsed
+        }
         Active | Trialing => Standing::Paid,
         PastDue => {
             // Without a start we cannot place the grace window: deny
@@ -168,6 +214,8 @@ pub enum CallToAction {
     Subscribe,
     /// A subscriber whose card failed: update it in the billing portal.
     UpdateCard,
+    /// A paying subscriber of another tier than the article is for.
+    Upgrade,
 }
 
 impl CallToAction {
@@ -177,6 +225,7 @@ impl CallToAction {
             CallToAction::Login => "login",
             CallToAction::Subscribe => "subscribe",
             CallToAction::UpdateCard => "update_card",
+            CallToAction::Upgrade => "upgrade",
         }
     }
 
@@ -185,6 +234,7 @@ impl CallToAction {
             CallToAction::Login => "Already a subscriber? Log in",
             CallToAction::Subscribe => "Subscribe to keep reading",
             CallToAction::UpdateCard => "Your card on file needs updating",
+            CallToAction::Upgrade => "This post is for another tier. Upgrade to keep reading",
         }
     }
 }
@@ -205,7 +255,7 @@ impl CtaLink {
     pub fn new(cta: CallToAction, slug: &str) -> Self {
         let path = match cta {
             CallToAction::Login => format!("/login?next=/p/{slug}"),
-            CallToAction::Subscribe => "/subscribe".to_owned(),
+            CallToAction::Subscribe | CallToAction::Upgrade => "/subscribe".to_owned(),
             CallToAction::UpdateCard => "/account".to_owned(),
         };
         Self {
@@ -229,6 +279,7 @@ impl CtaLink {
             CallToAction::Login => "Log in",
             CallToAction::Subscribe => "Subscribe",
             CallToAction::UpdateCard => "Update your card",
+            CallToAction::Upgrade => "Upgrade",
         }
     }
 }
@@ -314,10 +365,15 @@ impl Access {
     }
 }
 
-/// Decides what `reader` sees of an article with `visibility` at `now`, on
+/// Decides what `reader` sees of an article behind `gate` at `now`, on
 /// their standing alone (lists, feeds, email).
-pub fn decide(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, policy: &Policy) -> Access {
-    decide_with(reader, visibility, Passes::default(), now, policy)
+pub fn decide<'a>(
+    reader: &Reader,
+    gate: impl Into<Gate<'a>>,
+    now: PrimitiveDateTime,
+    policy: &Policy,
+) -> Access {
+    decide_with(reader, gate, Passes::default(), now, policy)
 }
 
 /// The whole policy: the reader's standing first, then a gift link, then the
@@ -325,22 +381,24 @@ pub fn decide(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, p
 /// caller to record that read (`db::gifts::spend_read`, `db::meter::spend`)
 /// and to decide again if the record is refused (a race lost to another
 /// request).
-pub fn decide_with(
+pub fn decide_with<'a>(
     reader: &Reader,
-    visibility: Visibility,
+    gate: impl Into<Gate<'a>>,
     passes: Passes,
     now: PrimitiveDateTime,
     policy: &Policy,
 ) -> Access {
-    let own = on_standing(reader, visibility, now, policy);
+    let gate = gate.into();
+    let own = on_standing(reader, gate, now, policy);
     let Access::Preview { cta, .. } = own else {
         return own;
     };
     if passes.gift.is_some_and(|gift| gift.is_open(now)) {
         return Access::full(Some(Banner::Gifted));
     }
-    let metered =
-        policy.metered_free_articles > 0 && visibility == Visibility::Paid && cta == CallToAction::Subscribe;
+    let metered = policy.metered_free_articles > 0
+        && gate.visibility == Visibility::Paid
+        && cta == CallToAction::Subscribe;
     match passes.meter.filter(|_| metered) {
         Some(reads) => {
             let allowance = policy.metered_free_articles;
@@ -366,15 +424,15 @@ pub fn decide_with(
 
 /// Whether the meter could open this article for this reader, so its reads
 /// are worth loading: a free or lapsed member, a paid article, meter on.
-pub fn meter_applies(
+pub fn meter_applies<'a>(
     reader: &Reader,
-    visibility: Visibility,
+    gate: impl Into<Gate<'a>>,
     now: PrimitiveDateTime,
     policy: &Policy,
 ) -> bool {
     policy.metered_free_articles > 0
         && matches!(
-            on_standing(reader, visibility, now, policy),
+            on_standing(reader, gate.into(), now, policy),
             Access::Preview {
                 cta: CallToAction::Subscribe,
                 ..
@@ -383,9 +441,9 @@ pub fn meter_applies(
 }
 
 /// The access table (README: How access is decided): what the reader's own standing gives.
-fn on_standing(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, policy: &Policy) -> Access {
+fn on_standing(reader: &Reader, gate: Gate<'_>, now: PrimitiveDateTime, policy: &Policy) -> Access {
     let member = match reader {
-        Reader::Anonymous if visibility == Visibility::Public => {
+        Reader::Anonymous if gate.visibility == Visibility::Public => {
             return Access::full(None);
         }
         Reader::Anonymous => {
@@ -396,18 +454,24 @@ fn on_standing(reader: &Reader, visibility: Visibility, now: PrimitiveDateTime, 
         }
         Reader::Member(member) => member,
     };
-    let standing = Standing::of(member, now, policy);
-    let banner = (standing == Standing::InGrace).then_some(Banner::UpdateCard);
-    match visibility {
-        Visibility::Public | Visibility::Members => Access::full(banner),
-        Visibility::Paid if standing.is_paying() => Access::full(banner),
-        Visibility::Paid => Access::Preview {
-            cta: match standing {
-                Standing::CardFailed => CallToAction::UpdateCard,
-                _ => CallToAction::Subscribe,
-            },
-            free_left: None,
+    let overall = Standing::of(member, now, policy);
+    if gate.visibility != Visibility::Paid {
+        let banner = (overall == Standing::InGrace).then_some(Banner::UpdateCard);
+        return Access::full(banner);
+    }
+    let standing = Standing::for_tiers(member, gate.tiers, now, policy);
+    if standing.is_paying() {
+        let banner = (standing == Standing::InGrace).then_some(Banner::UpdateCard);
+        return Access::full(banner);
+    }
+    Access::Preview {
+        cta: match standing {
+            Standing::CardFailed => CallToAction::UpdateCard,
+            // Paying, but for another tier than this article's.
+            _ if overall.is_paying() => CallToAction::Upgrade,
+            _ => CallToAction::Subscribe,
         },
+        free_left: None,
     }
 }
 
@@ -433,6 +497,7 @@ mod tests {
         let at = NOW + Duration::days(days_from_now);
         Subscription {
             status,
+            tier: None,
             current_period_end: Some(at),
             past_due_since: (status == SubscriptionStatus::PastDue).then_some(at),
         }
@@ -480,6 +545,7 @@ mod tests {
                     Role::Reader,
                     vec![Subscription {
                         status: PastDue,
+                        tier: None,
                         current_period_end: None,
                         past_due_since: None,
                     }],
@@ -493,6 +559,7 @@ mod tests {
                     Role::Reader,
                     vec![Subscription {
                         status: PastDue,
+                        tier: None,
                         current_period_end: Some(NOW + Duration::days(21)),
                         past_due_since: Some(NOW - Duration::days(8)),
                     }],
@@ -527,7 +594,14 @@ mod tests {
             ),
             (
                 "comp forever",
-                member(Role::Reader, vec![], vec![Comp { expires_at: None }]),
+                member(
+                    Role::Reader,
+                    vec![],
+                    vec![Comp {
+                        expires_at: None,
+                        tier: None,
+                    }],
+                ),
                 full,
             ),
             (
@@ -537,6 +611,7 @@ mod tests {
                     vec![],
                     vec![Comp {
                         expires_at: Some(NOW + Duration::days(7)),
+                        tier: None,
                     }],
                 ),
                 full,
@@ -548,6 +623,7 @@ mod tests {
                     vec![],
                     vec![Comp {
                         expires_at: Some(NOW - Duration::days(1)),
+                        tier: None,
                     }],
                 ),
                 preview(CallToAction::Subscribe),
@@ -557,7 +633,10 @@ mod tests {
                 member(
                     Role::Reader,
                     vec![sub(Canceled, -1)],
-                    vec![Comp { expires_at: None }],
+                    vec![Comp {
+                        expires_at: None,
+                        tier: None,
+                    }],
                 ),
                 full,
             ),
@@ -585,6 +664,93 @@ mod tests {
         assert!(decide(&reader, Visibility::Paid, NOW, &policy).is_full());
         let later = NOW + Duration::seconds(1);
         assert!(!decide(&reader, Visibility::Paid, later, &policy).is_full());
+    }
+
+    #[test]
+    fn an_active_subscription_long_past_its_period_end_is_lapsed_until_stripe_confirms() {
+        use SubscriptionStatus::*;
+        // Renewal news missed: 6 days past the end is within grace, 8 is not.
+        for (status, days, reads) in [(Active, -6, true), (Active, -8, false), (Trialing, -8, false)] {
+            let reader = member(Role::Reader, vec![sub(status, days)], vec![]);
+            assert_eq!(paid(&reader).is_full(), reads, "{status:?} {days}");
+        }
+        let reader = member(Role::Reader, vec![sub(Active, -8)], vec![]);
+        assert_eq!(
+            paid(&reader),
+            Access::Preview {
+                cta: CallToAction::Subscribe,
+                free_left: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_tier_only_article_is_read_by_that_tiers_members_and_others_are_asked_to_upgrade() {
+        use SubscriptionStatus::*;
+        let policy = Policy::default();
+        let gold = Gate {
+            visibility: Visibility::Paid,
+            tiers: &[2],
+        };
+        let on = |tier: Option<TierId>, status| {
+            member(
+                Role::Reader,
+                vec![Subscription {
+                    tier,
+                    ..sub(status, 20)
+                }],
+                vec![],
+            )
+        };
+        let comp = |tier| {
+            member(
+                Role::Reader,
+                vec![],
+                vec![Comp {
+                    expires_at: None,
+                    tier,
+                }],
+            )
+        };
+        let preview = |cta| Access::Preview { cta, free_left: None };
+        let cases: Vec<(&str, Reader, Access)> = vec![
+            ("gold subscriber", on(Some(2), Active), Access::full(None)),
+            (
+                "silver subscriber",
+                on(Some(1), Active),
+                preview(CallToAction::Upgrade),
+            ),
+            (
+                "a price outside the catalogue",
+                on(None, Active),
+                preview(CallToAction::Upgrade),
+            ),
+            (
+                "gold with a failed card",
+                on(Some(2), Unpaid),
+                preview(CallToAction::UpdateCard),
+            ),
+            ("a comp of every tier", comp(None), Access::full(None)),
+            ("a comp of gold", comp(Some(2)), Access::full(None)),
+            ("a comp of silver", comp(Some(1)), preview(CallToAction::Upgrade)),
+            (
+                "free member",
+                member(Role::Reader, vec![], vec![]),
+                preview(CallToAction::Subscribe),
+            ),
+            ("anonymous", Reader::Anonymous, preview(CallToAction::Login)),
+            ("author", member(Role::Author, vec![], vec![]), Access::full(None)),
+        ];
+        for (case, reader, expected) in cases {
+            assert_eq!(decide(&reader, gold, NOW, &policy), expected, "case: {case}");
+            // Open to any paid tier, every paying member reads it.
+            let any_tier = decide(&reader, Visibility::Paid, NOW, &policy);
+            assert_eq!(
+                any_tier.is_full(),
+                expected.is_full() || expected == preview(CallToAction::Upgrade),
+                "case: {case}"
+            );
+        }
     }
 
     #[test]
@@ -746,50 +912,88 @@ mod tests {
         proptest::option::of((-400i64..400).prop_map(|hours| NOW + Duration::hours(hours)))
     }
 
+    /// One of three tiers, or none (a price outside the catalogue; a comp
+    /// for every tier).
+    fn any_tier() -> impl Strategy<Value = Option<TierId>> {
+        proptest::option::of(1..=3)
+    }
+
     fn any_member() -> impl Strategy<Value = Member> {
         (
             proptest::sample::select(Role::ALL),
-            proptest::collection::vec((any_status(), any_time(), any_time()), 0..4),
-            proptest::collection::vec(any_time(), 0..3),
+            proptest::collection::vec((any_status(), any_time(), any_time(), any_tier()), 0..4),
+            proptest::collection::vec((any_time(), any_tier()), 0..3),
         )
             .prop_map(|(role, subs, comps)| Member {
                 role,
                 subscriptions: subs
                     .into_iter()
-                    .map(|(status, current_period_end, past_due_since)| Subscription {
-                        status,
-                        current_period_end,
-                        past_due_since,
-                    })
+                    .map(
+                        |(status, current_period_end, past_due_since, tier)| Subscription {
+                            status,
+                            tier,
+                            current_period_end,
+                            past_due_since,
+                        },
+                    )
                     .collect(),
-                comps: comps.into_iter().map(|expires_at| Comp { expires_at }).collect(),
+                comps: comps
+                    .into_iter()
+                    .map(|(expires_at, tier)| Comp { expires_at, tier })
+                    .collect(),
             })
     }
 
-    /// An independent statement of who is entitled to paid posts, written
-    /// from the table rather than from the implementation.
-    fn entitled(member: &Member, policy: &Policy) -> bool {
+    /// The tiers a paid article is for: none (any paid tier), or some of three.
+    fn any_gate_tiers() -> impl Strategy<Value = Vec<TierId>> {
+        proptest::sample::subsequence(vec![1, 2, 3], 0..=3)
+    }
+
+    /// An independent statement of who is entitled to a paid post for
+    /// `tiers`, written from the table rather than from the implementation.
+    fn entitled(member: &Member, tiers: &[TierId], policy: &Policy) -> bool {
         use SubscriptionStatus::*;
+        let reaches = |tier: Option<TierId>, every_tier_when_none: bool| {
+            tiers.is_empty() || tier.map_or(every_tier_when_none, |t| tiers.contains(&t))
+        };
         member.role != Role::Reader
             || member
                 .comps
                 .iter()
-                .any(|c| c.expires_at.is_none_or(|end| end > NOW))
-            || member.subscriptions.iter().any(|s| match s.status {
-                Active | Trialing => true,
-                PastDue => s
-                    .past_due_since
-                    .is_some_and(|since| since + policy.past_due_grace >= NOW),
-                _ => false,
+                .any(|c| c.expires_at.is_none_or(|end| end > NOW) && reaches(c.tier, true))
+            || member.subscriptions.iter().any(|s| {
+                reaches(s.tier, false)
+                    && match s.status {
+                        // Past its period end by more than the grace: we
+                        // missed Stripe's news, and deny until it comes.
+                        Active | Trialing => s
+                            .current_period_end
+                            .is_none_or(|end| NOW <= end + policy.past_due_grace),
+                        PastDue => s
+                            .past_due_since
+                            .is_some_and(|since| since + policy.past_due_grace >= NOW),
+                        _ => false,
+                    }
             })
     }
 
     proptest! {
         #[test]
-        fn no_reader_without_entitlement_ever_reads_a_paid_article_in_full(member in any_member(), grace_days in 0i64..30) {
+        fn no_reader_without_entitlement_ever_reads_a_paid_article_in_full(
+            member in any_member(),
+            tiers in any_gate_tiers(),
+            grace_days in 0i64..30,
+        ) {
             let policy = Policy { past_due_grace: Duration::days(grace_days), ..Policy::default() };
-            let access = decide(&Reader::Member(member.clone()), Visibility::Paid, NOW, &policy);
-            prop_assert_eq!(access.is_full(), entitled(&member, &policy), "member: {:?}", member);
+            let gate = Gate { visibility: Visibility::Paid, tiers: &tiers };
+            let access = decide(&Reader::Member(member.clone()), gate, NOW, &policy);
+            prop_assert_eq!(access.is_full(), entitled(&member, &tiers, &policy), "member: {:?}", member);
+            // A paying member of another tier is asked to upgrade, never to
+            // subscribe as if they were not paying.
+            if let Access::Preview { cta, .. } = access {
+                let pays_elsewhere = Standing::of(&member, NOW, &policy).is_paying();
+                prop_assert_eq!(cta == CallToAction::Upgrade, pays_elsewhere && cta != CallToAction::UpdateCard);
+            }
         }
 
         #[test]
@@ -813,7 +1017,7 @@ mod tests {
                 && opening
                 && matches!(standing, Standing::Free | Standing::Lapsed)
                 && (this_article || used < allowance);
-            prop_assert_eq!(access.is_full(), entitled(&member, &policy) || gift_open || meter_opens);
+            prop_assert_eq!(access.is_full(), entitled(&member, &[], &policy) || gift_open || meter_opens);
         }
 
         #[test]

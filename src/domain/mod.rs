@@ -16,6 +16,7 @@ pub mod signup_source;
 pub mod slug;
 pub mod subscription;
 mod text_enum;
+pub mod tier;
 pub mod time;
 
 /// Why a piece of input was refused, phrased for the person who sent it.

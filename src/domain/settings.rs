@@ -275,7 +275,12 @@ fn month_names(tag: &str) -> chrono::Locale {
         .unwrap_or(chrono::Locale::en_GB)
 }
 
-fn one_line(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, InvalidInput> {
+pub(crate) fn one_line(
+    field: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, InvalidInput> {
     let value = raw.trim();
     let length = value.chars().count();
     if value.chars().any(char::is_control) {

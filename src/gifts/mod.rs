@@ -102,6 +102,10 @@ pub async fn create(
     let AtSlug::Live(article) = reading::lookup(state, slug.to_owned()).await? else {
         return Err(GiftError::NoArticle);
     };
+    // A tier-only article is gifted only by those who may read it.
+    if !Standing::for_tiers(member, &article.tiers, now, &state.policy).is_paying() {
+        return Err(GiftError::NotSubscriber);
+    }
     if article.visibility() == Visibility::Public {
         return Err(GiftError::FreeToRead);
     }

@@ -337,7 +337,7 @@ impl Worker {
         reader: &Reader,
     ) -> anyhow::Result<Message> {
         let config = &self.state.config;
-        let access = access::decide(reader, article.visibility(), db::now(), &self.state.policy);
+        let access = access::decide(reader, article.gate(), db::now(), &self.state.policy);
         let row = &article.row;
         let body = reading::allowed_body(row, access);
         let text = body.plain_text(config.preview_chars);

@@ -14,6 +14,8 @@ use crate::{
         articles::{self, Article, ArticleChanges, ArticleFilter, InsertArticleError, NewArticle},
     },
     domain::{
+        InvalidInput,
+        access::TierId,
         article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
         markdown,
@@ -34,6 +36,8 @@ pub struct ArticleDraft {
     pub publish: bool,
     pub publish_at: Option<PrimitiveDateTime>,
     pub email: EmailSegment,
+    /// For a paid article: the tiers that may read it (none: any paid tier).
+    pub tiers: Vec<Slug>,
 }
 
 /// A partial edit. `None`: leave as is. For `publish_at`, `Some(None)`
@@ -47,6 +51,8 @@ pub struct ArticleEdit {
     pub slug: Option<Option<Slug>>,
     pub email: Option<EmailSegment>,
     pub publish_at: Option<Option<PrimitiveDateTime>>,
+    /// Replaces the tiers a paid article is for.
+    pub tiers: Option<Vec<Slug>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,8 @@ pub enum PublishingError {
     Forbidden(&'static str),
     #[error("{message}")]
     Conflict { field: &'static str, message: String },
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -78,6 +86,28 @@ fn status_of(draft: &ArticleDraft, now: PrimitiveDateTime) -> (ArticleStatus, Op
         (true, None) => (ArticleStatus::Published, Some(now)),
         (false, None) => (ArticleStatus::Draft, None),
     }
+}
+
+/// The tier ids of `slugs`, for an article whose visibility will be
+/// `visibility`: only a paid article is for some tiers, and every tier named
+/// must exist.
+fn resolve_tiers(
+    conn: &mut DbConnection,
+    visibility: Visibility,
+    slugs: &[Slug],
+) -> Result<Vec<TierId>, PublishingError> {
+    if !slugs.is_empty() && visibility != Visibility::Paid {
+        return Err(InvalidInput::new("tiers", "only a paid article can be for some tiers").into());
+    }
+    let mut ids = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        let id = db::tiers::id_by_slug(conn, slug.as_str())?
+            .ok_or_else(|| InvalidInput::new("tiers", format!("there is no tier {slug}")))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// Runs `work` in one transaction on the blocking pool.
@@ -125,10 +155,17 @@ pub async fn create_article(
             created_at: now,
             updated_at: now,
         };
+        let tiers = resolve_tiers(conn, draft.visibility, &draft.tiers)?;
         let article = new.insert(conn, draft.slug.is_some()).map_err(|e| match e {
             InsertArticleError::SlugTaken(slug) => slug_conflict(&slug),
             InsertArticleError::Database(e) => e.into(),
         })?;
+        let article = if tiers.is_empty() {
+            article
+        } else {
+            articles::set_tiers(conn, article.row.id, &tiers)?;
+            reload(conn, article.row.id)?
+        };
         articles::drop_redirect(conn, &article.row.slug)?;
         articles::record_event(conn, article.row.id, "created", Some(actor.user_id))?;
         if status != ArticleStatus::Draft {
@@ -259,6 +296,18 @@ pub async fn edit_article(
             updated_at: Some(now),
         };
         articles::update(conn, id, None, &changes)?;
+        let visibility = edit.visibility.unwrap_or(article.visibility());
+        match &edit.tiers {
+            Some(slugs) => {
+                let tiers = resolve_tiers(conn, visibility, slugs)?;
+                articles::set_tiers(conn, id, &tiers)?;
+            }
+            // No longer paid: no longer for some tiers.
+            None if visibility != Visibility::Paid && !article.tiers.is_empty() => {
+                articles::set_tiers(conn, id, &[])?;
+            }
+            None => {}
+        }
         articles::record_event(conn, id, "updated", Some(actor.user_id))?;
         if let Some(status) = status.filter(|s| *s != article.status()) {
             articles::record_event(conn, id, status_event(status), Some(actor.user_id))?;
@@ -427,6 +476,7 @@ mod tests {
             publish,
             publish_at,
             email: EmailSegment::None,
+            tiers: Vec::new(),
         }
     }
 

@@ -28,7 +28,7 @@ pub struct ReadableArticle {
 
 impl ReadableArticle {
     fn decide(article: Arc<Article>, reader: &Reader, passes: Passes, state: &AppState) -> Self {
-        let access = access::decide_with(reader, article.visibility(), passes, db::now(), &state.policy);
+        let access = access::decide_with(reader, article.gate(), passes, db::now(), &state.policy);
         state.metrics.record_access(access);
         Self { article, access }
     }
@@ -165,10 +165,9 @@ pub(crate) async fn open(
     mut passes: Passes,
 ) -> anyhow::Result<ReadableArticle> {
     let now = db::now();
-    let visibility = article.visibility();
     let meter_user = who
         .user_id
-        .filter(|_| access::meter_applies(who.reader, visibility, now, &state.policy));
+        .filter(|_| access::meter_applies(who.reader, article.gate(), now, &state.policy));
     for _attempt in 0..2 {
         if let Some(user_id) = meter_user {
             let article_id = article.row.id;

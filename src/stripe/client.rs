@@ -9,12 +9,21 @@ use stripe_billing::{
     billing_portal_session::CreateBillingPortalSession,
     subscription::{ListSubscription, ListSubscriptionStatus, UpdateSubscription},
 };
-use stripe_checkout::checkout_session::{CreateCheckoutSession, CreateCheckoutSessionLineItems};
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+};
 use stripe_core::customer::CreateCustomer;
+use stripe_product::price::{ListPrice, RetrievePrice};
 use stripe_shared::{CheckoutSessionMode, Subscription};
 
-use crate::stripe::{Billing, SubscriptionSnapshot, from_unix};
-use crate::{config::Config, domain::subscription::SubscriptionStatus};
+use crate::stripe::{Billing, ListedPrice, SubscriptionCheckout, SubscriptionSnapshot, from_unix};
+use crate::{
+    config::Config,
+    domain::{
+        subscription::SubscriptionStatus,
+        tier::{Interval, PriceDetails},
+    },
+};
 
 pub struct StripeBilling {
     client: stripe::Client,
@@ -53,20 +62,27 @@ impl Billing for StripeBilling {
         Ok(customer.id.to_string())
     }
 
-    async fn checkout_url(&self, customer_id: &str, user_id: i32, price_id: &str) -> anyhow::Result<String> {
+    async fn checkout_url(&self, checkout: &SubscriptionCheckout<'_>) -> anyhow::Result<String> {
         let line_item = CreateCheckoutSessionLineItems {
-            price: Some(price_id.to_owned()),
+            price: Some(checkout.price_id.to_owned()),
             quantity: Some(1),
             ..Default::default()
         };
-        let session = CreateCheckoutSession::new()
+        let mut request = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Subscription)
-            .customer(customer_id)
+            .customer(checkout.customer_id)
             // Webhooks link the payment to our user by this, never by email.
-            .client_reference_id(user_id.to_string())
+            .client_reference_id(checkout.user_id.to_string())
             .line_items(vec![line_item])
             .success_url(self.success_url.clone())
-            .cancel_url(self.cancel_url.clone())
+            .cancel_url(self.cancel_url.clone());
+        if let Some(days) = checkout.trial_days {
+            request = request.subscription_data(CreateCheckoutSessionSubscriptionData {
+                trial_period_days: Some(days),
+                ..Default::default()
+            });
+        }
+        let session = request
             .send(&self.client)
             .await
             .context("creating a Stripe Checkout Session")?;
@@ -96,6 +112,48 @@ impl Billing for StripeBilling {
         list.data.iter().map(snapshot).collect()
     }
 
+    async fn price(&self, price_id: &str) -> anyhow::Result<Option<PriceDetails>> {
+        match RetrievePrice::new(price_id).send(&self.client).await {
+            Ok(price) => Ok(Some(details(&price))),
+            Err(stripe::StripeError::Stripe(_, 404)) => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading Stripe price {price_id}")),
+        }
+    }
+
+    async fn prices(&self) -> anyhow::Result<Vec<ListedPrice>> {
+        let mut listed = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut request = ListPrice::new()
+                .limit(100)
+                .expand(vec!["data.product".to_owned()]);
+            if let Some(last) = &after {
+                request = request.starting_after(last.clone());
+            }
+            let page = request
+                .send(&self.client)
+                .await
+                .context("listing the account's Stripe prices")?;
+            for price in &page.data {
+                let product_name = match &price.product {
+                    stripe_types::Expandable::Object(product) => Some(product.name.clone()),
+                    stripe_types::Expandable::Id(_) => None,
+                };
+                listed.push(ListedPrice {
+                    id: price.id.to_string(),
+                    product_id: price.product.id().to_string(),
+                    product_name,
+                    active: price.active,
+                    details: details(price),
+                });
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => after = Some(last.id.to_string()),
+                _ => return Ok(listed),
+            }
+        }
+    }
+
     async fn cancel_at_period_end(&self, subscription_id: &str) -> anyhow::Result<()> {
         UpdateSubscription::new(subscription_id)
             .cancel_at_period_end(true)
@@ -103,6 +161,23 @@ impl Billing for StripeBilling {
             .await
             .with_context(|| format!("cancelling Stripe subscription {subscription_id} at period end"))?;
         Ok(())
+    }
+}
+
+/// What a Stripe price charges, in our terms.
+fn details(price: &stripe_shared::Price) -> PriceDetails {
+    let interval = price
+        .recurring
+        .as_ref()
+        .and_then(|r| Interval::parse(r.interval.as_str()).ok());
+    PriceDetails {
+        currency: price.currency.to_string(),
+        unit_amount: price.unit_amount,
+        interval,
+        interval_count: price
+            .recurring
+            .as_ref()
+            .map_or(0, |r| u32::try_from(r.interval_count).unwrap_or(u32::MAX)),
     }
 }
 

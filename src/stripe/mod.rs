@@ -1,6 +1,6 @@
 //! Stripe, the payment provider: Checkout and the Billing Portal through the
 //! `Billing` trait (the async-stripe client in production, the same client
-//! against a fake server in tests), the configured prices, and webhook
+//! against a fake server in tests), prices as Stripe describes them, and webhook
 //! signatures. What the product does with Stripe's events is `billing`.
 
 pub mod client;
@@ -12,55 +12,40 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use time::PrimitiveDateTime;
 
-use crate::{config::Config, domain::subscription::SubscriptionStatus};
+use crate::{
+    config::Config,
+    domain::{subscription::SubscriptionStatus, tier::PriceDetails},
+};
 
-/// The plans we sell, each a configured Stripe price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Monthly,
-    Yearly,
+/// The two prices set in the configuration (`STRIPE_PRICE_MONTHLY`,
+/// `STRIPE_PRICE_YEARLY`): on first start they become the default tier of the
+/// catalogue, and a subscribe form that names a `plan` instead of a price
+/// still means them. What is sold is the catalogue (`db::tiers`).
+#[derive(Debug, Clone, Default)]
+pub struct ConfiguredPrices {
+    pub monthly: Option<String>,
+    pub yearly: Option<String>,
 }
 
-impl Plan {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "monthly" => Some(Plan::Monthly),
-            "yearly" => Some(Plan::Yearly),
+impl ConfiguredPrices {
+    /// The configured price a `plan` form field names (`monthly`, `yearly`).
+    pub fn for_plan(&self, plan: &str) -> Option<&str> {
+        match plan {
+            "monthly" => self.monthly.as_deref(),
+            "yearly" => self.yearly.as_deref(),
             _ => None,
         }
     }
 }
 
-/// The configured prices: a subscription we have not seen before counts only
-/// on one of these. One we already store follows every event, whatever its
-/// price (a reader who switched plans, a price no longer sold).
-#[derive(Debug, Clone)]
-pub struct Prices {
-    pub monthly: String,
-    pub yearly: String,
-}
-
-impl Prices {
-    pub fn of(&self, plan: Plan) -> &str {
-        match plan {
-            Plan::Monthly => &self.monthly,
-            Plan::Yearly => &self.yearly,
-        }
-    }
-
-    pub fn sells(&self, price_id: &str) -> bool {
-        price_id == self.monthly || price_id == self.yearly
-    }
-
-    pub fn plan_name(&self, price_id: &str) -> Option<&'static str> {
-        if price_id == self.monthly {
-            Some("Monthly")
-        } else if price_id == self.yearly {
-            Some("Yearly")
-        } else {
-            None
-        }
-    }
+/// A price in the connected account, for `admin stripe-import-prices`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPrice {
+    pub id: String,
+    pub product_id: String,
+    pub product_name: Option<String>,
+    pub active: bool,
+    pub details: PriceDetails,
 }
 
 /// A subscription as Stripe describes it, in our terms.
@@ -81,7 +66,7 @@ pub trait Billing: Send + Sync {
     /// A new customer for our user; returns its id.
     async fn create_customer(&self, email: &str, user_id: i32) -> anyhow::Result<String>;
     /// A Checkout Session in subscription mode; returns its URL.
-    async fn checkout_url(&self, customer_id: &str, user_id: i32, price_id: &str) -> anyhow::Result<String>;
+    async fn checkout_url(&self, checkout: &SubscriptionCheckout<'_>) -> anyhow::Result<String>;
     /// A Billing Portal session; returns its URL.
     async fn portal_url(&self, customer_id: &str) -> anyhow::Result<String>;
     /// Every subscription of a customer, as Stripe has it now.
@@ -89,31 +74,42 @@ pub trait Billing: Send + Sync {
     /// Stops a subscription renewing: it runs to the end of the period
     /// already paid for, then Stripe cancels it.
     async fn cancel_at_period_end(&self, subscription_id: &str) -> anyhow::Result<()>;
+    /// What a price charges; `None` when the account has no such price.
+    async fn price(&self, price_id: &str) -> anyhow::Result<Option<PriceDetails>>;
+    /// Every price of the account (each page followed), with its product's name.
+    async fn prices(&self) -> anyhow::Result<Vec<ListedPrice>>;
 }
 
-/// Billing as configured: the client, the prices, the webhook secrets.
+/// What a subscription Checkout is for.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriptionCheckout<'a> {
+    pub customer_id: &'a str,
+    /// Our user id, sent as `client_reference_id`: webhooks link the
+    /// payment to the member by this, never by email.
+    pub user_id: i32,
+    pub price_id: &'a str,
+    pub trial_days: Option<u32>,
+}
+
+/// Billing as configured: the client and the configured prices.
 #[derive(Clone)]
 pub struct BillingSetup {
     pub client: Arc<dyn Billing>,
-    pub prices: Prices,
+    pub configured: ConfiguredPrices,
 }
 
 impl BillingSetup {
-    /// `None` unless the secret key and both prices are set.
+    /// `None` unless the secret key is set.
     pub fn from_config(config: &Config) -> anyhow::Result<Option<Self>> {
-        let (Some(secret), Some(monthly), Some(yearly)) = (
-            &config.stripe_secret_key,
-            &config.stripe_price_monthly,
-            &config.stripe_price_yearly,
-        ) else {
+        let Some(secret) = &config.stripe_secret_key else {
             return Ok(None);
         };
         let client = client::StripeBilling::new(secret.expose_secret(), config)?;
         Ok(Some(Self {
             client: Arc::new(client),
-            prices: Prices {
-                monthly: monthly.clone(),
-                yearly: yearly.clone(),
+            configured: ConfiguredPrices {
+                monthly: config.stripe_price_monthly.clone(),
+                yearly: config.stripe_price_yearly.clone(),
             },
         }))
     }

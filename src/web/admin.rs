@@ -11,6 +11,7 @@ use utoipa::{
 };
 
 use crate::web::error::{ApiResult, ErrorBody, Problem};
+use crate::web::tiers_api::{self, BenefitLines};
 use crate::{
     db::articles::{Article, ArticleFilter},
     domain::{
@@ -48,9 +49,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members, get_settings, patch_settings),
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members, get_settings, patch_settings,
+        tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
+        tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price),
     components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink)),
-    modifiers(&BearerKey, &TimeZones),
+    modifiers(&BearerKey, &TimeZones, &BenefitLines),
     security(("api_key" = []))
 )]
 pub struct AdminApiDoc;
@@ -137,6 +140,7 @@ impl From<PublishingError> for Problem {
             PublishingError::NotFound => Problem::not_found("There is no article with that id."),
             PublishingError::Forbidden(message) => Problem::forbidden(message),
             PublishingError::Conflict { field, message } => Problem::conflict(field, message),
+            PublishingError::Invalid(invalid) => Problem::from(invalid),
             PublishingError::Internal(e) => Problem::internal(e),
         }
     }
@@ -169,6 +173,25 @@ struct CreateArticleBody {
     publish_at: Option<String>,
     /// Who gets it by email when it is published (default `none`).
     email: Option<EmailSegment>,
+    /// For a paid article: the slugs of the tiers that may read it (left
+    /// out or empty: any paid tier).
+    #[schema(max_items = 20)]
+    tiers: Option<Vec<TierSlug>>,
+}
+
+/// A tier's slug (`/admin/api/tiers`).
+#[derive(Deserialize, ToSchema)]
+#[schema(value_type = String, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+#[serde(transparent)]
+struct TierSlug(String);
+
+fn tier_slugs(raw: Option<Vec<TierSlug>>) -> Result<Vec<Slug>, InvalidInput> {
+    raw.unwrap_or_default()
+        .iter()
+        .map(|slug| {
+            crate::domain::tier::tier_slug(&slug.0).map_err(|e| InvalidInput::new("tiers", e.message))
+        })
+        .collect()
 }
 
 impl TryFrom<CreateArticleBody> for ArticleDraft {
@@ -187,6 +210,7 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
                 .map(|t| parse_rfc3339(t, "publish_at"))
                 .transpose()?,
             email: body.email.unwrap_or(EmailSegment::None),
+            tiers: tier_slugs(body.tiers)?,
         })
     }
 }
@@ -221,6 +245,10 @@ struct PatchArticleBody {
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<String>, format = DateTime)]
     publish_at: Option<Option<String>>,
+    /// Replaces the tiers of a paid article; `null` or `[]`: any paid tier.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<Vec<TierSlug>>, max_items = 20)]
+    tiers: Option<Option<Vec<TierSlug>>>,
 }
 
 fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
@@ -253,6 +281,7 @@ impl TryFrom<PatchArticleBody> for ArticleEdit {
                 .publish_at
                 .map(|t| t.as_deref().map(|t| parse_rfc3339(t, "publish_at")).transpose())
                 .transpose()?,
+            tiers: body.tiers.map(tier_slugs).transpose()?,
         })
     }
 }
@@ -295,6 +324,8 @@ struct AdminArticle {
     /// The newsletter send, once the article was emailed
     /// (`/admin/api/sends/{send_id}`).
     send_id: Option<i32>,
+    /// A paid article's tiers by slug; empty: any paid tier.
+    tiers: Vec<String>,
 }
 
 impl AdminArticle {
@@ -305,6 +336,7 @@ impl AdminArticle {
             article.visibility(),
             article.email_segment(),
         );
+        let tiers = article.tier_slugs;
         let row = article.row;
         let body = row.full_body(proof);
         let (markdown, html) = (body.markdown.to_owned(), body.html.to_owned());
@@ -326,6 +358,7 @@ impl AdminArticle {
             publish_at: row.publish_at.map(rfc3339),
             published_at: row.published_at.map(rfc3339),
             send_id: None,
+            tiers,
         }
     }
 

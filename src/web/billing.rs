@@ -9,13 +9,14 @@ use crate::web::{
 };
 use crate::{
     billing::events::{self, Outcome, WebhookError},
+    catalogue,
     db::{self, billing as stored},
     state::AppState,
-    stripe::Plan,
+    stripe::SubscriptionCheckout,
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn, ThenSubscribe},
-        views::{NoticePage, SubscribePage},
+        views::{NoticePage, SubscribePage, TierCard},
     },
 };
 
@@ -50,18 +51,23 @@ async fn subscribe_page(
     if state.billing.is_none() {
         return not_configured(&req, &reader).await;
     }
+    let tiers = catalogue::on_sale(&state).await?;
+    if tiers.is_empty() {
+        return not_configured(&req, &reader).await;
+    }
     let page = SubscribePage {
         layout: pages::layout(&req, &reader).await,
-        monthly: state.config.price_monthly_label.clone(),
-        yearly: state.config.price_yearly_label.clone(),
+        tiers: tiers.into_iter().map(TierCard::from).collect(),
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
+/// The price chosen on `/subscribe`; older forms (and links) name a
+/// `plan`, monthly or yearly, meaning the configured prices.
 #[derive(Deserialize)]
-struct PlanForm {
-    #[serde(default)]
-    plan: String,
+struct PriceForm {
+    price: Option<String>,
+    plan: Option<String>,
 }
 
 /// Creates (or reuses) the Stripe customer and sends the reader to Checkout.
@@ -70,13 +76,14 @@ async fn subscribe(
     req: HttpRequest,
     state: web::Data<AppState>,
     SignedIn { user, reader, .. }: SignedIn<ThenSubscribe>,
-    CsrfForm(form): CsrfForm<PlanForm>,
+    CsrfForm(form): CsrfForm<PriceForm>,
 ) -> PageResult<HttpResponse> {
     let Some(setup) = &state.billing else {
         return not_configured(&req, &reader).await;
     };
-    let plan = Plan::parse(&form.plan)
-        .ok_or_else(|| Problem::bad_request("Choose the monthly or the yearly plan.").on_field("plan"))?;
+    let price = catalogue::price_for_checkout(&state, setup, form.price.as_deref(), form.plan.as_deref())
+        .await?
+        .ok_or_else(|| Problem::bad_request("Choose one of the prices on this page.").on_field("price"))?;
     let customer_id = match &user.stripe_customer_id {
         Some(id) => id.clone(),
         None => {
@@ -93,11 +100,13 @@ async fn subscribe(
             id
         }
     };
-    let url = setup
-        .client
-        .checkout_url(&customer_id, user.id, setup.prices.of(plan))
-        .await
-        .map_err(stripe_down)?;
+    let checkout = SubscriptionCheckout {
+        customer_id: &customer_id,
+        user_id: user.id,
+        price_id: &price.stripe_price_id,
+        trial_days: price.trial_days.and_then(|d| u32::try_from(d).ok()),
+    };
+    let url = setup.client.checkout_url(&checkout).await.map_err(stripe_down)?;
     Ok(pages::redirect(&url))
 }
 

@@ -242,6 +242,7 @@ async fn create(
         publish: publish && parsed.publish_at.is_none(),
         publish_at: if publish { parsed.publish_at } else { None },
         email: parsed.email,
+        tiers: Vec::new(),
     };
     match publishing::create_article(&state, actor, draft).await {
         Ok(article) => Ok(pages::redirect_with_flash(
@@ -333,6 +334,9 @@ async fn update(
                 slug: None,
                 email: Some(parsed.email),
                 publish_at: None,
+                // The editor page does not choose tiers (the admin API does);
+                // saving here keeps what the article has.
+                tiers: None,
             };
             match publishing::edit_article(&state, actor, id, edit).await {
                 Ok(_) if action == "publish" => {

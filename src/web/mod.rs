@@ -19,6 +19,7 @@ pub(crate) mod pages;
 pub mod site;
 mod site_settings;
 pub mod startup;
+mod tiers_api;
 pub mod views;
 
 pub use extract::{ApiStaff, CurrentReader};
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
             .wrap(from_fn(idempotency::middleware))
             .configure(admin::configure)
+            .configure(tiers_api::configure)
             .default_service(web::to(not_found)),
     )
     .service(

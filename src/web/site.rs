@@ -138,7 +138,7 @@ async fn article_page_for(
     let may_gift = match &reader.reader {
         Reader::Member(member) => {
             readable.article.visibility() != Visibility::Public
-                && Standing::of(member, db::now(), &state.policy).is_paying()
+                && Standing::for_tiers(member, &readable.article.tiers, db::now(), &state.policy).is_paying()
         }
         Reader::Anonymous => false,
     };
@@ -252,6 +252,11 @@ async fn account(
         ))
     })
     .await?;
+    let plan_name = match subscriptions.first() {
+        Some(latest) => crate::catalogue::describe_price(&state, &latest.price_id).await?,
+        None => None,
+    }
+    .unwrap_or_else(|| "Paid".to_owned());
     let now = db::now();
     let layout = pages::layout(&req, &reader).await;
     let human_date = |at| layout.site.date(at);
@@ -292,24 +297,16 @@ async fn account(
         })
         .collect();
     let latest = subscriptions.first();
-    let plan_name = latest
-        .and_then(|s| {
-            state
-                .billing
-                .as_ref()
-                .and_then(|b| b.prices.plan_name(&s.price_id))
-        })
-        .unwrap_or("Paid");
     let (plan, notice) = match standing {
         Standing::Staff => ("Staff: you read everything".to_owned(), None),
         Standing::Paid if latest.is_none() => ("Complimentary subscription".to_owned(), None),
-        Standing::Paid => (format!("{plan_name} subscriber"), None),
+        Standing::Paid => (format!("Subscriber · {plan_name}"), None),
         Standing::InGrace => (
-            format!("{plan_name} subscriber"),
+            format!("Subscriber · {plan_name}"),
             Some("Your last payment failed. Update your card to keep reading."),
         ),
         Standing::CardFailed => (
-            format!("{plan_name}, on hold"),
+            format!("On hold · {plan_name}"),
             Some("Your card on file needs updating."),
         ),
         Standing::Lapsed => ("Free member (your subscription has ended)".to_owned(), None),

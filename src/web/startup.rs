@@ -47,6 +47,7 @@ impl Application {
             .with_context(|| format!("listening on {}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         scheduler::spawn(state.clone().into_inner());
+        crate::billing::sync::spawn_schedule(state.clone().into_inner());
         if run_worker {
             tokio::spawn(Worker::new(state.clone().into_inner()).run());
         }
@@ -136,7 +137,11 @@ pub async fn prepare_state(config: Config) -> anyhow::Result<AppState> {
     })
     .await?;
     let first_settings = config.clone();
-    db::run(&pool, move |conn| crate::publication::seed(conn, &first_settings)).await?;
+    db::run(&pool, move |conn| {
+        crate::publication::seed(conn, &first_settings)?;
+        crate::catalogue::seed(conn, &first_settings)
+    })
+    .await?;
     let mailer = Mailer::from_config(&config)?;
     AppState::new(config, pool, signing_key, mailer)
 }

@@ -201,8 +201,45 @@ pub struct SessionView {
 #[template(path = "pages/subscribe.html")]
 pub struct SubscribePage {
     pub layout: Layout,
-    pub monthly: String,
-    pub yearly: String,
+    pub tiers: Vec<TierCard>,
+}
+
+/// One tier on `/subscribe`: what it gives and a button per price.
+pub struct TierCard {
+    pub name: String,
+    pub description: String,
+    pub benefits: Vec<String>,
+    pub prices: Vec<PriceButton>,
+}
+
+pub struct PriceButton {
+    pub stripe_price_id: String,
+    /// "$8 a month", or "See the price at checkout" when Stripe's price
+    /// object could not be read.
+    pub label: String,
+    /// "14-day free trial".
+    pub trial: Option<String>,
+}
+
+impl From<crate::catalogue::TierOnSale> for TierCard {
+    fn from(on_sale: crate::catalogue::TierOnSale) -> Self {
+        Self {
+            name: on_sale.tier.name,
+            description: on_sale.tier.description,
+            benefits: on_sale.tier.benefits,
+            prices: on_sale
+                .prices
+                .into_iter()
+                .map(|price| PriceButton {
+                    stripe_price_id: price.stripe_price_id,
+                    label: price
+                        .label
+                        .unwrap_or_else(|| "See the price at checkout".to_owned()),
+                    trial: price.trial_days.map(|days| format!("{days}-day free trial")),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A page with a title and a sentence: "billing is not configured" and such.

@@ -41,6 +41,8 @@ pub struct Request {
 struct FakeState {
     requests: Arc<Mutex<Vec<Request>>>,
     subscriptions: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+    /// The account's prices by id: the two configured ones to start with.
+    prices: Arc<Mutex<Vec<Value>>>,
     counter: Arc<Mutex<u32>>,
     /// Answer 500 to subscription updates (Stripe having a bad day).
     failing_updates: Arc<std::sync::atomic::AtomicBool>,
@@ -110,6 +112,30 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
             HttpResponse::Ok()
                 .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions"}))
         }
+        ("GET", "/v1/prices") => {
+            let data = state.prices.lock().unwrap().clone();
+            HttpResponse::Ok()
+                .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/prices"}))
+        }
+        ("GET", p) if p.starts_with("/v1/prices/") => {
+            let id = p.trim_start_matches("/v1/prices/");
+            let found = state
+                .prices
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|p| p["id"] == id)
+                .cloned();
+            match found {
+                Some(price) => HttpResponse::Ok().json(price),
+                None => HttpResponse::NotFound().json(json!({"error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "price",
+                    "message": format!("No such price: '{id}'"),
+                }})),
+            }
+        }
         ("POST", p) if p.starts_with("/v1/subscriptions/") => {
             if state.failing_updates.load(std::sync::atomic::Ordering::SeqCst) {
                 return HttpResponse::InternalServerError()
@@ -129,6 +155,10 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
 impl FakeStripe {
     pub async fn start() -> Self {
         let state = FakeState::default();
+        *state.prices.lock().unwrap() = vec![
+            price(PRICE_MONTHLY, "usd", 800, Some("month")),
+            price(PRICE_YEARLY, "usd", 8000, Some("year")),
+        ];
         let data = web::Data::new(state.clone());
         let server =
             HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(handle)))
@@ -158,6 +188,13 @@ impl FakeStripe {
             .store(failing, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Adds a price to the account (or replaces the one with its id).
+    pub fn add_price(&self, price: Value) {
+        let mut prices = self.state.prices.lock().unwrap();
+        prices.retain(|p| p["id"] != price["id"]);
+        prices.push(price);
+    }
+
     /// What `GET /v1/subscriptions?customer=…` answers from now on.
     pub fn set_subscriptions(&self, customer: &str, subscriptions: Vec<Value>) {
         self.state
@@ -166,6 +203,23 @@ impl FakeStripe {
             .unwrap()
             .insert(customer.to_owned(), subscriptions);
     }
+}
+
+/// A price object as Stripe would send it: `interval` `None` for a one-time price.
+pub fn price(id: &str, currency: &str, unit_amount: i64, interval: Option<&str>) -> Value {
+    let mut price = fixture("price");
+    price["id"] = json!(id);
+    price["currency"] = json!(currency);
+    price["unit_amount"] = json!(unit_amount);
+    price["unit_amount_decimal"] = json!(unit_amount.to_string());
+    match interval {
+        Some(interval) => price["recurring"]["interval"] = json!(interval),
+        None => {
+            price["recurring"] = json!(null);
+            price["type"] = json!("one_time");
+        }
+    }
+    price
 }
 
 /// A subscription object as Stripe would send it.

@@ -9,7 +9,7 @@ use crate::{
     stripe::{self, FakeStripe, PRICE_MONTHLY, PRICE_YEARLY, WEBHOOK_SECRET},
 };
 
-async fn billing_app() -> (TestApp, FakeStripe) {
+pub(crate) async fn billing_app() -> (TestApp, FakeStripe) {
     let fake = FakeStripe::start().await;
     let app = spawn_app_with(stripe::billing_settings(&fake)).await;
     (app, fake)
@@ -17,7 +17,7 @@ async fn billing_app() -> (TestApp, FakeStripe) {
 
 impl TestApp {
     /// Delivers a signed webhook; returns the status.
-    async fn webhook(&self, payload: &str) -> StatusCode {
+    pub(crate) async fn webhook(&self, payload: &str) -> StatusCode {
         let header = stripe::signature_header(WEBHOOK_SECRET, stripe::now(), payload);
         self.webhook_with(payload, Some(&header)).await
     }
@@ -34,7 +34,7 @@ impl TestApp {
 
     /// Stores `customer` as the member's Stripe customer, as `/subscribe`
     /// does before it sends them to Checkout.
-    async fn link_customer(&self, user_id: i32, customer: &'static str) {
+    pub(crate) async fn link_customer(&self, user_id: i32, customer: &'static str) {
         self.db(move |conn| Ok(broadsheet::db::billing::set_customer(conn, user_id, customer)?))
             .await;
     }
@@ -47,7 +47,7 @@ impl TestApp {
     }
 
     /// Runs `broadsheet admin stripe-sync` against `fake`.
-    fn stripe_sync(&self, fake: &FakeStripe) -> std::process::Output {
+    pub(crate) fn stripe_sync(&self, fake: &FakeStripe) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
             .args(["admin", "stripe-sync"])
             .envs(stripe::billing_settings(fake))
@@ -58,7 +58,7 @@ impl TestApp {
             .unwrap()
     }
 
-    async fn stored_status(&self, subscription_id: &'static str) -> Option<String> {
+    pub(crate) async fn stored_status(&self, subscription_id: &'static str) -> Option<String> {
         self.db(move |conn| {
             Ok(broadsheet::db::billing::subscription(conn, subscription_id)?.map(|s| s.status))
         })
@@ -66,7 +66,7 @@ impl TestApp {
     }
 }
 
-fn days(n: i64) -> i64 {
+pub(crate) fn days(n: i64) -> i64 {
     stripe::now() + n * 86_400
 }
 
@@ -117,7 +117,10 @@ async fn subscribing_end_to_end_opens_the_paywall_and_a_failed_card_then_cancell
     let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
     assert!(html.contains(PAID_MARKER), "an active subscriber reads in full");
     let (_, account) = app.get_text(&reader, "/account").await;
-    assert!(account.contains("Yearly subscriber"), "{account}");
+    assert!(
+        account.contains("Subscriber · Paid, $80 a year"),
+        "the plan is named by its tier and Stripe's amount: {account}"
+    );
     assert!(account.contains("Renews on"));
     assert!(account.contains("Manage billing"));
 
@@ -426,14 +429,24 @@ async fn without_stripe_settings_billing_says_it_is_not_configured_and_the_rest_
 }
 
 #[tokio::test]
-async fn an_unknown_plan_is_refused_clearly() {
+async fn a_price_or_plan_not_on_sale_is_refused_clearly() {
     let (app, fake) = billing_app().await;
     let (reader, _) = app.member("plan@example.com").await;
-    let response = app
-        .post_form(&reader, "/subscribe", &[("plan", "lifetime")])
-        .await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response.text().await.unwrap().contains("monthly or the yearly"));
+    for form in [
+        [("plan", "lifetime")],
+        [("price", "price_of_another_product")],
+        [("price", "")],
+    ] {
+        let response = app.post_form(&reader, "/subscribe", &form).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Choose one of the prices")
+        );
+    }
     assert!(fake.requests("/v1/customers").is_empty());
 }
 
@@ -757,4 +770,69 @@ async fn with_billing_on_the_header_sells_the_plans_and_free_members_see_upgrade
         !home.contains(">Upgrade</a>"),
         "a subscriber is not asked to upgrade"
     );
+}
+
+#[tokio::test]
+async fn serve_runs_stripe_sync_on_its_schedule_and_repairs_a_missed_cancellation() {
+    let fake = FakeStripe::start().await;
+    let mut settings = stripe::billing_settings(&fake);
+    settings.insert("BROADSHEET_STRIPE_SYNC_SECS", "1".to_owned());
+    let app = spawn_app_with(settings).await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let (reader, user_id) = app.member("scheduled@example.com").await;
+    app.link_customer(user_id, "cus_sched").await;
+    let created = stripe::event(
+        "evt_s1",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_sched", "cus_sched", "active", PRICE_MONTHLY, days(30)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+    // Cancelled in Stripe while our endpoint was down: no webhook arrives.
+    fake.set_subscriptions(
+        "cus_sched",
+        vec![stripe::subscription(
+            "sub_sched",
+            "cus_sched",
+            "canceled",
+            PRICE_MONTHLY,
+            days(30),
+        )],
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.stored_status("sub_sched").await.as_deref() != Some("canceled") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the scheduled sync never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER));
+    let holder = app
+        .db(|conn| Ok(broadsheet::db::leases::holder(conn, "stripe-sync")?))
+        .await;
+    assert!(holder.is_some_and(|(who, _)| who.starts_with("instance-")));
+}
+
+#[tokio::test]
+async fn a_lease_is_held_by_one_instance_until_it_runs_out() {
+    use broadsheet::db::{self, leases};
+    let app = spawn_app().await;
+    let ttl = time::Duration::hours(1);
+    let at = db::now();
+    let (a, b, a_again, b_later) = app
+        .db(move |conn| {
+            Ok((
+                leases::try_acquire(conn, "job", "a", at, ttl)?,
+                leases::try_acquire(conn, "job", "b", at + time::Duration::minutes(1), ttl)?,
+                leases::try_acquire(conn, "job", "a", at + time::Duration::minutes(2), ttl)?,
+                leases::try_acquire(conn, "job", "b", at + time::Duration::hours(2), ttl)?,
+            ))
+        })
+        .await;
+    assert!(a, "a free lease is taken");
+    assert!(!b, "a held lease is not");
+    assert!(a_again, "the holder renews it");
+    assert!(b_later, "an expired lease goes to whoever asks");
 }

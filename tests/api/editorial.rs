@@ -604,6 +604,14 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("get", "/admin/api/members/export"),
         ("get", "/admin/api/settings"),
         ("patch", "/admin/api/settings"),
+        ("get", "/admin/api/tiers"),
+        ("post", "/admin/api/tiers"),
+        ("get", "/admin/api/tiers/{id}"),
+        ("patch", "/admin/api/tiers/{id}"),
+        ("delete", "/admin/api/tiers/{id}"),
+        ("post", "/admin/api/tiers/{id}/prices"),
+        ("patch", "/admin/api/prices/{id}"),
+        ("delete", "/admin/api/prices/{id}"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

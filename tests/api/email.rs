@@ -13,9 +13,9 @@ use crate::{
 
 /// Generous: debug builds on a busy 2-core machine are slow, and a broken
 /// engine still fails the test rather than hanging it.
-const WAIT: Duration = Duration::from_secs(180);
+pub(crate) const WAIT: Duration = Duration::from_secs(180);
 
-async fn app_sending_to(sink: &SmtpSink, extra: &[(&'static str, &str)]) -> TestApp {
+pub(crate) async fn app_sending_to(sink: &SmtpSink, extra: &[(&'static str, &str)]) -> TestApp {
     let mut settings: HashMap<&str, String> = HashMap::from([("SMTP_URL", sink.url())]);
     settings.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     spawn_app_with(settings).await
@@ -47,7 +47,7 @@ async fn send_progress(app: &TestApp, key: &str, send_id: &Value) -> Value {
     .unwrap()
 }
 
-async fn wait_until_finished(app: &TestApp, key: &str, send_id: &Value) -> Value {
+pub(crate) async fn wait_until_finished(app: &TestApp, key: &str, send_id: &Value) -> Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let progress = send_progress(app, key, send_id).await;

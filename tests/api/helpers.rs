@@ -323,13 +323,25 @@ impl TestApp {
     /// `days_from_now` days from now (negative: in the past); a `past_due`
     /// one has been so since then.
     pub async fn add_subscription(&self, user_id: i32, status: &'static str, days_from_now: i64) {
+        self.add_subscription_on(user_id, status, days_from_now, "price_monthly")
+            .await;
+    }
+
+    /// `add_subscription` on the Stripe price `price_id`.
+    pub async fn add_subscription_on(
+        &self,
+        user_id: i32,
+        status: &'static str,
+        days_from_now: i64,
+        price_id: &'static str,
+    ) {
         self.db(move |conn| {
             let now = db::now();
             NewSubscription {
                 user_id,
                 stripe_subscription_id: &format!("sub_{}", uuid::Uuid::new_v4().simple()),
                 status,
-                price_id: "price_monthly",
+                price_id,
                 current_period_end: Some(now + Duration::days(days_from_now)),
                 cancel_at_period_end: false,
                 // A past_due subscription fell behind when its period ended.
@@ -344,6 +356,11 @@ impl TestApp {
     }
 
     pub async fn add_comp(&self, user_id: i32, expires_in_days: Option<i64>) {
+        self.add_comp_of_tier(user_id, expires_in_days, None).await;
+    }
+
+    /// A comp for one tier (`None`: every tier).
+    pub async fn add_comp_of_tier(&self, user_id: i32, expires_in_days: Option<i64>, tier_id: Option<i32>) {
         self.db(move |conn| {
             let now = db::now();
             NewComp {
@@ -352,6 +369,7 @@ impl TestApp {
                 expires_at: expires_in_days.map(|d| now + Duration::days(d)),
                 reason: "test",
                 created_at: now,
+                tier_id,
             }
             .insert(conn)?;
             Ok(())

@@ -25,4 +25,5 @@ mod settings;
 mod smtp;
 mod stripe;
 mod subscribe;
+mod tiers;
 mod website;

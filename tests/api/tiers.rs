@@ -1,0 +1,539 @@
+//! The price catalogue: tiers and their Stripe prices, managed through the
+//! admin API, shown on /subscribe with Stripe's own amounts, and deciding
+//! which new subscriptions are ours.
+
+use broadsheet::domain::role::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    billing::{billing_app, days},
+    helpers::{PAID_MARKER, TestApp},
+    stripe::{self, PRICE_MONTHLY, PRICE_YEARLY},
+};
+
+async fn call(
+    app: &TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let response = app.admin(method, Some(key), path, body).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn admin_key(app: &TestApp) -> String {
+    app.api_key_for("owner@example.com", Role::Admin).await
+}
+
+/// The id of the tier seeded from the configured prices.
+async fn seeded_tier(app: &TestApp, key: &str) -> i64 {
+    let (_, tiers) = call(app, key, Method::GET, "/admin/api/tiers", None).await;
+    tiers[0]["id"].as_i64().unwrap()
+}
+
+fn gold() -> Value {
+    json!({
+        "slug": "gold",
+        "name": "Gold",
+        "description": "For the regulars.",
+        "benefits": ["Every post in full", "The monthly call"],
+        "position": 1,
+        "prices": [{"stripe_price_id": "price_gold_eur", "trial_days": 14}]
+    })
+}
+
+#[tokio::test]
+async fn the_configured_prices_become_the_first_tier_and_the_subscribe_page_shows_stripes_amounts() {
+    let (app, fake) = billing_app().await;
+    let key = admin_key(&app).await;
+    let (status, tiers) = call(&app, &key, Method::GET, "/admin/api/tiers", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tiers.as_array().unwrap().len(), 1, "{tiers}");
+    assert_eq!(tiers[0]["slug"], "paid");
+    let ids: Vec<&str> = tiers[0]["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["stripe_price_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [PRICE_MONTHLY, PRICE_YEARLY]);
+
+    let (reader, _) = app.member("browser@example.com").await;
+    let (status, page) = app.get_text(&reader, "/subscribe").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("$8 a month") && page.contains("$80 a year"),
+        "{page}"
+    );
+    // Read once from Stripe, then cached: the next view asks Stripe nothing.
+    let reads = fake.requests(&format!("/v1/prices/{PRICE_MONTHLY}")).len();
+    app.get_text(&reader, "/subscribe").await;
+    assert_eq!(fake.requests(&format!("/v1/prices/{PRICE_MONTHLY}")).len(), reads);
+    assert_eq!(reads, 1);
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_tier_whose_trial_reaches_checkout_and_editors_only_read() {
+    let (app, fake) = billing_app().await;
+    fake.add_price(stripe::price("price_gold_eur", "eur", 1250, Some("month")));
+    let key = admin_key(&app).await;
+    let (status, tier) = call(&app, &key, Method::POST, "/admin/api/tiers", Some(gold())).await;
+    assert_eq!(status, StatusCode::CREATED, "{tier}");
+    assert_eq!(
+        tier["benefits"],
+        json!(["Every post in full", "The monthly call"])
+    );
+    let price = &tier["prices"][0];
+    assert_eq!(price["currency"], "eur");
+    assert_eq!(price["unit_amount"], 1250);
+    assert_eq!(price["interval"], "month");
+    assert_eq!(price["label"], "€12.50 a month");
+    assert_eq!(price["trial_days"], 14);
+
+    let editor = app.api_key_for("desk@example.com", Role::Editor).await;
+    let (status, listed) = call(&app, &editor, Method::GET, "/admin/api/tiers", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let (status, body) = call(
+        &app,
+        &editor,
+        Method::POST,
+        "/admin/api/tiers",
+        Some(json!({"slug": "x", "name": "X"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    let (reader, user_id) = app.member("gold@example.com").await;
+    let (_, page) = app.get_text(&reader, "/subscribe").await;
+    assert!(page.contains("Gold") && page.contains("The monthly call"));
+    assert!(
+        page.contains("€12.50 a month") && page.contains("14-day free trial"),
+        "{page}"
+    );
+    let response = app
+        .post_form(&reader, "/subscribe", &[("price", "price_gold_eur")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let checkout = fake.requests("/v1/checkout/sessions").pop().unwrap();
+    assert_eq!(checkout.form["line_items[0][price]"], "price_gold_eur");
+    assert_eq!(checkout.form["subscription_data[trial_period_days]"], "14");
+    assert_eq!(checkout.form["client_reference_id"], user_id.to_string());
+}
+
+#[tokio::test]
+async fn a_price_stripe_does_not_have_or_bad_input_is_refused_and_nothing_is_written() {
+    let (app, _fake) = billing_app().await;
+    let key = admin_key(&app).await;
+    let (status, body) = call(&app, &key, Method::POST, "/admin/api/tiers", Some(gold())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "stripe_price_id");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("price_gold_eur")
+    );
+    for bad in [
+        json!({"slug": "Gold!", "name": "Gold"}),
+        json!({"slug": "gold", "name": "  "}),
+        json!({"slug": "gold", "name": "Gold", "benefits": ["two\nlines"]}),
+        json!({"slug": "gold", "name": "Gold", "prices": [{"stripe_price_id": "price_x", "trial_days": 0}]}),
+        json!({"slug": "paid", "name": "Taken"}),
+    ] {
+        let (status, body) = call(&app, &key, Method::POST, "/admin/api/tiers", Some(bad.clone())).await;
+        assert!(status.is_client_error(), "{bad} → {status} {body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    assert_eq!(app.count_rows("tiers").await, 1, "only the seeded tier");
+}
+
+#[tokio::test]
+async fn a_new_subscription_counts_only_on_a_catalogue_price_active_or_legacy() {
+    let (app, fake) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let key = admin_key(&app).await;
+    let (reader, user_id) = app.member("migrant@example.com").await;
+    app.link_customer(user_id, "cus_migrant").await;
+    let on = |id: &str, price: &str| {
+        stripe::event(
+            id,
+            "customer.subscription.created",
+            stripe::now(),
+            stripe::subscription("sub_migrant", "cus_migrant", "active", price, days(30)),
+        )
+    };
+    // A price from another product of the account: not ours.
+    assert_eq!(
+        app.webhook(&on("evt_t1", "price_founding_2024")).await,
+        StatusCode::OK
+    );
+    assert_eq!(app.count_rows("subscriptions").await, 0);
+
+    // The admin adds it as a legacy price of the tier: sold no more, but a
+    // subscription on it now counts.
+    fake.add_price(stripe::price("price_founding_2024", "usd", 500, Some("month")));
+    let (status, tier) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/admin/api/tiers/{}/prices", seeded_tier(&app, &key).await),
+        Some(json!({"stripe_price_id": "price_founding_2024", "status": "legacy"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{tier}");
+    assert_eq!(
+        app.webhook(&on("evt_t2", "price_founding_2024")).await,
+        StatusCode::OK
+    );
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(html.contains(PAID_MARKER), "a reader on a legacy price reads");
+
+    // Legacy prices are not offered, nor accepted from a hand-made form.
+    let (_, page) = app.get_text(&reader, "/subscribe").await;
+    assert!(!page.contains("price_founding_2024") && !page.contains("$5 a month"));
+    let response = app
+        .post_form(&reader, "/subscribe", &[("price", "price_founding_2024")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_price_change_followed_by_a_cancellation_on_the_old_price_ends_access() {
+    let (app, fake) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let key = admin_key(&app).await;
+    let (reader, user_id) = app.member("loyal@example.com").await;
+    app.link_customer(user_id, "cus_loyal").await;
+    let created = stripe::event(
+        "evt_c1",
+        "customer.subscription.created",
+        stripe::now() - 60,
+        stripe::subscription("sub_loyal", "cus_loyal", "active", PRICE_MONTHLY, days(30)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+
+    // The publisher raises the price: the old one becomes legacy, a new one
+    // goes on sale.
+    fake.add_price(stripe::price("price_monthly_2027", "usd", 1000, Some("month")));
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/admin/api/prices/{PRICE_MONTHLY}"),
+        Some(json!({"status": "legacy"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/admin/api/tiers/{}/prices", seeded_tier(&app, &key).await),
+        Some(json!({"stripe_price_id": "price_monthly_2027"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The reader on the old price cancels: access ends.
+    let cancelled = stripe::event(
+        "evt_c2",
+        "customer.subscription.deleted",
+        stripe::now(),
+        stripe::subscription("sub_loyal", "cus_loyal", "canceled", PRICE_MONTHLY, days(30)),
+    );
+    assert_eq!(app.webhook(&cancelled).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(!html.contains(PAID_MARKER), "a cancelled reader reads no more");
+    let (_, page) = app.get_text(&reader, "/subscribe").await;
+    assert!(
+        page.contains("$10 a month") && !page.contains("$8 a month"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_tier_or_price_readers_depend_on_cannot_be_deleted_only_taken_off_sale() {
+    let (app, fake) = billing_app().await;
+    let key = admin_key(&app).await;
+    let (_, user_id) = app.member("kept@example.com").await;
+    app.link_customer(user_id, "cus_kept").await;
+    let created = stripe::event(
+        "evt_d1",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_kept", "cus_kept", "active", PRICE_YEARLY, days(300)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::DELETE,
+        &format!("/admin/api/prices/{PRICE_YEARLY}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("legacy"),
+        "{body}"
+    );
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::DELETE,
+        &format!("/admin/api/tiers/{}", seeded_tier(&app, &key).await),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("active"),
+        "{body}"
+    );
+
+    // Off sale: gone from /subscribe, still there for its readers.
+    let (status, tier) = call(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/admin/api/tiers/{}", seeded_tier(&app, &key).await),
+        Some(json!({"active": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tier}");
+    assert_eq!(tier["active"], false);
+    let (reader, _) = app.member("late@example.com").await;
+    let (_, page) = app.get_text(&reader, "/subscribe").await;
+    assert!(!page.contains("$80 a year"));
+
+    // A price nobody is on goes; then an unused tier goes too.
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::DELETE,
+        &format!("/admin/api/prices/{PRICE_MONTHLY}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    fake.add_price(stripe::price("price_spare", "usd", 300, Some("week")));
+    let (status, spare) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/admin/api/tiers",
+        Some(json!({"slug": "spare", "name": "Spare", "prices": [{"stripe_price_id": "price_spare"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(spare["prices"][0]["label"], "$3 a week");
+    let id = spare["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::DELETE,
+        &format!("/admin/api/tiers/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, &key, Method::GET, &format!("/admin/api/tiers/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A catalogue without billing (prices are not checked against Stripe):
+/// `silver` on `price_silver`, `gold` on `price_gold`; returns gold's id and
+/// silver's.
+async fn silver_and_gold(app: &TestApp, key: &str) -> (i32, i32) {
+    let mut ids = Vec::new();
+    for (slug, price) in [("silver", "price_silver"), ("gold", "price_gold")] {
+        let (status, tier) = call(
+            app,
+            key,
+            Method::POST,
+            "/admin/api/tiers",
+            Some(json!({"slug": slug, "name": slug, "prices": [{"stripe_price_id": price}]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{tier}");
+        ids.push(tier["id"].as_i64().unwrap() as i32);
+    }
+    (ids[1], ids[0])
+}
+
+const GOLD_MARKER: &str = "GOLD-ONLY-7c1e";
+
+#[tokio::test]
+async fn a_gold_only_post_reaches_gold_readers_in_full_and_nobody_else_in_any_output() {
+    use crate::email::{app_sending_to, wait_until_finished};
+    use crate::helpers::new_client;
+    use crate::smtp::{Parsed, SmtpSink};
+
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[]).await;
+    let key = admin_key(&app).await;
+    let (gold, silver) = silver_and_gold(&app, &key).await;
+
+    // Signed-up (so logged-in) members with confirmed addresses, so the
+    // newsletter reaches them too.
+    let mut clients = std::collections::HashMap::new();
+    let mut add = async |who: &'static str| {
+        let email = format!("{who}@example.com");
+        let (client, id) = app.member(&email).await;
+        app.db(move |conn| {
+            Ok(broadsheet::db::users::mark_email_verified(
+                conn,
+                id,
+                broadsheet::db::now(),
+            )?)
+        })
+        .await;
+        clients.insert(email.clone(), client);
+        (email, id)
+    };
+    let (gold_reader, id) = add("gold").await;
+    app.add_subscription_on(id, "active", 30, "price_gold").await;
+    let (gold_comp, id) = add("goldcomp").await;
+    app.add_comp_of_tier(id, None, Some(gold)).await;
+    let (silver_reader, id) = add("silver").await;
+    app.add_subscription_on(id, "active", 30, "price_silver").await;
+    let (silver_comp, id) = add("silvercomp").await;
+    app.add_comp_of_tier(id, None, Some(silver)).await;
+    let (unknown_price, id) = add("unknownprice").await;
+    app.add_subscription_on(id, "active", 30, "price_elsewhere").await;
+    let (gold_stale, id) = add("goldstale").await;
+    app.add_subscription_on(id, "active", -20, "price_gold").await;
+    let (gold_failed, id) = add("goldfailed").await;
+    app.add_subscription_on(id, "unpaid", -3, "price_gold").await;
+    let (free, _) = add("free").await;
+
+    let response = app
+        .post_article(
+            &key,
+            json!({"title": "For gold", "visibility": "paid", "tiers": ["gold"], "publish": true, "email": "all",
+                   "markdown": format!("Everyone sees this.\n\n<!-- paywall -->\n\nThe {GOLD_MARKER} part.")}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let article: Value = response.json().await.unwrap();
+    assert_eq!(article["tiers"], json!(["gold"]));
+    let progress = wait_until_finished(&app, &key, &article["send_id"]).await;
+    assert_eq!(progress["status"], "finished", "{progress}");
+
+    // Email: in full for gold and gold comps only; the rest get the preview,
+    // and paying readers of another tier are asked to upgrade.
+    let full_readers = [gold_reader.clone(), gold_comp.clone()];
+    let upgraders = [silver_reader.clone(), silver_comp.clone(), unknown_price.clone()];
+    let mails = sink.newsletters();
+    assert!(mails.len() >= 8, "{} newsletters", mails.len());
+    for message in sink.newsletters() {
+        let to = &message.to[0];
+        let (text, html) = message.bodies();
+        let full = full_readers.contains(to);
+        assert_eq!(html.contains(GOLD_MARKER), full, "{to}: html");
+        assert_eq!(text.contains(GOLD_MARKER), full, "{to}: text");
+        if upgraders.contains(to) {
+            assert!(html.contains("Upgrade"), "{to} is asked to upgrade");
+        }
+    }
+
+    // Site, JSON and feeds: the same decision for every reader state.
+    let mut readers = vec![("anonymous", new_client())];
+    for (who, email) in [
+        ("silver", &silver_reader),
+        ("silver comp", &silver_comp),
+        ("price outside the catalogue", &unknown_price),
+        ("gold, renewal news missed", &gold_stale),
+        ("gold, card failed", &gold_failed),
+        ("free", &free),
+    ] {
+        readers.push((who, clients[email.as_str()].clone()));
+    }
+    let slug = article["slug"].as_str().unwrap();
+    let paths = [
+        "/".to_owned(),
+        format!("/p/{slug}"),
+        "/api/articles".to_owned(),
+        format!("/api/articles/{slug}"),
+        "/feed.xml".to_owned(),
+        "/sitemap.xml".to_owned(),
+    ];
+    for (who, client) in &readers {
+        for path in &paths {
+            let body = app.get_with(client, path).await.text().await.unwrap();
+            assert!(!body.contains(GOLD_MARKER), "{who} saw the gold part at {path}");
+        }
+    }
+    let (_, json) = app
+        .get_json(&readers[1].1, &format!("/api/articles/{slug}"))
+        .await;
+    assert_eq!(json["cta"]["kind"], "upgrade", "{json}");
+    let (_, page) = app.get_text(&clients[&gold_reader], &format!("/p/{slug}")).await;
+    assert!(page.contains(GOLD_MARKER), "the scan above means something");
+}
+
+#[tokio::test]
+async fn tiers_are_only_for_paid_posts_and_must_exist() {
+    let app = crate::helpers::spawn_app().await;
+    let key = admin_key(&app).await;
+    silver_and_gold(&app, &key).await;
+    for (body, field) in [
+        (
+            json!({"title": "A", "markdown": "x", "visibility": "members", "tiers": ["gold"]}),
+            "tiers",
+        ),
+        (
+            json!({"title": "B", "markdown": "x", "visibility": "paid", "tiers": ["platinum"]}),
+            "tiers",
+        ),
+    ] {
+        let response = app.post_article(&key, body).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    assert_eq!(app.count_rows("articles").await, 0);
+    let response = app
+        .post_article(
+            &key,
+            json!({"title": "C", "markdown": "x", "visibility": "paid", "tiers": ["gold", "silver"]}),
+        )
+        .await;
+    let article: Value = response.json().await.unwrap();
+    assert_eq!(article["tiers"], json!(["silver", "gold"]), "in display order");
+    // Made free to members: no longer for some tiers; a gated tier cannot go.
+    let id = article["id"].as_i64().unwrap();
+    let (_, tiers) = call(&app, &key, Method::GET, "/admin/api/tiers", None).await;
+    let gold_id = tiers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "gold")
+        .unwrap()["id"]
+        .clone();
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::DELETE,
+        &format!("/admin/api/tiers/{gold_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, edited) = call(
+        &app,
+        &key,
+        Method::PATCH,
+        &format!("/admin/api/articles/{id}"),
+        Some(json!({"visibility": "members"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["tiers"], json!([]));
+}
