@@ -132,6 +132,10 @@ settings! {
             "see `STRIPE_PRICE_MONTHLY` (`plan=yearly`)";
         stripe_api_base: String = "https://api.stripe.com".into(), "STRIPE_API_BASE", "`https://api.stripe.com`", |raw| Ok(Url::parse(raw)?.to_string()),
             "where the Stripe client sends requests (a fake server in tests)";
+        stripe_automatic_tax: bool = false, "STRIPE_AUTOMATIC_TAX", "`false`", parse_bool,
+            "turn on Stripe Tax in Checkout: tax computed from the billing address, which Checkout then asks for, and business customers may enter a tax ID (set up Stripe Tax in the dashboard first)";
+        stripe_promotion_codes: bool = false, "STRIPE_PROMOTION_CODES", "`false`", parse_bool,
+            "let readers type a Stripe promotion code in Checkout (offer links apply theirs without it)";
         stripe_sync_secs: u64 = 3600, "BROADSHEET_STRIPE_SYNC_SECS", "`3600`", |raw| parse_in(raw, 0..=86_400 * 7),
             "how often `serve` re-reads every customer's subscriptions from Stripe (one instance at a time, by a lease in the database); `0` turns it off";
     }

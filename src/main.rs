@@ -73,6 +73,23 @@ enum AdminCommand {
     ApiKeys,
     /// Re-read every known customer's subscriptions from Stripe and fix drift.
     StripeSync,
+    /// List the Stripe account's prices (and the tier each is in); with
+    /// --tier and --price, add those prices to that tier (created when new).
+    StripeImportPrices {
+        /// The tier to add the prices to (its slug).
+        #[arg(long, requires = "price")]
+        tier: Option<String>,
+        /// A new tier's name (default: the first price's product name).
+        #[arg(long, requires = "tier")]
+        name: Option<String>,
+        /// A Stripe price id; repeat for several.
+        #[arg(long, requires = "tier")]
+        price: Vec<String>,
+        /// Add them as legacy prices: they count for readers already on
+        /// them but are not sold.
+        #[arg(long, requires = "tier")]
+        legacy: bool,
+    },
     /// Revoke an API key by its id (see `api-keys`); it stops working at once.
     RevokeKey {
         #[arg(long)]
@@ -246,6 +263,53 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                     eprintln!("Members written to {}.", path.display());
                 }
                 None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
+            }
+            Ok(())
+        }
+        AdminCommand::StripeImportPrices {
+            tier,
+            name,
+            price,
+            legacy,
+        } => {
+            let setup = state
+                .billing
+                .clone()
+                .context("billing is not configured: set STRIPE_SECRET_KEY")?;
+            let Some(tier) = tier else {
+                for found in broadsheet::catalogue::account_prices(&state, &setup).await? {
+                    let listed = &found.listed;
+                    println!(
+                        "{:<32} {:<24} {:<22} {:<8} {}",
+                        listed.id,
+                        listed.product_name.as_deref().unwrap_or(&listed.product_id),
+                        listed.details.label(),
+                        if listed.active { "active" } else { "archived" },
+                        found
+                            .in_tier
+                            .map_or("-".to_owned(), |slug| format!("in tier {slug}")),
+                    );
+                }
+                return Ok(());
+            };
+            use broadsheet::domain::tier::{PriceStatus, StripePriceId, tier_slug};
+            let ids = price
+                .iter()
+                .map(|id| StripePriceId::parse(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            let status = if legacy {
+                PriceStatus::Legacy
+            } else {
+                PriceStatus::Active
+            };
+            let tier =
+                broadsheet::catalogue::import_prices(&state, &setup, tier_slug(&tier)?, name, ids, status)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Tier {} ({}) now has:", tier.slug, tier.name);
+            for price in &tier.prices {
+                let label = price.details.as_ref().map_or("?".to_owned(), |d| d.label());
+                println!("  {} {} ({})", price.stripe_price_id, label, price.status);
             }
             Ok(())
         }

@@ -494,3 +494,91 @@ pub async fn refresh_details(state: &AppState, setup: &BillingSetup) -> anyhow::
     }
     Ok(refreshed)
 }
+
+/// One price of the account, as `admin stripe-import-prices` lists it.
+#[derive(Debug, Clone)]
+pub struct AccountPrice {
+    pub listed: crate::stripe::ListedPrice,
+    /// The slug of the catalogue tier it is in already, if any.
+    pub in_tier: Option<String>,
+}
+
+/// Every price of the connected account, and where each already is.
+pub async fn account_prices(state: &AppState, setup: &BillingSetup) -> anyhow::Result<Vec<AccountPrice>> {
+    let listed = setup.client.prices().await?;
+    let tiers = db::run(&state.pool, |conn| Ok(stored::list(conn)?)).await?;
+    Ok(listed
+        .into_iter()
+        .map(|listed| AccountPrice {
+            in_tier: tiers
+                .iter()
+                .find(|t| t.prices.iter().any(|p| p.stripe_price_id == listed.id))
+                .map(|t| t.slug.clone()),
+            listed,
+        })
+        .collect())
+}
+
+/// Adds the account prices `ids` to the tier `slug` (created, named
+/// `name`, when it does not exist) with `status`. All or nothing: an id the
+/// account lacks, or one in the catalogue already, changes nothing.
+pub async fn import_prices(
+    state: &AppState,
+    setup: &BillingSetup,
+    slug: Slug,
+    name: Option<String>,
+    ids: Vec<StripePriceId>,
+    status: PriceStatus,
+) -> Result<StoredTier, CatalogueError> {
+    let listed = setup.client.prices().await.map_err(CatalogueError::StripeDown)?;
+    let mut chosen = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let price = listed.iter().find(|p| p.id == id.as_str()).ok_or_else(|| {
+            InvalidInput::new(
+                "price",
+                format!("the Stripe account has no price {}", id.as_str()),
+            )
+        })?;
+        chosen.push((id.clone(), price.details.clone(), price.product_name.clone()));
+    }
+    let name = match name {
+        Some(name) => Some(crate::domain::tier::tier_name(&name)?),
+        None => None,
+    };
+    let tier_id = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let now = db::now();
+            let tier_id = match stored::id_by_slug(conn, slug.as_str())? {
+                Some(id) => id,
+                None => {
+                    let product = chosen.first().and_then(|(_, _, product)| product.clone());
+                    let draft = TierDraft {
+                        name: name.or(product).unwrap_or_else(|| slug.to_string()),
+                        slug: slug.clone(),
+                        description: String::new(),
+                        benefits: Vec::new(),
+                        active: true,
+                        position: 0,
+                    };
+                    stored::insert(conn, &draft, now)?
+                }
+            };
+            for (id, details, _) in &chosen {
+                let price = NewPrice {
+                    stripe_price_id: id.clone(),
+                    status,
+                    trial_days: None,
+                };
+                if let Err(e) = add_price_in(conn, tier_id, &price, Some(details))? {
+                    return Ok(Err(e));
+                }
+            }
+            anyhow::Ok(Ok(tier_id))
+        })
+    })
+    .await??;
+    state.read_cache.clear();
+    db::run(&state.pool, move |conn| Ok(stored::find(conn, tier_id)?))
+        .await?
+        .ok_or(CatalogueError::NotFound("The tier is gone."))
+}

@@ -44,3 +44,26 @@ pub fn nullable<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
 ) -> Result<Option<Option<T>>, D::Error> {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
+
+/// A whole number sent as JSON, as `38` or `38.0`: JSON Schema counts both
+/// as integers, so an API that publishes `"type": "integer"` takes both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole<T>(pub T);
+
+impl<'de, T: TryFrom<i64>> serde::Deserialize<'de> for Whole<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let number = serde_json::Number::deserialize(d)?;
+        let whole = number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        });
+        let whole =
+            whole.ok_or_else(|| D::Error::custom(format!("expected a whole number, not {number}")))?;
+        T::try_from(whole)
+            .map(Whole)
+            .map_err(|_| D::Error::custom(format!("{whole} is out of range")))
+    }
+}

@@ -68,6 +68,18 @@ pub fn benefits(raw: &[String]) -> Result<Vec<String>, InvalidInput> {
         .collect()
 }
 
+/// Display order: ±1,000,000 is room enough.
+pub fn position(raw: i32) -> Result<i32, InvalidInput> {
+    if (-1_000_000..=1_000_000).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(InvalidInput::new(
+            "position",
+            "position must be between -1000000 and 1000000",
+        ))
+    }
+}
+
 /// A Stripe price id: `price_…`, or the id chosen for a legacy plan, which
 /// Stripe let accounts name themselves (letters, digits, `_` and `-`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -10,7 +10,10 @@ use stripe_billing::{
     subscription::{ListSubscription, ListSubscriptionStatus, UpdateSubscription},
 };
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+    CreateCheckoutSession, CreateCheckoutSessionAutomaticTax, CreateCheckoutSessionCustomerUpdate,
+    CreateCheckoutSessionCustomerUpdateAddress, CreateCheckoutSessionCustomerUpdateName,
+    CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
+    CreateCheckoutSessionTaxIdCollection,
 };
 use stripe_core::customer::CreateCustomer;
 use stripe_product::price::{ListPrice, RetrievePrice};
@@ -30,6 +33,10 @@ pub struct StripeBilling {
     success_url: String,
     cancel_url: String,
     return_url: String,
+    /// `STRIPE_AUTOMATIC_TAX`: Stripe Tax, with the address and tax ID it needs.
+    automatic_tax: bool,
+    /// `STRIPE_PROMOTION_CODES`: a field for a promotion code in Checkout.
+    promotion_codes: bool,
 }
 
 impl StripeBilling {
@@ -43,6 +50,8 @@ impl StripeBilling {
             success_url: config.url_for("/account?checkout=success"),
             cancel_url: config.url_for("/subscribe?checkout=canceled"),
             return_url: config.url_for("/account"),
+            automatic_tax: config.stripe_automatic_tax,
+            promotion_codes: config.stripe_promotion_codes,
         })
     }
 }
@@ -76,6 +85,22 @@ impl Billing for StripeBilling {
             .line_items(vec![line_item])
             .success_url(self.success_url.clone())
             .cancel_url(self.cancel_url.clone());
+        if self.automatic_tax {
+            // Tax follows the billing address; a business may add its tax
+            // ID. Checkout saves both on our existing customer, which Stripe
+            // requires for tax ID collection.
+            let mut saves = CreateCheckoutSessionCustomerUpdate::new();
+            saves.address = Some(CreateCheckoutSessionCustomerUpdateAddress::Auto);
+            saves.name = Some(CreateCheckoutSessionCustomerUpdateName::Auto);
+            request = request
+                .automatic_tax(CreateCheckoutSessionAutomaticTax::new(true))
+                .billing_address_collection(stripe_shared::CheckoutSessionBillingAddressCollection::Required)
+                .tax_id_collection(CreateCheckoutSessionTaxIdCollection::new(true))
+                .customer_update(saves);
+        }
+        if self.promotion_codes {
+            request = request.allow_promotion_codes(true);
+        }
         if let Some(days) = checkout.trial_days {
             request = request.subscription_data(CreateCheckoutSessionSubscriptionData {
                 trial_period_days: Some(days),

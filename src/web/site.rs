@@ -322,6 +322,11 @@ async fn account(
         (end > now).then(|| {
             if s.cancel_at_period_end {
                 format!("Ends on {}", human_date(end))
+            } else if s.status == "trialing" {
+                format!(
+                    "Free trial until {}; the first payment is taken then",
+                    human_date(end)
+                )
             } else {
                 format!("Renews on {}", human_date(end))
             }

@@ -11,7 +11,7 @@ use crate::{
     catalogue::{self, CatalogueError, NewPrice, PriceChange},
     db::tiers::{StoredPrice, StoredTier},
     domain::{
-        InvalidInput,
+        InvalidInput, Whole,
         tier::{self, PriceStatus, StripePriceId, TierDraft},
     },
     state::AppState,
@@ -126,8 +126,8 @@ pub struct PriceBody {
     /// `active` (default): on sale; `legacy`: counts for readers on it, sold no more.
     status: Option<PriceStatus>,
     /// A free trial given in Checkout.
-    #[schema(minimum = 1, maximum = 730)]
-    trial_days: Option<u32>,
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 730)]
+    trial_days: Option<Whole<u32>>,
 }
 
 impl TryFrom<PriceBody> for NewPrice {
@@ -137,7 +137,7 @@ impl TryFrom<PriceBody> for NewPrice {
         Ok(NewPrice {
             stripe_price_id: StripePriceId::parse(&body.stripe_price_id)?,
             status: body.status.unwrap_or(PriceStatus::Active),
-            trial_days: body.trial_days.map(tier::trial_days).transpose()?,
+            trial_days: body.trial_days.map(|d| tier::trial_days(d.0)).transpose()?,
         })
     }
 }
@@ -161,7 +161,9 @@ pub struct CreateTierBody {
     benefits: Option<Vec<String>>,
     /// Default true.
     active: Option<bool>,
-    position: Option<i32>,
+    /// Display order, smallest first (default 0).
+    #[schema(value_type = Option<i32>, minimum = -1000000, maximum = 1000000)]
+    position: Option<Whole<i32>>,
     #[schema(max_items = 20)]
     prices: Option<Vec<PriceBody>>,
 }
@@ -215,7 +217,8 @@ pub struct PatchTierBody {
     #[schema(max_items = 12)]
     benefits: Option<Vec<String>>,
     active: Option<bool>,
-    position: Option<i32>,
+    #[schema(value_type = Option<i32>, minimum = -1000000, maximum = 1000000)]
+    position: Option<Whole<i32>>,
 }
 
 /// The body of `PATCH /admin/api/prices/{id}`.
@@ -229,7 +232,7 @@ pub struct PatchPriceBody {
     /// `null` removes the trial.
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 730)]
-    trial_days: Option<Option<u32>>,
+    trial_days: Option<Option<Whole<u32>>>,
 }
 
 fn draft(body: CreateTierBody) -> Result<(TierDraft, Vec<NewPrice>), InvalidInput> {
@@ -239,7 +242,7 @@ fn draft(body: CreateTierBody) -> Result<(TierDraft, Vec<NewPrice>), InvalidInpu
         description: tier::tier_description(body.description.as_deref().unwrap_or(""))?,
         benefits: tier::benefits(&body.benefits.unwrap_or_default())?,
         active: body.active.unwrap_or(true),
-        position: body.position.unwrap_or(0),
+        position: tier::position(body.position.map_or(0, |p| p.0))?,
     };
     let prices = body
         .prices
@@ -327,7 +330,9 @@ async fn patch_tier(
             draft.benefits = tier::benefits(list)?;
         }
         draft.active = body.active.unwrap_or(draft.active);
-        draft.position = body.position.unwrap_or(draft.position);
+        if let Some(position) = body.position {
+            draft.position = tier::position(position.0)?;
+        }
         Ok(draft)
     })
     .await?;
@@ -389,7 +394,7 @@ async fn patch_price(
         status: body.status,
         trial_days: body
             .trial_days
-            .map(|days| days.map(tier::trial_days).transpose())
+            .map(|days| days.map(|d| tier::trial_days(d.0)).transpose())
             .transpose()
             .map_err(Problem::from)?,
     };

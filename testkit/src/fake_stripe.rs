@@ -113,7 +113,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
                 .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions"}))
         }
         ("GET", "/v1/prices") => {
-            let data = state.prices.lock().unwrap().clone();
+            let mut data = state.prices.lock().unwrap().clone();
+            // `expand[]=data.product` turns each product id into the product.
+            if req.query_string().contains("data.product") {
+                for price in &mut data {
+                    let mut product = fixture("product");
+                    product["id"] = price["product"].clone();
+                    product["name"] = json!("The Ledger membership");
+                    price["product"] = product;
+                }
+            }
             HttpResponse::Ok()
                 .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/prices"}))
         }

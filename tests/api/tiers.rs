@@ -537,3 +537,141 @@ async fn tiers_are_only_for_paid_posts_and_must_exist() {
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["tiers"], json!([]));
 }
+
+#[tokio::test]
+async fn stripe_import_prices_lists_the_account_and_adds_the_chosen_prices_to_a_tier() {
+    let (app, fake) = billing_app().await;
+    fake.add_price(stripe::price("price_founders", "gbp", 4000, Some("year")));
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
+            .args(["admin", "stripe-import-prices"])
+            .args(args)
+            .envs(stripe::billing_settings(&fake))
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("BROADSHEET_DATA_DIR", app.data_dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let listing = run(&[]);
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    assert!(
+        listing.contains("price_founders") && listing.contains("£40 a year"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("The Ledger membership"),
+        "product names: {listing}"
+    );
+    assert!(
+        listing.contains("in tier paid"),
+        "the configured prices are in the catalogue: {listing}"
+    );
+
+    let added = run(&["--tier", "founders", "--price", "price_founders", "--legacy"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let key = admin_key(&app).await;
+    let (_, tiers) = call(&app, &key, Method::GET, "/admin/api/tiers", None).await;
+    let founders = tiers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "founders")
+        .unwrap();
+    assert_eq!(founders["name"], "The Ledger membership");
+    assert_eq!(founders["prices"][0]["status"], "legacy");
+    assert_eq!(founders["prices"][0]["label"], "£40 a year");
+
+    // All or nothing: a price already in the catalogue, or one the account
+    // lacks, adds nothing.
+    let again = run(&[
+        "--tier",
+        "founders",
+        "--price",
+        "price_missing",
+        "--price",
+        "price_founders",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("price_missing"));
+    assert_eq!(app.count_rows("tier_prices").await, 3);
+}
+
+#[tokio::test]
+async fn stripe_tax_and_typed_promotion_codes_reach_checkout_when_turned_on() {
+    let fake = stripe::FakeStripe::start().await;
+    let mut settings = stripe::billing_settings(&fake);
+    settings.insert("STRIPE_AUTOMATIC_TAX", "true".to_owned());
+    settings.insert("STRIPE_PROMOTION_CODES", "true".to_owned());
+    let app = crate::helpers::spawn_app_with(settings).await;
+    let (reader, _) = app.member("taxed@example.com").await;
+    let response = app
+        .post_form(&reader, "/subscribe", &[("price", PRICE_YEARLY)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let form = &fake.requests("/v1/checkout/sessions")[0].form;
+    assert_eq!(form["automatic_tax[enabled]"], "true");
+    assert_eq!(form["billing_address_collection"], "required");
+    assert_eq!(form["tax_id_collection[enabled]"], "true");
+    assert_eq!(form["customer_update[address]"], "auto");
+    assert_eq!(form["customer_update[name]"], "auto");
+    assert_eq!(form["allow_promotion_codes"], "true");
+
+    // Off by default.
+    let (plain, fake_plain) = billing_app().await;
+    let (reader, _) = plain.member("plain@example.com").await;
+    plain
+        .post_form(&reader, "/subscribe", &[("price", PRICE_YEARLY)])
+        .await;
+    let form = &fake_plain.requests("/v1/checkout/sessions")[0].form;
+    assert!(!form.contains_key("automatic_tax[enabled]") && !form.contains_key("allow_promotion_codes"));
+}
+
+#[tokio::test]
+async fn a_trialing_member_sees_when_the_trial_ends_on_their_account_page() {
+    let (app, _fake) = billing_app().await;
+    let (reader, user_id) = app.member("trial@example.com").await;
+    app.link_customer(user_id, "cus_trial").await;
+    let trialing = stripe::event(
+        "evt_tr1",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_trial", "cus_trial", "trialing", PRICE_MONTHLY, days(14)),
+    );
+    assert_eq!(app.webhook(&trialing).await, StatusCode::OK);
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(account.contains("Free trial until"), "{account}");
+    let active = stripe::event(
+        "evt_tr2",
+        "customer.subscription.updated",
+        stripe::now() + 1,
+        stripe::subscription("sub_trial", "cus_trial", "active", PRICE_MONTHLY, days(44)),
+    );
+    assert_eq!(app.webhook(&active).await, StatusCode::OK);
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(
+        !account.contains("Free trial") && account.contains("Renews on"),
+        "{account}"
+    );
+    let failed = stripe::event(
+        "evt_tr3",
+        "customer.subscription.updated",
+        stripe::now() + 2,
+        stripe::subscription("sub_trial", "cus_trial", "past_due", PRICE_MONTHLY, days(74)),
+    );
+    assert_eq!(app.webhook(&failed).await, StatusCode::OK);
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(
+        account.contains("Payment failed on"),
+        "trial → active → past_due: {account}"
+    );
+}
