@@ -73,6 +73,18 @@ enum AdminCommand {
     ApiKeys,
     /// Re-read every known customer's subscriptions from Stripe and fix drift.
     StripeSync,
+    /// Link imported paying readers (Ghost, Substack) to their live
+    /// subscriptions in this Stripe account: by the customer id the import
+    /// kept, else by email. A dry run unless --apply; prints every reader
+    /// matched, unmatched or ambiguous.
+    StripeAdopt {
+        /// The tier their prices join, as legacy prices (its slug).
+        #[arg(long)]
+        tier: String,
+        /// Write the links (otherwise only report).
+        #[arg(long)]
+        apply: bool,
+    },
     /// List the Stripe account's prices (and the tier each is in); with
     /// --tier and --price, add those prices to that tier (created when new).
     StripeImportPrices {
@@ -264,6 +276,28 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 }
                 None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
             }
+            Ok(())
+        }
+        AdminCommand::StripeAdopt { tier, apply } => {
+            let setup = state
+                .billing
+                .clone()
+                .context("billing is not configured: set STRIPE_SECRET_KEY")?;
+            let reports = broadsheet::billing::adopt::adopt(&state, &setup, &tier, apply).await?;
+            use broadsheet::billing::adopt::Outcome;
+            for report in &reports {
+                println!("{report}");
+            }
+            let matched = reports
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Matched { .. }))
+                .count();
+            let verb = if apply {
+                "linked"
+            } else {
+                "would be linked (dry run: add --apply)"
+            };
+            println!("{matched} of {} imported paying reader(s) {verb}.", reports.len());
             Ok(())
         }
         AdminCommand::StripeImportPrices {

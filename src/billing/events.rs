@@ -252,7 +252,7 @@ fn subscription_changed(
     Ok(Outcome::Applied)
 }
 
-pub(super) fn store(
+pub(crate) fn store(
     conn: &mut DbConnection,
     user_id: i32,
     snapshot: &crate::stripe::SubscriptionSnapshot,

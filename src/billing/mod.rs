@@ -2,5 +2,6 @@
 //! reconciling them with what Stripe says now (`admin stripe-sync`). Talking
 //! to Stripe itself is `stripe`.
 
+pub mod adopt;
 pub mod events;
 pub mod sync;

@@ -95,6 +95,47 @@ pub fn customers(conn: &mut DbConnection) -> QueryResult<Vec<(i32, String)>> {
         .load(conn)
 }
 
+/// Members who came in paying and whose payments Broadsheet does not see
+/// yet (for `admin stripe-adopt`): (user id, email, Stripe customer id).
+/// Those with a Stripe customer and no subscription stored (Ghost imports),
+/// and those with a comp for a period paid elsewhere (`paid on Substack
+/// until …`).
+pub fn imported_payers(conn: &mut DbConnection) -> QueryResult<Vec<(i32, String, Option<String>)>> {
+    let with_subscription = subscriptions::table.select(subscriptions::user_id);
+    let mut found: Vec<(i32, String, Option<String>)> = users::table
+        .filter(users::deleted_at.is_null())
+        .filter(users::stripe_customer_id.is_not_null())
+        .filter(users::id.ne_all(with_subscription))
+        .select((users::id, users::email, users::stripe_customer_id))
+        .load(conn)?;
+    let paid_elsewhere = comps::table
+        .filter(comps::reason.like(format!("{PAID_ELSEWHERE}%")))
+        .select(comps::user_id);
+    let substack: Vec<(i32, String, Option<String>)> = users::table
+        .filter(users::deleted_at.is_null())
+        .filter(users::stripe_customer_id.is_null())
+        .filter(users::id.eq_any(paid_elsewhere))
+        .select((users::id, users::email, users::stripe_customer_id))
+        .load(conn)?;
+    found.extend(substack);
+    found.sort_by_key(|(id, _, _)| *id);
+    Ok(found)
+}
+
+/// How an import's comp for a period paid on another platform begins.
+pub const PAID_ELSEWHERE: &str = "paid on ";
+
+/// Ends the comps that stood in for a period paid on another platform, now
+/// that the subscription itself is linked.
+pub fn end_paid_elsewhere_comps(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
+    diesel::delete(
+        comps::table
+            .filter(comps::user_id.eq(user_id))
+            .filter(comps::reason.like(format!("{PAID_ELSEWHERE}%"))),
+    )
+    .execute(conn)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = subscriptions)]
 pub struct StoredSubscription {

@@ -227,7 +227,8 @@ pub fn import_one(
         Plan::PaidUntil(until) => Some((
             Some(*until),
             format!(
-                "paid on {} until {}",
+                "{}{} until {}",
+                super::billing::PAID_ELSEWHERE,
                 source.name(),
                 crate::domain::time::rfc3339(*until)
             ),

@@ -15,7 +15,7 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
     CreateCheckoutSessionTaxIdCollection,
 };
-use stripe_core::customer::CreateCustomer;
+use stripe_core::customer::{CreateCustomer, ListCustomer};
 use stripe_product::price::{ListPrice, RetrievePrice};
 use stripe_shared::{CheckoutSessionMode, Subscription};
 
@@ -177,6 +177,16 @@ impl Billing for StripeBilling {
                 _ => return Ok(listed),
             }
         }
+    }
+
+    async fn customers_by_email(&self, email: &str) -> anyhow::Result<Vec<String>> {
+        let list = ListCustomer::new()
+            .email(email)
+            .limit(10)
+            .send(&self.client)
+            .await
+            .context("looking up Stripe customers by email")?;
+        Ok(list.data.iter().map(|c| c.id.to_string()).collect())
     }
 
     async fn cancel_at_period_end(&self, subscription_id: &str) -> anyhow::Result<()> {

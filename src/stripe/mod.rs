@@ -78,6 +78,10 @@ pub trait Billing: Send + Sync {
     async fn price(&self, price_id: &str) -> anyhow::Result<Option<PriceDetails>>;
     /// Every price of the account (each page followed), with its product's name.
     async fn prices(&self) -> anyhow::Result<Vec<ListedPrice>>;
+    /// The ids of the account's customers with exactly this email (Stripe
+    /// compares case-sensitively). Only `admin stripe-adopt` looks customers
+    /// up by email; everything else links by our user id.
+    async fn customers_by_email(&self, email: &str) -> anyhow::Result<Vec<String>>;
 }
 
 /// What a subscription Checkout is for.

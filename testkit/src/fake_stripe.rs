@@ -41,6 +41,8 @@ pub struct Request {
 struct FakeState {
     requests: Arc<Mutex<Vec<Request>>>,
     subscriptions: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+    /// Customer ids by email, for `GET /v1/customers?email=`.
+    customers_by_email: Arc<Mutex<HashMap<String, Vec<String>>>>,
     /// The account's prices by id: the two configured ones to start with.
     prices: Arc<Mutex<Vec<Value>>>,
     counter: Arc<Mutex<u32>>,
@@ -81,6 +83,28 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
             customer["id"] = json!(state.next_id("cus"));
             customer["email"] = json!(form.get("email"));
             HttpResponse::Ok().json(customer)
+        }
+        ("GET", "/v1/customers") => {
+            let query = form_of(req.query_string().as_bytes());
+            let email = query.get("email").cloned().unwrap_or_default();
+            let ids = state
+                .customers_by_email
+                .lock()
+                .unwrap()
+                .get(&email)
+                .cloned()
+                .unwrap_or_default();
+            let data: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    let mut customer = fixture("customer");
+                    customer["id"] = json!(id);
+                    customer["email"] = json!(email);
+                    customer
+                })
+                .collect();
+            HttpResponse::Ok()
+                .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/customers"}))
         }
         ("POST", "/v1/checkout/sessions") => {
             let mut session = fixture("checkout.session");
@@ -195,6 +219,17 @@ impl FakeStripe {
         self.state
             .failing_updates
             .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A customer of the account with `email` (for lookups by email).
+    pub fn add_customer(&self, email: &str, id: &str) {
+        self.state
+            .customers_by_email
+            .lock()
+            .unwrap()
+            .entry(email.to_owned())
+            .or_default()
+            .push(id.to_owned());
     }
 
     /// Adds a price to the account (or replaces the one with its id).

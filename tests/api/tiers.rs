@@ -675,3 +675,166 @@ async fn a_trialing_member_sees_when_the_trial_ends_on_their_account_page() {
         "trial → active → past_due: {account}"
     );
 }
+
+#[tokio::test]
+async fn stripe_adopt_links_imported_paying_readers_who_then_lapse_when_they_cancel() {
+    let (app, fake) = billing_app().await;
+    let key = admin_key(&app).await;
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/admin/api/tiers",
+        Some(json!({"slug": "founders", "name": "Founders", "active": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // A Ghost export keeps the customer id; a Substack one does not.
+    let files = tempfile::tempdir().unwrap();
+    let ghost = files.path().join("ghost.csv");
+    std::fs::write(
+        &ghost,
+        "id,email,name,note,subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at,deleted_at,labels,tiers\n\
+         1,carol@example.com,Carol,,true,false,cus_carol,2023-03-01T00:00:00.000Z,,,Gold\n",
+    )
+    .unwrap();
+    let substack = files.path().join("substack.csv");
+    std::fs::write(
+        &substack,
+        "email,active_subscription,expiry,plan,email_disabled,created_at,first_payment_at\n\
+         dan@example.com,true,2099-01-01T00:00:00.000Z,yearly,false,2022-05-01T12:00:00.000Z,2022-05-01T12:00:00.000Z\n\
+         gil@example.com,true,2099-01-01T00:00:00.000Z,monthly,false,2022-05-01T12:00:00.000Z,2022-05-01T12:00:00.000Z\n\
+         hal@example.com,true,2099-01-01T00:00:00.000Z,monthly,false,2022-05-01T12:00:00.000Z,2022-05-01T12:00:00.000Z\n",
+    )
+    .unwrap();
+    let settings = stripe::billing_settings(&fake);
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_broadsheet"))
+            .arg("admin")
+            .args(args)
+            .envs(settings.clone())
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("BROADSHEET_DATA_DIR", app.data_dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    for file in [&ghost, &substack] {
+        let out = cli(&["import", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    fake.set_subscriptions(
+        "cus_carol",
+        vec![stripe::subscription(
+            "sub_carol",
+            "cus_carol",
+            "active",
+            "price_ghost_gold",
+            days(20),
+        )],
+    );
+    fake.add_customer("dan@example.com", "cus_dan");
+    fake.set_subscriptions(
+        "cus_dan",
+        vec![
+            stripe::subscription(
+                "sub_dan_old",
+                "cus_dan",
+                "canceled",
+                "price_substack_2021",
+                days(-300),
+            ),
+            stripe::subscription("sub_dan", "cus_dan", "active", "price_substack_yearly", days(200)),
+        ],
+    );
+    fake.add_customer("gil@example.com", "cus_gil_1");
+    fake.add_customer("gil@example.com", "cus_gil_2");
+
+    // The dry run reports and writes nothing.
+    let dry = cli(&["stripe-adopt", "--tier", "founders"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let report = String::from_utf8(dry.stdout).unwrap();
+    for line in [
+        "matched    carol@example.com → cus_carol: sub_carol (price_ghost_gold, active)",
+        "matched    dan@example.com → cus_dan: sub_dan (price_substack_yearly, active)",
+        "ambiguous  gil@example.com: customers cus_gil_1, cus_gil_2",
+        "unmatched  hal@example.com: no Stripe customer has this email",
+        "2 of 4 imported paying reader(s) would be linked",
+    ] {
+        assert!(report.contains(line), "{line:?} in:\n{report}");
+    }
+    assert_eq!(app.count_rows("subscriptions").await, 0);
+
+    let applied = cli(&["stripe-adopt", "--tier", "founders", "--apply"]);
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert!(String::from_utf8_lossy(&applied.stdout).contains("2 of 4 imported paying reader(s) linked"));
+    assert_eq!(
+        app.count_rows("subscriptions").await,
+        2,
+        "only live subscriptions"
+    );
+    let (_, tiers) = call(&app, &key, Method::GET, "/admin/api/tiers", None).await;
+    let founders = tiers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "founders")
+        .unwrap();
+    let prices: Vec<(&str, &str)> = founders["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["stripe_price_id"].as_str().unwrap(),
+                p["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        prices,
+        [
+            ("price_ghost_gold", "legacy"),
+            ("price_substack_yearly", "legacy")
+        ]
+    );
+    // Dan's stand-in comp is gone; gil and hal keep theirs.
+    let comps_left = app.count_rows("comps").await;
+    assert_eq!(comps_left, 2);
+
+    // Dan reads because he pays; when he cancels (after the adoption), he lapses.
+    let dan_id = app.user_id("dan@example.com").await;
+    let dan_standing = async || {
+        let member = app
+            .db(move |conn| {
+                let user = broadsheet::db::users::find(conn, dan_id)?.unwrap();
+                Ok(broadsheet::db::members::load_member(conn, &user)?)
+            })
+            .await;
+        broadsheet::domain::access::Standing::of(&member, broadsheet::db::now(), &Default::default())
+    };
+    assert!(dan_standing().await.is_paying());
+    let cancelled = stripe::event(
+        "evt_adopt1",
+        "customer.subscription.deleted",
+        stripe::now() + 2,
+        stripe::subscription(
+            "sub_dan",
+            "cus_dan",
+            "canceled",
+            "price_substack_yearly",
+            days(200),
+        ),
+    );
+    assert_eq!(app.webhook(&cancelled).await, StatusCode::OK);
+    assert_eq!(app.stored_status("sub_dan").await.as_deref(), Some("canceled"));
+    assert!(
+        !dan_standing().await.is_paying(),
+        "a migrated reader who cancels is no longer paying"
+    );
+}
