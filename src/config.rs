@@ -136,6 +136,8 @@ settings! {
             "turn on Stripe Tax in Checkout: tax computed from the billing address, which Checkout then asks for, and business customers may enter a tax ID (set up Stripe Tax in the dashboard first)";
         stripe_promotion_codes: bool = false, "STRIPE_PROMOTION_CODES", "`false`", parse_bool,
             "let readers type a Stripe promotion code in Checkout (offer links apply theirs without it)";
+        on_dispute: OnDispute = OnDispute::Suspend, "BROADSHEET_ON_DISPUTE", "`suspend`", OnDispute::parse,
+            "what a dispute (chargeback) of a member's payment does: `suspend` their paid access until the dispute is won, or `keep` it";
         stripe_sync_secs: u64 = 3600, "BROADSHEET_STRIPE_SYNC_SECS", "`3600`", |raw| parse_in(raw, 0..=86_400 * 7),
             "how often `serve` re-reads every customer's subscriptions from Stripe (one instance at a time, by a lease in the database); `0` turns it off";
     }
@@ -322,6 +324,26 @@ impl CaptchaProvider {
             "turnstile" => Ok(Self::Turnstile),
             "hcaptcha" => Ok(Self::HCaptcha),
             _ => bail!("expected off, turnstile or hcaptcha"),
+        }
+    }
+}
+
+/// What an open dispute (chargeback) of a member's payment does to their
+/// paid access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDispute {
+    /// Nothing: they read on while the dispute runs.
+    Keep,
+    /// Their subscriptions stop counting until the dispute is won.
+    Suspend,
+}
+
+impl OnDispute {
+    fn parse(raw: &str) -> anyhow::Result<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "keep" => Ok(Self::Keep),
+            "suspend" => Ok(Self::Suspend),
+            _ => bail!("expected keep or suspend"),
         }
     }
 }

@@ -6,11 +6,12 @@
 
 use anyhow::{Context, bail};
 use secrecy::ExposeSecret;
-use stripe_shared::{CheckoutSession, CheckoutSessionMode, Invoice, Subscription};
+use stripe_shared::{Charge, CheckoutSession, CheckoutSessionMode, Dispute, Invoice, Subscription};
 use stripe_webhook::{Event, EventObject, Webhook};
 
 use crate::stripe::{client::snapshot, from_unix, signature};
 use crate::{
+    config::OnDispute,
     db::{self, DbConnection, billing},
     domain::subscription::SubscriptionStatus,
     mail::compose::Transactional,
@@ -89,7 +90,7 @@ async fn verify_and_apply(
     payload: &[u8],
     event_type_seen: &mut Option<String>,
 ) -> Result<Outcome, WebhookError> {
-    let (Some(_), Some(secrets)) = (&state.billing, &state.config.stripe_webhook_secret) else {
+    let (Some(setup), Some(secrets)) = (&state.billing, &state.config.stripe_webhook_secret) else {
         return Err(WebhookError::NotConfigured);
     };
     let secrets: Vec<&str> = secrets
@@ -104,6 +105,21 @@ async fn verify_and_apply(
     let event_type = event.type_.to_string();
     *event_type_seen = Some(event_type.clone());
     tracing::info!(%event_id, %event_type, "stripe event");
+    // A dispute names its charge, not the customer: ask Stripe whose charge
+    // it was before the transaction (a failure answers 500: Stripe retries).
+    let disputed_customer = match &event.data.object {
+        EventObject::ChargeDisputeCreated(dispute)
+        | EventObject::ChargeDisputeUpdated(dispute)
+        | EventObject::ChargeDisputeClosed(dispute) => match &dispute.charge {
+            stripe_types::Expandable::Object(charge) => charge.customer.as_ref().map(|c| c.id().to_string()),
+            stripe_types::Expandable::Id(id) => setup
+                .client
+                .charge_customer(id.as_str())
+                .await
+                .map_err(WebhookError::Failed)?,
+        },
+        _ => None,
+    };
 
     let config = state.config.clone();
     let (id, kind) = (event_id.clone(), event_type.clone());
@@ -113,7 +129,7 @@ async fn verify_and_apply(
             if billing::begin_event(conn, &id, &kind, now)? {
                 return Ok(Outcome::Duplicate);
             }
-            let outcome = apply(conn, &event, &config)?;
+            let outcome = apply(conn, &event, &config, disputed_customer.as_deref())?;
             let refusal = match &outcome {
                 Outcome::Refused(reason) => Some(format!("refused: {reason}")),
                 _ => None,
@@ -149,7 +165,13 @@ async fn verify_and_apply(
     }
 }
 
-fn apply(conn: &mut DbConnection, event: &Event, config: &crate::config::Config) -> anyhow::Result<Outcome> {
+/// `disputed_customer`: for a dispute event, whose charge it disputes.
+fn apply(
+    conn: &mut DbConnection,
+    event: &Event,
+    config: &crate::config::Config,
+    disputed_customer: Option<&str>,
+) -> anyhow::Result<Outcome> {
     let event_time = from_unix(event.created).context("an event time out of range")?;
     match &event.data.object {
         EventObject::CheckoutSessionCompleted(session) => checkout_completed(conn, session, config),
@@ -164,6 +186,12 @@ fn apply(conn: &mut DbConnection, event: &Event, config: &crate::config::Config)
         // Renewals arrive as `customer.subscription.updated` too; nothing
         // more to do for a paid invoice.
         EventObject::InvoicePaid(_) => Ok(Outcome::Applied),
+        EventObject::ChargeRefunded(charge) => charge_refunded(conn, charge, event_time),
+        EventObject::ChargeDisputeCreated(dispute)
+        | EventObject::ChargeDisputeUpdated(dispute)
+        | EventObject::ChargeDisputeClosed(dispute) => {
+            dispute_changed(conn, dispute, disputed_customer, config.on_dispute, event_time)
+        }
         _ => Ok(Outcome::Ignored),
     }
 }
@@ -293,6 +321,84 @@ fn past_due_since(
         .into_iter()
         .flatten()
         .min()
+}
+
+/// Records a refund (whole or partial) in the member's billing history.
+/// What it does to access is Stripe's to say: a publisher who refunds and
+/// cancels sends `customer.subscription.deleted` too.
+fn charge_refunded(
+    conn: &mut DbConnection,
+    charge: &Charge,
+    event_time: time::PrimitiveDateTime,
+) -> anyhow::Result<Outcome> {
+    let Some(customer) = &charge.customer else {
+        return Ok(Outcome::Ignored);
+    };
+    let Some(user) = billing::user_by_customer(conn, customer.id().as_str())? else {
+        return Ok(Outcome::Ignored);
+    };
+    let id = charge.id.to_string();
+    let currency = charge.currency.to_string();
+    billing::record_incident(
+        conn,
+        &billing::IncidentNews {
+            user_id: user.id,
+            kind: "refund",
+            stripe_id: &id,
+            charge_id: &id,
+            amount: charge.amount_refunded,
+            currency: &currency,
+            status: if charge.refunded {
+                "refunded"
+            } else {
+                "partially_refunded"
+            },
+            suspends_access: false,
+        },
+        event_time,
+    )?;
+    Ok(Outcome::Applied)
+}
+
+/// Records a dispute's news; under `on_dispute = suspend` an unresolved or
+/// lost dispute suspends the member's paid access, and winning it (or an
+/// inquiry closed without a chargeback) restores it.
+fn dispute_changed(
+    conn: &mut DbConnection,
+    dispute: &Dispute,
+    customer: Option<&str>,
+    policy: OnDispute,
+    event_time: time::PrimitiveDateTime,
+) -> anyhow::Result<Outcome> {
+    let Some(customer) = customer else {
+        return Ok(Outcome::Ignored);
+    };
+    let Some(user) = billing::user_by_customer(conn, customer)? else {
+        return Ok(Outcome::Ignored);
+    };
+    let status = dispute.status.as_str();
+    let settled_for_us = matches!(status, "won" | "warning_closed" | "prevented");
+    let (id, charge_id, currency) = (
+        dispute.id.to_string(),
+        dispute.charge.id().to_string(),
+        dispute.currency.to_string(),
+    );
+    billing::record_incident(
+        conn,
+        &billing::IncidentNews {
+            user_id: user.id,
+            kind: "dispute",
+            stripe_id: &id,
+            charge_id: &charge_id,
+            amount: dispute.amount,
+            currency: &currency,
+            status,
+            suspends_access: policy == OnDispute::Suspend && !settled_for_us,
+        },
+        event_time,
+    )?;
+    tracing::info!(user_id = user.id, dispute = %id, status, "dispute recorded");
+    Ok(Outcome::Applied)
 }
 
 /// Queues the "update your card" email for the customer's user.

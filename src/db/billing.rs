@@ -6,7 +6,7 @@ use time::PrimitiveDateTime;
 
 use crate::db::{
     DbConnection,
-    schema::{comps, stripe_events, subscriptions, users},
+    schema::{comps, payment_incidents, stripe_events, subscriptions, users},
     users::User,
 };
 use crate::per_backend;
@@ -231,4 +231,88 @@ pub fn grant_comp(
 /// Removes every comp of a user; returns how many.
 pub fn revoke_comps(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
     diesel::delete(comps::table.filter(comps::user_id.eq(user_id))).execute(conn)
+}
+
+/// A refund or dispute of one of a member's payments.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = payment_incidents)]
+pub struct PaymentIncident {
+    pub kind: String,
+    pub stripe_id: String,
+    pub charge_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub suspends_access: bool,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// What Stripe says now of one refund or dispute.
+#[derive(Debug, Clone)]
+pub struct IncidentNews<'a> {
+    pub user_id: i32,
+    pub kind: &'a str,
+    pub stripe_id: &'a str,
+    pub charge_id: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub status: &'a str,
+    pub suspends_access: bool,
+}
+
+/// Records a refund or dispute, or brings its row up to date with news as
+/// of `now` (the event's time): older news arriving late changes nothing.
+pub fn record_incident(
+    conn: &mut DbConnection,
+    news: &IncidentNews<'_>,
+    now: PrimitiveDateTime,
+) -> QueryResult<()> {
+    let existing = payment_incidents::table.filter(payment_incidents::stripe_id.eq(news.stripe_id));
+    let known: i64 = existing.count().get_result(conn)?;
+    if known > 0 {
+        diesel::update(existing.filter(payment_incidents::updated_at.le(now)))
+            .set((
+                payment_incidents::amount.eq(news.amount),
+                payment_incidents::status.eq(news.status),
+                payment_incidents::suspends_access.eq(news.suspends_access),
+                payment_incidents::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(payment_incidents::table)
+            .values((
+                payment_incidents::user_id.eq(news.user_id),
+                payment_incidents::kind.eq(news.kind),
+                payment_incidents::stripe_id.eq(news.stripe_id),
+                payment_incidents::charge_id.eq(news.charge_id),
+                payment_incidents::amount.eq(news.amount),
+                payment_incidents::currency.eq(news.currency),
+                payment_incidents::status.eq(news.status),
+                payment_incidents::suspends_access.eq(news.suspends_access),
+                payment_incidents::created_at.eq(now),
+                payment_incidents::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A member's refunds and disputes, newest first.
+pub fn incidents_of(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<PaymentIncident>> {
+    payment_incidents::table
+        .filter(payment_incidents::user_id.eq(user_id))
+        .order((payment_incidents::created_at.desc(), payment_incidents::id.desc()))
+        .select(PaymentIncident::as_select())
+        .load(conn)
+}
+
+/// Which of `user_ids` have paid access suspended by a dispute.
+pub fn suspended_among(conn: &mut DbConnection, user_ids: &[i32]) -> QueryResult<Vec<i32>> {
+    payment_incidents::table
+        .filter(payment_incidents::user_id.eq_any(user_ids))
+        .filter(payment_incidents::suspends_access.eq(true))
+        .select(payment_incidents::user_id)
+        .distinct()
+        .load(conn)
 }

@@ -20,6 +20,7 @@ pub fn load_member(conn: &mut DbConnection, user: &User) -> QueryResult<Member> 
         role: user.role(),
         subscriptions: Vec::new(),
         comps: Vec::new(),
+        suspended: false,
     }))
 }
 
@@ -80,6 +81,7 @@ pub fn load_many(
                     role,
                     subscriptions: Vec::new(),
                     comps: Vec::new(),
+                    suspended: false,
                 },
             )
         })
@@ -129,6 +131,11 @@ pub fn load_many(
         for (user_id, expires_at, tier) in comp_rows {
             if let Some(member) = members.get_mut(&user_id) {
                 member.comps.push(Comp { expires_at, tier });
+            }
+        }
+        for user_id in super::billing::suspended_among(conn, &ids)? {
+            if let Some(member) = members.get_mut(&user_id) {
+                member.suspended = true;
             }
         }
     }

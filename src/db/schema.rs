@@ -152,6 +152,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    payment_incidents (id) {
+        id -> Integer,
+        user_id -> Integer,
+        kind -> Text,
+        stripe_id -> Text,
+        charge_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        suspends_access -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     leases (name) {
         name -> Text,
         holder -> Text,
@@ -195,6 +211,7 @@ diesel::joinable!(tier_prices -> tiers (tier_id));
 diesel::joinable!(article_tiers -> tiers (tier_id));
 diesel::joinable!(article_tiers -> articles (article_id));
 diesel::joinable!(comps -> tiers (tier_id));
+diesel::joinable!(payment_incidents -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -208,6 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tier_prices,
     article_tiers,
     leases,
+    payment_incidents,
     slug_redirects,
     article_events,
     idempotency_keys,

@@ -75,6 +75,9 @@ pub struct Member {
     pub role: Role,
     pub subscriptions: Vec<Subscription>,
     pub comps: Vec<Comp>,
+    /// A dispute of one of their payments suspends what their
+    /// subscriptions give (comps still count) until it is won.
+    pub suspended: bool,
 }
 
 /// A gift link to this article, as stored: anyone holding it reads the
@@ -159,6 +162,7 @@ impl Standing {
         let from_subscriptions = member
             .subscriptions
             .iter()
+            .filter(|_| !member.suspended)
             .filter(|sub| tiers.is_empty() || sub.tier.is_some_and(|tier| tiers.contains(&tier)))
             .map(|sub| subscription_standing(sub, now, policy));
         from_comps
@@ -488,6 +492,7 @@ mod tests {
             role,
             subscriptions,
             comps,
+            suspended: false,
         })
     }
 
@@ -923,9 +928,11 @@ mod tests {
             proptest::sample::select(Role::ALL),
             proptest::collection::vec((any_status(), any_time(), any_time(), any_tier()), 0..4),
             proptest::collection::vec((any_time(), any_tier()), 0..3),
+            proptest::bool::weighted(0.2),
         )
-            .prop_map(|(role, subs, comps)| Member {
+            .prop_map(|(role, subs, comps, suspended)| Member {
                 role,
+                suspended,
                 subscriptions: subs
                     .into_iter()
                     .map(
@@ -962,7 +969,9 @@ mod tests {
                 .iter()
                 .any(|c| c.expires_at.is_none_or(|end| end > NOW) && reaches(c.tier, true))
             || member.subscriptions.iter().any(|s| {
-                reaches(s.tier, false)
+                // A dispute suspends what subscriptions give, not comps.
+                !member.suspended
+                    && reaches(s.tier, false)
                     && match s.status {
                         // Past its period end by more than the grace: we
                         // missed Stripe's news, and deny until it comes.

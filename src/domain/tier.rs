@@ -137,34 +137,11 @@ pub struct PriceDetails {
 }
 
 impl PriceDetails {
-    /// "$8", "€80.50", "¥800", "CHF 12": whole amounts without decimals, the
-    /// currency's own number of minor units otherwise.
+    /// "$8", or "USD: pay what you want" for a price the customer sets.
     pub fn amount(&self) -> String {
-        let code = self.currency.to_uppercase();
-        let currency = iso_currency::Currency::from_code(&code);
-        let exponent = currency.and_then(|c| c.exponent()).unwrap_or(2) as u32;
-        let Some(minor) = self.unit_amount else {
-            return format!("{code}: pay what you want");
-        };
-        let scale = 10_i64.pow(exponent);
-        let (whole, fraction) = (minor / scale, (minor % scale).abs());
-        let number = if fraction == 0 {
-            group_thousands(whole)
-        } else {
-            format!(
-                "{}.{fraction:0width$}",
-                group_thousands(whole),
-                width = exponent as usize
-            )
-        };
-        // A symbol only where it names one currency to most readers; "$"
-        // alone would hide whether a price is in US or Canadian dollars.
-        match code.as_str() {
-            "USD" => format!("${number}"),
-            "EUR" => format!("€{number}"),
-            "GBP" => format!("£{number}"),
-            "JPY" => format!("¥{number}"),
-            _ => format!("{code} {number}"),
+        match self.unit_amount {
+            Some(minor) => money(&self.currency, minor),
+            None => format!("{}: pay what you want", self.currency.to_uppercase()),
         }
     }
 
@@ -183,6 +160,36 @@ impl PriceDetails {
     /// "$8 a month".
     pub fn label(&self) -> String {
         format!("{} {}", self.amount(), self.cadence())
+    }
+}
+
+/// An amount in a currency's smallest unit as a reader reads it: "$8",
+/// "€80.50", "¥800", "CHF 12": whole amounts without decimals, the
+/// currency's own number of minor units otherwise.
+pub fn money(currency: &str, minor: i64) -> String {
+    let code = currency.to_uppercase();
+    let exponent = iso_currency::Currency::from_code(&code)
+        .and_then(|c| c.exponent())
+        .unwrap_or(2) as u32;
+    let scale = 10_i64.pow(exponent);
+    let (whole, fraction) = (minor / scale, (minor % scale).abs());
+    let number = if fraction == 0 {
+        group_thousands(whole)
+    } else {
+        format!(
+            "{}.{fraction:0width$}",
+            group_thousands(whole),
+            width = exponent as usize
+        )
+    };
+    // A symbol only where it names one currency to most readers; "$"
+    // alone would hide whether a price is in US or Canadian dollars.
+    match code.as_str() {
+        "USD" => format!("${number}"),
+        "EUR" => format!("€{number}"),
+        "GBP" => format!("£{number}"),
+        "JPY" => format!("¥{number}"),
+        _ => format!("{code} {number}"),
     }
 }
 

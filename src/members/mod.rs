@@ -72,6 +72,34 @@ pub async fn revoke_comps(state: &AppState, actor: Actor, user_id: i32) -> Resul
     Ok(revoked)
 }
 
+/// A member's billing as stored: subscriptions, refunds and disputes.
+pub struct BillingHistory {
+    pub subscriptions: Vec<billing::StoredSubscription>,
+    pub incidents: Vec<billing::PaymentIncident>,
+}
+
+/// For editors and admins (who read members).
+pub async fn billing_history(
+    state: &AppState,
+    actor: Actor,
+    user_id: i32,
+) -> Result<BillingHistory, MemberError> {
+    if !actor.role.can_read_members() {
+        return Err(MemberError::Forbidden);
+    }
+    db::run(&state.pool, move |conn| {
+        if users::find(conn, user_id)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(BillingHistory {
+            subscriptions: billing::subscriptions_of(conn, user_id)?,
+            incidents: billing::incidents_of(conn, user_id)?,
+        }))
+    })
+    .await?
+    .ok_or(MemberError::NotFound)
+}
+
 /// What an import did, by member.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportReport {

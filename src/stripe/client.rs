@@ -15,7 +15,10 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
     CreateCheckoutSessionTaxIdCollection,
 };
-use stripe_core::customer::{CreateCustomer, ListCustomer};
+use stripe_core::{
+    charge::RetrieveCharge,
+    customer::{CreateCustomer, ListCustomer},
+};
 use stripe_product::price::{ListPrice, RetrievePrice};
 use stripe_shared::{CheckoutSessionMode, Subscription};
 
@@ -187,6 +190,14 @@ impl Billing for StripeBilling {
             .await
             .context("looking up Stripe customers by email")?;
         Ok(list.data.iter().map(|c| c.id.to_string()).collect())
+    }
+
+    async fn charge_customer(&self, charge_id: &str) -> anyhow::Result<Option<String>> {
+        let charge = RetrieveCharge::new(charge_id)
+            .send(&self.client)
+            .await
+            .with_context(|| format!("reading Stripe charge {charge_id}"))?;
+        Ok(charge.customer.map(|c| c.id().to_string()))
     }
 
     async fn cancel_at_period_end(&self, subscription_id: &str) -> anyhow::Result<()> {

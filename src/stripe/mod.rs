@@ -82,6 +82,8 @@ pub trait Billing: Send + Sync {
     /// compares case-sensitively). Only `admin stripe-adopt` looks customers
     /// up by email; everything else links by our user id.
     async fn customers_by_email(&self, email: &str) -> anyhow::Result<Vec<String>>;
+    /// The customer a charge was made to (a dispute names only its charge).
+    async fn charge_customer(&self, charge_id: &str) -> anyhow::Result<Option<String>>;
 }
 
 /// What a subscription Checkout is for.

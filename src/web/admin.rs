@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(grant_comp)
         .service(revoke_comp)
         .service(export_members)
+        .service(member_billing)
         .service(get_settings)
         .service(patch_settings);
 }
@@ -49,7 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, export_members, get_settings, patch_settings,
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, member_billing, export_members, get_settings, patch_settings,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
         tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price),
     components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink)),
@@ -652,7 +653,7 @@ impl From<members::MemberError> for Problem {
     fn from(e: members::MemberError) -> Self {
         match e {
             members::MemberError::NotFound => Problem::not_found("There is no member with that id."),
-            members::MemberError::Forbidden => Problem::forbidden("Only admins change members."),
+            members::MemberError::Forbidden => Problem::forbidden("Your role may not do this to members."),
             members::MemberError::Internal(e) => Problem::internal(e),
         }
     }
@@ -713,6 +714,89 @@ async fn revoke_comp(
 ) -> ApiResult<HttpResponse> {
     members::revoke_comps(&state, staff.actor, member_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A member's billing history: their subscriptions as Stripe last told
+/// us, and the refunds and disputes of their payments.
+#[derive(Serialize, ToSchema)]
+struct BillingJson {
+    member_id: i32,
+    /// A dispute suspends their paid access (`BROADSHEET_ON_DISPUTE`).
+    suspended: bool,
+    subscriptions: Vec<SubscriptionJson>,
+    incidents: Vec<IncidentJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SubscriptionJson {
+    stripe_subscription_id: String,
+    status: String,
+    price_id: String,
+    #[schema(format = DateTime)]
+    current_period_end: Option<String>,
+    cancel_at_period_end: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct IncidentJson {
+    /// `refund` or `dispute`.
+    kind: String,
+    /// The charge (a refund) or the dispute.
+    stripe_id: String,
+    charge_id: String,
+    /// Refunded so far, or disputed, in the currency's smallest unit.
+    amount: i64,
+    currency: String,
+    /// A refund: `refunded`, `partially_refunded`; a dispute: Stripe's status.
+    status: String,
+    suspends_access: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+/// A member's subscriptions, refunds and disputes. Editors and admins.
+#[utoipa::path(get, path = "/admin/api/members/{id}/billing", params(("id" = i32, Path)),
+    responses((status = 200, body = BillingJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/members/{id}/billing")]
+async fn member_billing(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<BillingJson>> {
+    let id = member_id(&id)?;
+    let history = members::billing_history(&state, staff.actor, id).await?;
+    Ok(web::Json(BillingJson {
+        member_id: id,
+        suspended: history.incidents.iter().any(|i| i.suspends_access),
+        subscriptions: history
+            .subscriptions
+            .into_iter()
+            .map(|s| SubscriptionJson {
+                stripe_subscription_id: s.stripe_subscription_id,
+                status: s.status,
+                price_id: s.price_id,
+                current_period_end: s.current_period_end.map(rfc3339),
+                cancel_at_period_end: s.cancel_at_period_end,
+            })
+            .collect(),
+        incidents: history
+            .incidents
+            .into_iter()
+            .map(|i| IncidentJson {
+                kind: i.kind,
+                stripe_id: i.stripe_id,
+                charge_id: i.charge_id,
+                amount: i.amount,
+                currency: i.currency,
+                status: i.status,
+                suspends_access: i.suspends_access,
+                created_at: rfc3339(i.created_at),
+                updated_at: rfc3339(i.updated_at),
+            })
+            .collect(),
+    }))
 }
 
 /// Every member as CSV in Ghost's layout (`id,email,name,note,

@@ -235,6 +235,23 @@ async fn revoke_gift(
     Ok(pages::redirect_with_flash("/account#gifts", flash))
 }
 
+/// One line of the billing history: "4 December 2026 · Refund of $8".
+fn describe_incident(
+    incident: &billing::PaymentIncident,
+    date: &impl Fn(time::PrimitiveDateTime) -> String,
+) -> String {
+    let amount = crate::domain::tier::money(&incident.currency, incident.amount);
+    let what = match (incident.kind.as_str(), incident.status.as_str()) {
+        ("refund", "refunded") => format!("Refund of {amount}"),
+        ("refund", _) => format!("Partial refund: {amount} so far"),
+        (_, "won") => format!("Dispute of {amount}: resolved in our favour"),
+        (_, "lost") => format!("Dispute of {amount}: lost"),
+        (_, "warning_closed") => format!("Inquiry about {amount}: closed"),
+        (_, status) => format!("Dispute of {amount}: {}", status.replace('_', " ")),
+    };
+    format!("{} · {what}", date(incident.created_at))
+}
+
 #[get("/account")]
 async fn account(
     req: HttpRequest,
@@ -245,10 +262,11 @@ async fn account(
 ) -> PageResult<HttpResponse> {
     let standing = Standing::of(&member, crate::db::now(), &state.policy);
     let user_id = user.id;
-    let (subscriptions, sessions) = db::run(&state.pool, move |conn| {
+    let (subscriptions, sessions, incidents) = db::run(&state.pool, move |conn| {
         Ok((
             billing::subscriptions_of(conn, user_id)?,
             db::sessions::live_for_user(conn, user_id, db::now())?,
+            billing::incidents_of(conn, user_id)?,
         ))
     })
     .await?;
@@ -297,7 +315,17 @@ async fn account(
         })
         .collect();
     let latest = subscriptions.first();
+    let billing_history = incidents
+        .iter()
+        .map(|incident| describe_incident(incident, &human_date))
+        .collect();
     let (plan, notice) = match standing {
+        _ if member.suspended => (
+            "Paused".to_owned(),
+            Some(
+                "A payment of yours is disputed with your bank: paid access is paused until the dispute is resolved in our favour.",
+            ),
+        ),
         Standing::Staff => ("Staff: you read everything".to_owned(), None),
         Standing::Paid if latest.is_none() => ("Complimentary subscription".to_owned(), None),
         Standing::Paid => (format!("Subscriber · {plan_name}"), None),
@@ -341,6 +369,7 @@ async fn account(
         notice,
         show_subscribe: matches!(standing, Standing::Free | Standing::Lapsed),
         manage_billing: state.billing.is_some() && user.stripe_customer_id.is_some(),
+        billing_history,
         feed_url: state.config.url_for(&accounts::feed_path(&state, &user)),
         newsletter: user.newsletter,
         email_verified: user.email_verified_at.is_some(),

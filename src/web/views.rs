@@ -186,6 +186,8 @@ pub struct AccountPage {
     pub gift_links: Vec<GiftLinkView>,
     /// Members who subscribed with an email only have none (yet).
     pub has_password: bool,
+    /// Refunds and disputes, newest first: "4 December 2026 · Refund of $8".
+    pub billing_history: Vec<String>,
 }
 
 /// A signed-in device on the account page.

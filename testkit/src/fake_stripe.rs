@@ -41,6 +41,8 @@ pub struct Request {
 struct FakeState {
     requests: Arc<Mutex<Vec<Request>>>,
     subscriptions: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+    /// Whose charge each charge id is, for `GET /v1/charges/{id}`.
+    charges: Arc<Mutex<HashMap<String, String>>>,
     /// Customer ids by email, for `GET /v1/customers?email=`.
     customers_by_email: Arc<Mutex<HashMap<String, Vec<String>>>>,
     /// The account's prices by id: the two configured ones to start with.
@@ -136,6 +138,16 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
             HttpResponse::Ok()
                 .json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions"}))
         }
+        ("GET", p) if p.starts_with("/v1/charges/") => {
+            let id = p.trim_start_matches("/v1/charges/");
+            match state.charges.lock().unwrap().get(id) {
+                Some(customer) => HttpResponse::Ok().json(charge(id, customer, 800, 0)),
+                None => HttpResponse::NotFound().json(json!({"error": {
+                    "type": "invalid_request_error", "code": "resource_missing",
+                    "message": format!("No such charge: '{id}'"),
+                }})),
+            }
+        }
         ("GET", "/v1/prices") => {
             let mut data = state.prices.lock().unwrap().clone();
             // `expand[]=data.product` turns each product id into the product.
@@ -221,6 +233,15 @@ impl FakeStripe {
             .store(failing, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// A charge made to `customer` (disputes name only their charge).
+    pub fn add_charge(&self, id: &str, customer: &str) {
+        self.state
+            .charges
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), customer.to_owned());
+    }
+
     /// A customer of the account with `email` (for lookups by email).
     pub fn add_customer(&self, email: &str, id: &str) {
         self.state
@@ -264,6 +285,31 @@ pub fn price(id: &str, currency: &str, unit_amount: i64, interval: Option<&str>)
         }
     }
     price
+}
+
+/// A charge object: `amount` charged to `customer`, `amount_refunded` of it
+/// refunded.
+pub fn charge(id: &str, customer: &str, amount: i64, amount_refunded: i64) -> Value {
+    let mut charge = fixture("charge");
+    charge["id"] = json!(id);
+    charge["customer"] = json!(customer);
+    charge["amount"] = json!(amount);
+    charge["amount_captured"] = json!(amount);
+    charge["amount_refunded"] = json!(amount_refunded);
+    charge["refunded"] = json!(amount_refunded >= amount);
+    charge["currency"] = json!("usd");
+    charge
+}
+
+/// A dispute object about the charge `charge_id`, in `status`.
+pub fn dispute(id: &str, charge_id: &str, status: &str, amount: i64) -> Value {
+    let mut dispute = fixture("dispute");
+    dispute["id"] = json!(id);
+    dispute["charge"] = json!(charge_id);
+    dispute["status"] = json!(status);
+    dispute["amount"] = json!(amount);
+    dispute["currency"] = json!("usd");
+    dispute
 }
 
 /// A subscription object as Stripe would send it.

@@ -836,3 +836,163 @@ async fn a_lease_is_held_by_one_instance_until_it_runs_out() {
     assert!(a_again, "the holder renews it");
     assert!(b_later, "an expired lease goes to whoever asks");
 }
+
+/// A subscriber on the monthly price whose customer is `customer`; returns
+/// their browser.
+async fn paying_reader(app: &TestApp, email: &str, customer: &'static str) -> reqwest::Client {
+    let (reader, user_id) = app.member(email).await;
+    app.link_customer(user_id, customer).await;
+    let created = stripe::event(
+        &format!("evt_{customer}_created"),
+        "customer.subscription.created",
+        stripe::now() - 100,
+        stripe::subscription(
+            &format!("sub_{customer}"),
+            customer,
+            "active",
+            PRICE_MONTHLY,
+            days(20),
+        ),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+    reader
+}
+
+#[tokio::test]
+async fn a_dispute_suspends_access_until_it_is_won_and_every_outcome_is_in_the_billing_history() {
+    let (app, fake) = billing_app().await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let reader = paying_reader(&app, "disputer@example.com", "cus_dispute").await;
+    let user_id = app.user_id("disputer@example.com").await;
+    fake.add_charge("ch_disputed", "cus_dispute");
+    let reads_in_full = async |client: &reqwest::Client| {
+        let (_, html) = app.get_text(client, &format!("/p/{paid}")).await;
+        html.contains(PAID_MARKER)
+    };
+    assert!(reads_in_full(&reader).await);
+
+    let opened = stripe::event(
+        "evt_dp1",
+        "charge.dispute.created",
+        stripe::now() - 50,
+        stripe::dispute("dp_1", "ch_disputed", "needs_response", 800),
+    );
+    assert_eq!(app.webhook(&opened).await, StatusCode::OK);
+    assert!(
+        !reads_in_full(&reader).await,
+        "an open dispute suspends paid access"
+    );
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(account.contains("paid access is paused"), "{account}");
+    assert!(account.contains("Dispute of $8: needs response"), "{account}");
+    let key = app.editor_key().await;
+    let billing: serde_json::Value = app
+        .admin(
+            Method::GET,
+            Some(&key),
+            &format!("/admin/api/members/{user_id}/billing"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(billing["suspended"], true, "{billing}");
+    assert_eq!(billing["incidents"][0]["status"], "needs_response");
+    assert_eq!(billing["subscriptions"][0]["status"], "active");
+
+    let won = stripe::event(
+        "evt_dp2",
+        "charge.dispute.closed",
+        stripe::now() - 10,
+        stripe::dispute("dp_1", "ch_disputed", "won", 800),
+    );
+    assert_eq!(app.webhook(&won).await, StatusCode::OK);
+    assert!(reads_in_full(&reader).await, "a won dispute restores access");
+    // An older update arriving late does not reopen it.
+    let late = stripe::event(
+        "evt_dp3",
+        "charge.dispute.updated",
+        stripe::now() - 30,
+        stripe::dispute("dp_1", "ch_disputed", "under_review", 800),
+    );
+    assert_eq!(app.webhook(&late).await, StatusCode::OK);
+    assert!(reads_in_full(&reader).await);
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(
+        account.contains("Dispute of $8: resolved in our favour"),
+        "{account}"
+    );
+
+    // A lost dispute keeps access suspended.
+    fake.add_charge("ch_second", "cus_dispute");
+    for (id, status, at) in [("evt_dp4", "needs_response", 0), ("evt_dp5", "lost", 5)] {
+        let event = stripe::event(
+            id,
+            if status == "lost" {
+                "charge.dispute.closed"
+            } else {
+                "charge.dispute.created"
+            },
+            stripe::now() + at,
+            stripe::dispute("dp_2", "ch_second", status, 800),
+        );
+        assert_eq!(app.webhook(&event).await, StatusCode::OK);
+    }
+    assert!(!reads_in_full(&reader).await);
+}
+
+#[tokio::test]
+async fn with_on_dispute_keep_a_dispute_is_recorded_and_access_stays() {
+    let fake = FakeStripe::start().await;
+    let mut settings = stripe::billing_settings(&fake);
+    settings.insert("BROADSHEET_ON_DISPUTE", "keep".to_owned());
+    let app = spawn_app_with(settings).await;
+    let (_, _, paid) = app.publish_one_of_each().await;
+    let reader = paying_reader(&app, "kept@example.com", "cus_keep").await;
+    fake.add_charge("ch_kept", "cus_keep");
+    let opened = stripe::event(
+        "evt_k1",
+        "charge.dispute.created",
+        stripe::now(),
+        stripe::dispute("dp_k", "ch_kept", "needs_response", 800),
+    );
+    assert_eq!(app.webhook(&opened).await, StatusCode::OK);
+    let (_, html) = app.get_text(&reader, &format!("/p/{paid}")).await;
+    assert!(html.contains(PAID_MARKER));
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(
+        account.contains("Dispute of $8") && !account.contains("paused"),
+        "{account}"
+    );
+}
+
+#[tokio::test]
+async fn refunds_of_a_members_payments_appear_in_their_billing_history() {
+    let (app, _fake) = billing_app().await;
+    let reader = paying_reader(&app, "refunded@example.com", "cus_refund").await;
+    for (id, refunded, at) in [("evt_r1", 300, 0), ("evt_r2", 800, 5)] {
+        let event = stripe::event(
+            id,
+            "charge.refunded",
+            stripe::now() + at,
+            stripe::charge("ch_refund", "cus_refund", 800, refunded),
+        );
+        assert_eq!(app.webhook(&event).await, StatusCode::OK);
+    }
+    let (_, account) = app.get_text(&reader, "/account").await;
+    assert!(account.contains("Refund of $8"), "{account}");
+    assert!(
+        !account.contains("Partial refund"),
+        "one line per charge, kept up to date"
+    );
+    // A charge of someone else's is not ours.
+    let stranger = stripe::event(
+        "evt_r3",
+        "charge.refunded",
+        stripe::now(),
+        stripe::charge("ch_other", "cus_stranger", 800, 800),
+    );
+    assert_eq!(app.webhook(&stranger).await, StatusCode::OK);
+    assert_eq!(app.count_rows("payment_incidents").await, 1);
+}

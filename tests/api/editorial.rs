@@ -602,6 +602,7 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("post", "/admin/api/members/{id}/comp"),
         ("delete", "/admin/api/members/{id}/comp"),
         ("get", "/admin/api/members/export"),
+        ("get", "/admin/api/members/{id}/billing"),
         ("get", "/admin/api/settings"),
         ("patch", "/admin/api/settings"),
         ("get", "/admin/api/tiers"),

@@ -13,6 +13,27 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
     app.add_subscription(lapsed_id, "canceled", -5).await;
     let (card_failed, failed_id) = app.member("failed@example.com").await;
     app.add_subscription(failed_id, "past_due", -30).await;
+    // Active, but a dispute of their payment suspends it.
+    let (disputed, disputed_id) = app.member("disputed@example.com").await;
+    app.add_subscription(disputed_id, "active", 30).await;
+    app.db(move |conn| {
+        use broadsheet::db::billing::{IncidentNews, record_incident};
+        let news = IncidentNews {
+            user_id: disputed_id,
+            kind: "dispute",
+            stripe_id: "dp_leak",
+            charge_id: "ch_leak",
+            amount: 800,
+            currency: "usd",
+            status: "needs_response",
+            suspends_access: true,
+        };
+        Ok(record_incident(conn, &news, broadsheet::db::now())?)
+    })
+    .await;
+    // Active, but its period ended three weeks ago and Stripe never said more.
+    let (stale, stale_id) = app.member("stale@example.com").await;
+    app.add_subscription(stale_id, "active", -21).await;
 
     let paths = [
         "/".to_owned(),
@@ -32,6 +53,8 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
         ("free member", free_member),
         ("lapsed", lapsed),
         ("card failed", card_failed),
+        ("disputed", disputed),
+        ("renewal news missed", stale),
     ] {
         for path in &paths {
             let response = app.get_with(&client, path).await;
