@@ -249,7 +249,8 @@ pub struct PaymentIncident {
 }
 
 /// What Stripe says now of one refund or dispute.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = payment_incidents)]
 pub struct IncidentNews<'a> {
     pub user_id: i32,
     pub kind: &'a str,
@@ -282,14 +283,7 @@ pub fn record_incident(
     } else {
         diesel::insert_into(payment_incidents::table)
             .values((
-                payment_incidents::user_id.eq(news.user_id),
-                payment_incidents::kind.eq(news.kind),
-                payment_incidents::stripe_id.eq(news.stripe_id),
-                payment_incidents::charge_id.eq(news.charge_id),
-                payment_incidents::amount.eq(news.amount),
-                payment_incidents::currency.eq(news.currency),
-                payment_incidents::status.eq(news.status),
-                payment_incidents::suspends_access.eq(news.suspends_access),
+                news,
                 payment_incidents::created_at.eq(now),
                 payment_incidents::updated_at.eq(now),
             ))

@@ -160,18 +160,37 @@ pub fn is_empty(conn: &mut DbConnection) -> QueryResult<bool> {
     Ok(count == 0)
 }
 
+/// A tier's columns as a draft describes them.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = tiers)]
+struct TierColumns<'a> {
+    slug: &'a str,
+    name: &'a str,
+    description: &'a str,
+    /// A JSON array.
+    benefits: String,
+    active: bool,
+    position: i32,
+    updated_at: PrimitiveDateTime,
+}
+
+impl<'a> TierColumns<'a> {
+    fn of(draft: &'a TierDraft, now: PrimitiveDateTime) -> Self {
+        Self {
+            slug: draft.slug.as_str(),
+            name: &draft.name,
+            description: &draft.description,
+            benefits: serde_json::to_string(&draft.benefits).expect("a list of strings serializes"),
+            active: draft.active,
+            position: draft.position,
+            updated_at: now,
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, draft: &TierDraft, now: PrimitiveDateTime) -> QueryResult<i32> {
     diesel::insert_into(tiers::table)
-        .values((
-            tiers::slug.eq(draft.slug.as_str()),
-            tiers::name.eq(&draft.name),
-            tiers::description.eq(&draft.description),
-            tiers::benefits.eq(benefits_json(&draft.benefits)),
-            tiers::active.eq(draft.active),
-            tiers::position.eq(draft.position),
-            tiers::created_at.eq(now),
-            tiers::updated_at.eq(now),
-        ))
+        .values((TierColumns::of(draft, now), tiers::created_at.eq(now)))
         .returning(tiers::id)
         .get_result(conn)
 }
@@ -183,20 +202,8 @@ pub fn update(
     now: PrimitiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(tiers::table.find(id))
-        .set((
-            tiers::slug.eq(draft.slug.as_str()),
-            tiers::name.eq(&draft.name),
-            tiers::description.eq(&draft.description),
-            tiers::benefits.eq(benefits_json(&draft.benefits)),
-            tiers::active.eq(draft.active),
-            tiers::position.eq(draft.position),
-            tiers::updated_at.eq(now),
-        ))
+        .set(TierColumns::of(draft, now))
         .execute(conn)
-}
-
-fn benefits_json(benefits: &[String]) -> String {
-    serde_json::to_string(benefits).expect("a list of strings serializes")
 }
 
 /// Deletes a tier and its prices (callers check `in_use` first).
