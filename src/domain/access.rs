@@ -46,6 +46,14 @@ impl From<Visibility> for Gate<'static> {
     }
 }
 
+impl Member {
+    /// Has a subscription Stripe would go on charging: choosing a price
+    /// again changes that one (Billing Portal) rather than adding another.
+    pub fn has_ongoing_subscription(&self) -> bool {
+        self.subscriptions.iter().any(|s| s.status.is_ongoing())
+    }
+}
+
 /// The facts of one subscription that matter to access.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {

@@ -13,3 +13,14 @@ text_enum! {
         Paused => "paused",
     }
 }
+
+impl SubscriptionStatus {
+    /// The subscription still exists in Stripe and would go on charging (or
+    /// retrying): a second one for the same reader would charge them twice.
+    pub fn is_ongoing(self) -> bool {
+        !matches!(
+            self,
+            SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired
+        )
+    }
+}

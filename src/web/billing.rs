@@ -46,7 +46,7 @@ async fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult
 async fn subscribe_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    SignedIn { reader, .. }: SignedIn<ThenSubscribe>,
+    SignedIn { member, reader, .. }: SignedIn<ThenSubscribe>,
 ) -> PageResult<HttpResponse> {
     if state.billing.is_none() {
         return not_configured(&req, &reader).await;
@@ -58,6 +58,7 @@ async fn subscribe_page(
     let page = SubscribePage {
         layout: pages::layout(&req, &reader).await,
         tiers: tiers.into_iter().map(TierCard::from).collect(),
+        subscribed: member.has_ongoing_subscription(),
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
@@ -75,7 +76,9 @@ struct PriceForm {
 async fn subscribe(
     req: HttpRequest,
     state: web::Data<AppState>,
-    SignedIn { user, reader, .. }: SignedIn<ThenSubscribe>,
+    SignedIn {
+        user, member, reader, ..
+    }: SignedIn<ThenSubscribe>,
     CsrfForm(form): CsrfForm<PriceForm>,
 ) -> PageResult<HttpResponse> {
     let Some(setup) = &state.billing else {
@@ -84,6 +87,12 @@ async fn subscribe(
     let price = catalogue::price_for_checkout(&state, setup, form.price.as_deref(), form.plan.as_deref())
         .await?
         .ok_or_else(|| Problem::bad_request("Choose one of the prices on this page.").on_field("price"))?;
+    // A second Checkout would start a second subscription and charge the
+    // reader twice: a subscriber changes tier or price in the portal.
+    if let (true, Some(customer_id)) = (member.has_ongoing_subscription(), &user.stripe_customer_id) {
+        let url = setup.client.portal_url(customer_id).await.map_err(stripe_down)?;
+        return Ok(pages::redirect(&url));
+    }
     let customer_id = match &user.stripe_customer_id {
         Some(id) => id.clone(),
         None => {

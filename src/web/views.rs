@@ -204,6 +204,9 @@ pub struct SessionView {
 pub struct SubscribePage {
     pub layout: Layout,
     pub tiers: Vec<TierCard>,
+    /// Already subscribed: a choice here changes the plan in the Billing
+    /// Portal rather than starting a second subscription.
+    pub subscribed: bool,
 }
 
 /// One tier on `/subscribe`: what it gives and a button per price.

@@ -838,3 +838,55 @@ async fn stripe_adopt_links_imported_paying_readers_who_then_lapse_when_they_can
         "a migrated reader who cancels is no longer paying"
     );
 }
+
+#[tokio::test]
+async fn a_subscriber_choosing_another_price_goes_to_the_portal_never_to_a_second_checkout() {
+    let (app, fake) = billing_app().await;
+    let (reader, user_id) = app.member("switcher@example.com").await;
+    app.link_customer(user_id, "cus_switcher").await;
+    let created = stripe::event(
+        "evt_sw1",
+        "customer.subscription.created",
+        stripe::now(),
+        stripe::subscription("sub_switcher", "cus_switcher", "active", PRICE_MONTHLY, days(20)),
+    );
+    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+    let (_, page) = app.get_text(&reader, "/subscribe").await;
+    assert!(page.contains("You already subscribe"), "{page}");
+    let response = app
+        .post_form(&reader, "/subscribe", &[("price", PRICE_YEARLY)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        "https://billing.stripe.test/session/portal"
+    );
+    assert!(
+        fake.requests("/v1/checkout/sessions").is_empty(),
+        "no second subscription"
+    );
+
+    // Once it has ended, choosing a price is a new Checkout again.
+    let ended = stripe::event(
+        "evt_sw2",
+        "customer.subscription.deleted",
+        stripe::now() + 1,
+        stripe::subscription(
+            "sub_switcher",
+            "cus_switcher",
+            "canceled",
+            PRICE_MONTHLY,
+            days(20),
+        ),
+    );
+    assert_eq!(app.webhook(&ended).await, StatusCode::OK);
+    let response = app
+        .post_form(&reader, "/subscribe", &[("price", PRICE_YEARLY)])
+        .await;
+    assert!(
+        response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://checkout.stripe.test/")
+    );
+}
