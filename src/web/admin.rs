@@ -187,8 +187,11 @@ struct CreateArticleBody {
 struct TierSlug(String);
 
 fn tier_slugs(raw: Option<Vec<TierSlug>>) -> Result<Vec<Slug>, InvalidInput> {
-    raw.unwrap_or_default()
-        .iter()
+    let raw = raw.unwrap_or_default();
+    if raw.len() > 20 {
+        return Err(InvalidInput::new("tiers", "an article names at most 20 tiers"));
+    }
+    raw.iter()
         .map(|slug| {
             crate::domain::tier::tier_slug(&slug.0).map_err(|e| InvalidInput::new("tiers", e.message))
         })

@@ -235,6 +235,10 @@ pub struct PatchPriceBody {
     trial_days: Option<Option<Whole<u32>>>,
 }
 
+/// Prices a tier may be created with in one request (each is a call to
+/// Stripe).
+const MAX_PRICES_AT_ONCE: usize = 20;
+
 fn draft(body: CreateTierBody) -> Result<(TierDraft, Vec<NewPrice>), InvalidInput> {
     let draft = TierDraft {
         slug: tier::tier_slug(&body.slug)?,
@@ -250,6 +254,12 @@ fn draft(body: CreateTierBody) -> Result<(TierDraft, Vec<NewPrice>), InvalidInpu
         .into_iter()
         .map(NewPrice::try_from)
         .collect::<Result<Vec<_>, _>>()?;
+    if prices.len() > MAX_PRICES_AT_ONCE {
+        return Err(InvalidInput::new(
+            "prices",
+            format!("a tier is created with at most {MAX_PRICES_AT_ONCE} prices; add more one by one"),
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     if !prices.iter().all(|p| seen.insert(p.stripe_price_id.clone())) {
         return Err(InvalidInput::new("prices", "a price is listed twice"));

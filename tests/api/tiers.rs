@@ -144,6 +144,9 @@ async fn a_price_stripe_does_not_have_or_bad_input_is_refused_and_nothing_is_wri
         json!({"slug": "gold", "name": "Gold", "benefits": ["two\nlines"]}),
         json!({"slug": "gold", "name": "Gold", "prices": [{"stripe_price_id": "price_x", "trial_days": 0}]}),
         json!({"slug": "paid", "name": "Taken"}),
+        // More prices at once than the schema allows (schemathesis found
+        // this accepted).
+        json!({"slug": "many", "name": "Many", "prices": (0..21).map(|i| json!({"stripe_price_id": format!("price_{i}")})).collect::<Vec<_>>()}),
     ] {
         let (status, body) = call(&app, &key, Method::POST, "/admin/api/tiers", Some(bad.clone())).await;
         assert!(status.is_client_error(), "{bad} → {status} {body}");
