@@ -839,7 +839,7 @@ async fn a_lease_is_held_by_one_instance_until_it_runs_out() {
 
 /// A subscriber on the monthly price whose customer is `customer`; returns
 /// their browser.
-async fn paying_reader(app: &TestApp, email: &str, customer: &'static str) -> reqwest::Client {
+pub(crate) async fn paying_reader(app: &TestApp, email: &str, customer: &'static str) -> reqwest::Client {
     let (reader, user_id) = app.member(email).await;
     app.link_customer(user_id, customer).await;
     let created = stripe::event(

@@ -845,15 +845,7 @@ async fn stripe_adopt_links_imported_paying_readers_who_then_lapse_when_they_can
 #[tokio::test]
 async fn a_subscriber_choosing_another_price_goes_to_the_portal_never_to_a_second_checkout() {
     let (app, fake) = billing_app().await;
-    let (reader, user_id) = app.member("switcher@example.com").await;
-    app.link_customer(user_id, "cus_switcher").await;
-    let created = stripe::event(
-        "evt_sw1",
-        "customer.subscription.created",
-        stripe::now(),
-        stripe::subscription("sub_switcher", "cus_switcher", "active", PRICE_MONTHLY, days(20)),
-    );
-    assert_eq!(app.webhook(&created).await, StatusCode::OK);
+    let reader = crate::billing::paying_reader(&app, "switcher@example.com", "cus_switcher").await;
     let (_, page) = app.get_text(&reader, "/subscribe").await;
     assert!(page.contains("You already subscribe"), "{page}");
     let response = app
@@ -875,7 +867,7 @@ async fn a_subscriber_choosing_another_price_goes_to_the_portal_never_to_a_secon
         "customer.subscription.deleted",
         stripe::now() + 1,
         stripe::subscription(
-            "sub_switcher",
+            "sub_cus_switcher",
             "cus_switcher",
             "canceled",
             PRICE_MONTHLY,
