@@ -6,6 +6,8 @@
 //! when a price is added (and refreshed by stripe-sync), so the page always
 //! says what Stripe will charge.
 
+pub mod offers;
+
 use anyhow::Context;
 
 use crate::{
@@ -111,7 +113,7 @@ pub async fn get(state: &AppState, actor: Actor, id: i32) -> Result<StoredTier, 
         .ok_or(CatalogueError::NotFound("There is no tier with that id."))
 }
 
-fn admin_only(actor: Actor) -> Result<(), CatalogueError> {
+pub(crate) fn admin_only(actor: Actor) -> Result<(), CatalogueError> {
     if actor.role.can_change_settings() {
         Ok(())
     } else {
@@ -187,11 +189,18 @@ pub async fn delete(state: &AppState, actor: Actor, id: i32) -> Result<(), Catal
                 return Ok(Err(CatalogueError::NotFound("There is no tier with that id.")));
             }
             let (subscribers, articles) = stored::in_use(conn, id)?;
-            if subscribers > 0 || articles > 0 {
+            let gifts = db::gift_subscriptions::of_tier(conn, id)?;
+            if subscribers > 0 || articles > 0 || gifts > 0 {
                 return Ok(Err(CatalogueError::Conflict(format!(
-                    "This tier has {subscribers} subscription(s) and {articles} article(s) gated to it; \
-                     take it off sale with \"active\": false instead."
+                    "This tier has {subscribers} subscription(s), {articles} article(s) gated to it and \
+                     {gifts} gift subscription(s); take it off sale with \"active\": false instead."
                 ))));
+            }
+            let price_ids: Vec<String> = stored::find(conn, id)?
+                .map(|tier| tier.prices.into_iter().map(|p| p.stripe_price_id).collect())
+                .unwrap_or_default();
+            if let Some(conflict) = offers_in_the_way(conn, &price_ids)? {
+                return Ok(Err(conflict));
             }
             stored::delete(conn, id)?;
             anyhow::Ok(Ok(()))
@@ -300,6 +309,9 @@ pub async fn remove_price(
                      so they keep counting."
                 ))));
             }
+            if let Some(conflict) = offers_in_the_way(conn, &[price_id.as_str().to_owned()])? {
+                return Ok(Err(conflict));
+            }
             stored::delete_price(conn, price_id.as_str())?;
             anyhow::Ok(Ok(()))
         })
@@ -307,6 +319,21 @@ pub async fn remove_price(
     .await??;
     changed(state, actor, "price removed");
     Ok(())
+}
+
+/// A price an offer discounts stays until the offer goes (its link would
+/// break); the offer may be switched off instead of the price.
+fn offers_in_the_way(
+    conn: &mut DbConnection,
+    price_ids: &[String],
+) -> anyhow::Result<Option<CatalogueError>> {
+    let offers = db::offers::on_prices(conn, price_ids)?;
+    Ok((offers > 0).then(|| {
+        CatalogueError::Conflict(format!(
+            "{offers} offer(s) discount this price; delete them first (DELETE /admin/api/offers/{{id}}) \
+             or make the price \"legacy\"."
+        ))
+    }))
 }
 
 fn not_in_catalogue() -> CatalogueError {
@@ -328,7 +355,7 @@ fn draft_of(tier: &StoredTier) -> TierDraft {
     }
 }
 
-fn changed(state: &AppState, actor: Actor, what: &'static str) {
+pub(crate) fn changed(state: &AppState, actor: Actor, what: &'static str) {
     state.read_cache.clear();
     tracing::info!(actor_id = actor.user_id, what, "catalogue changed");
 }
@@ -374,6 +401,16 @@ pub struct PriceOnSale {
     /// "$8 a month"; `None` when Stripe's price object could not be read.
     pub label: Option<String>,
     pub trial_days: Option<i32>,
+}
+
+impl From<&StoredPrice> for PriceOnSale {
+    fn from(price: &StoredPrice) -> Self {
+        Self {
+            stripe_price_id: price.stripe_price_id.clone(),
+            label: price.details.as_ref().map(PriceDetails::label),
+            trial_days: price.trial_days,
+        }
+    }
 }
 
 /// What `/subscribe` offers: active tiers with at least one active price.

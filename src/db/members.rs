@@ -64,6 +64,25 @@ impl NewComp<'_> {
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<usize> {
         diesel::insert_into(comps::table).values(self).execute(conn)
     }
+
+    /// Inserts it; returns its id.
+    pub fn insert_returning_id(&self, conn: &mut DbConnection) -> QueryResult<i32> {
+        diesel::insert_into(comps::table)
+            .values(self)
+            .returning(comps::id)
+            .get_result(conn)
+    }
+}
+
+/// Ends a comp now (a refunded gift); a comp that ended earlier stays as it was.
+pub fn end_comp(conn: &mut DbConnection, comp_id: i32, at: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        comps::table
+            .find(comp_id)
+            .filter(comps::expires_at.is_null().or(comps::expires_at.gt(at))),
+    )
+    .set(comps::expires_at.eq(Some(at)))
+    .execute(conn)
 }
 
 /// The access facts of many members at once (for newsletter fan-out and

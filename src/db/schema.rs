@@ -168,6 +168,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    offers (id) {
+        id -> Integer,
+        code -> Text,
+        name -> Text,
+        stripe_price_id -> Text,
+        stripe_coupon_id -> Nullable<Text>,
+        stripe_promotion_code_id -> Nullable<Text>,
+        discount_label -> Text,
+        ends_at -> Nullable<Timestamp>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gift_subscriptions (id) {
+        id -> Integer,
+        tier_id -> Integer,
+        months -> Integer,
+        currency -> Text,
+        amount -> BigInt,
+        buyer_email -> Text,
+        buyer_name -> Text,
+        recipient_email -> Nullable<Text>,
+        message -> Text,
+        deliver_at -> Nullable<Timestamp>,
+        status -> Text,
+        checkout_session_id -> Nullable<Text>,
+        payment_intent_id -> Nullable<Text>,
+        comp_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     leases (name) {
         name -> Text,
         holder -> Text,
@@ -212,6 +248,7 @@ diesel::joinable!(article_tiers -> tiers (tier_id));
 diesel::joinable!(article_tiers -> articles (article_id));
 diesel::joinable!(comps -> tiers (tier_id));
 diesel::joinable!(payment_incidents -> users (user_id));
+diesel::joinable!(gift_subscriptions -> tiers (tier_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -226,6 +263,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tiers,
     leases,
     payment_incidents,
+    offers,
+    gift_subscriptions,
     slug_redirects,
     article_events,
     idempotency_keys,

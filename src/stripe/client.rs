@@ -10,22 +10,31 @@ use stripe_billing::{
     subscription::{ListSubscription, ListSubscriptionStatus, UpdateSubscription},
 };
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionAutomaticTax, CreateCheckoutSessionCustomerUpdate,
-    CreateCheckoutSessionCustomerUpdateAddress, CreateCheckoutSessionCustomerUpdateName,
-    CreateCheckoutSessionLineItems, CreateCheckoutSessionSubscriptionData,
-    CreateCheckoutSessionTaxIdCollection,
+    CreateCheckoutSession, CreateCheckoutSessionAutomaticTax, CreateCheckoutSessionCustomerCreation,
+    CreateCheckoutSessionCustomerUpdate, CreateCheckoutSessionCustomerUpdateAddress,
+    CreateCheckoutSessionCustomerUpdateName, CreateCheckoutSessionDiscounts, CreateCheckoutSessionLineItems,
+    CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentIntentData,
+    CreateCheckoutSessionSubscriptionData, CreateCheckoutSessionTaxIdCollection, ProductData,
 };
 use stripe_core::{
     charge::RetrieveCharge,
     customer::{CreateCustomer, ListCustomer},
 };
-use stripe_product::price::{ListPrice, RetrievePrice};
+use stripe_product::{
+    coupon::RetrieveCoupon,
+    price::{ListPrice, RetrievePrice},
+    promotion_code::RetrievePromotionCode,
+};
 use stripe_shared::{CheckoutSessionMode, Subscription};
 
-use crate::stripe::{Billing, ListedPrice, SubscriptionCheckout, SubscriptionSnapshot, from_unix};
+use crate::stripe::{
+    Billing, GIFT_METADATA_KEY, GiftCheckout, ListedPrice, StartedCheckout, SubscriptionCheckout,
+    SubscriptionSnapshot, from_unix,
+};
 use crate::{
     config::Config,
     domain::{
+        offer::{Discount, DiscountDuration, DiscountRef},
         subscription::SubscriptionStatus,
         tier::{Interval, PriceDetails},
     },
@@ -36,6 +45,8 @@ pub struct StripeBilling {
     success_url: String,
     cancel_url: String,
     return_url: String,
+    gift_success_url: String,
+    gift_cancel_url: String,
     /// `STRIPE_AUTOMATIC_TAX`: Stripe Tax, with the address and tax ID it needs.
     automatic_tax: bool,
     /// `STRIPE_PROMOTION_CODES`: a field for a promotion code in Checkout.
@@ -53,6 +64,8 @@ impl StripeBilling {
             success_url: config.url_for("/account?checkout=success"),
             cancel_url: config.url_for("/subscribe?checkout=canceled"),
             return_url: config.url_for("/account"),
+            gift_success_url: config.url_for("/gift/thanks"),
+            gift_cancel_url: config.url_for("/gift?checkout=canceled"),
             automatic_tax: config.stripe_automatic_tax,
             promotion_codes: config.stripe_promotion_codes,
         })
@@ -89,20 +102,23 @@ impl Billing for StripeBilling {
             .success_url(self.success_url.clone())
             .cancel_url(self.cancel_url.clone());
         if self.automatic_tax {
-            // Tax follows the billing address; a business may add its tax
-            // ID. Checkout saves both on our existing customer, which Stripe
-            // requires for tax ID collection.
+            // Checkout saves the address and tax ID on our existing
+            // customer, which Stripe requires for tax ID collection.
             let mut saves = CreateCheckoutSessionCustomerUpdate::new();
             saves.address = Some(CreateCheckoutSessionCustomerUpdateAddress::Auto);
             saves.name = Some(CreateCheckoutSessionCustomerUpdateName::Auto);
-            request = request
-                .automatic_tax(CreateCheckoutSessionAutomaticTax::new(true))
-                .billing_address_collection(stripe_shared::CheckoutSessionBillingAddressCollection::Required)
-                .tax_id_collection(CreateCheckoutSessionTaxIdCollection::new(true))
-                .customer_update(saves);
+            request = with_tax(request).customer_update(saves);
         }
-        if self.promotion_codes {
-            request = request.allow_promotion_codes(true);
+        match checkout.discount {
+            // An offer's discount is applied for the reader.
+            Some(discount) => {
+                request = request.discounts(vec![CreateCheckoutSessionDiscounts {
+                    coupon: discount.coupon().map(str::to_owned),
+                    promotion_code: discount.promotion_code().map(str::to_owned),
+                }]);
+            }
+            None if self.promotion_codes => request = request.allow_promotion_codes(true),
+            None => {}
         }
         if let Some(days) = checkout.trial_days {
             request = request.subscription_data(CreateCheckoutSessionSubscriptionData {
@@ -117,6 +133,78 @@ impl Billing for StripeBilling {
         session
             .url
             .context("Stripe returned a Checkout Session without a URL")
+    }
+
+    async fn gift_checkout(&self, gift: &GiftCheckout<'_>) -> anyhow::Result<StartedCheckout> {
+        let currency: stripe_types::Currency = gift
+            .currency
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{} is not a currency Stripe knows", gift.currency))?;
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency);
+        price.unit_amount = Some(gift.amount);
+        price.product_data = Some(ProductData::new(gift.description));
+        let line_item = CreateCheckoutSessionLineItems {
+            price_data: Some(price),
+            quantity: Some(1),
+            ..Default::default()
+        };
+        let marker = HashMap::from([(GIFT_METADATA_KEY.to_owned(), gift.gift_id.to_string())]);
+        let mut payment = CreateCheckoutSessionPaymentIntentData::new();
+        // On the payment too, so a refund in the dashboard names the gift.
+        payment.metadata = Some(marker.clone());
+        let mut request = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Payment)
+            .customer_email(gift.buyer_email)
+            .client_reference_id(format!("gift-{}", gift.gift_id))
+            .metadata(marker)
+            .payment_intent_data(payment)
+            .line_items(vec![line_item])
+            .success_url(self.gift_success_url.clone())
+            .cancel_url(self.gift_cancel_url.clone());
+        if self.automatic_tax {
+            // Tax ID collection needs a customer to save it on.
+            request = with_tax(request).customer_creation(CreateCheckoutSessionCustomerCreation::Always);
+        }
+        let session = request
+            .send(&self.client)
+            .await
+            .context("creating a Stripe Checkout Session for a gift")?;
+        let url = session
+            .url
+            .context("Stripe returned a Checkout Session without a URL")?;
+        Ok(StartedCheckout {
+            session_id: session.id.to_string(),
+            url,
+        })
+    }
+
+    async fn discount(&self, discount: &DiscountRef) -> anyhow::Result<Option<Discount>> {
+        let found = match discount {
+            DiscountRef::Coupon(id) => RetrieveCoupon::new(id.as_str())
+                .send(&self.client)
+                .await
+                .map(|coupon| discount_of(&coupon, coupon.valid, None)),
+            DiscountRef::PromotionCode(id) => {
+                match RetrievePromotionCode::new(id.as_str())
+                    .expand(vec!["promotion.coupon".to_owned()])
+                    .send(&self.client)
+                    .await
+                {
+                    Ok(code) => match &code.promotion.coupon {
+                        Some(stripe_types::Expandable::Object(coupon)) => {
+                            Ok(discount_of(coupon, code.active && coupon.valid, code.expires_at))
+                        }
+                        _ => anyhow::bail!("promotion code {id} has no coupon Stripe would show"),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match found {
+            Ok(discount) => Ok(Some(discount)),
+            Err(stripe::StripeError::Stripe(_, 404)) => Ok(None),
+            Err(e) => Err(e).context("reading a Stripe discount"),
+        }
     }
 
     async fn portal_url(&self, customer_id: &str) -> anyhow::Result<String> {
@@ -207,6 +295,44 @@ impl Billing for StripeBilling {
             .await
             .with_context(|| format!("cancelling Stripe subscription {subscription_id} at period end"))?;
         Ok(())
+    }
+}
+
+/// Stripe Tax in Checkout: the billing address it follows, and a field for
+/// a business's tax ID.
+fn with_tax(request: CreateCheckoutSession) -> CreateCheckoutSession {
+    request
+        .automatic_tax(CreateCheckoutSessionAutomaticTax::new(true))
+        .billing_address_collection(stripe_shared::CheckoutSessionBillingAddressCollection::Required)
+        .tax_id_collection(CreateCheckoutSessionTaxIdCollection::new(true))
+}
+
+/// A coupon in our terms; `redeemable` and `expires_at` may be narrowed by
+/// the promotion code over it.
+fn discount_of(coupon: &stripe_shared::Coupon, redeemable: bool, expires_at: Option<i64>) -> Discount {
+    let duration = match coupon.duration {
+        stripe_shared::CouponDuration::Once => DiscountDuration::Once,
+        stripe_shared::CouponDuration::Repeating => {
+            DiscountDuration::Months(coupon.duration_in_months.unwrap_or(1))
+        }
+        _ => DiscountDuration::Forever,
+    };
+    let ends_at = [coupon.redeem_by, expires_at].into_iter().flatten().min();
+    Discount {
+        percent_off: coupon.percent_off,
+        amount_off: coupon.amount_off.map(|amount| {
+            (
+                coupon
+                    .currency
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                amount,
+            )
+        }),
+        duration,
+        redeemable,
+        ends_at: ends_at.and_then(from_unix),
     }
 }
 

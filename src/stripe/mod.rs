@@ -14,7 +14,11 @@ use time::PrimitiveDateTime;
 
 use crate::{
     config::Config,
-    domain::{subscription::SubscriptionStatus, tier::PriceDetails},
+    domain::{
+        offer::{Discount, DiscountRef},
+        subscription::SubscriptionStatus,
+        tier::PriceDetails,
+    },
 };
 
 /// The two prices set in the configuration (`STRIPE_PRICE_MONTHLY`,
@@ -84,7 +88,36 @@ pub trait Billing: Send + Sync {
     async fn customers_by_email(&self, email: &str) -> anyhow::Result<Vec<String>>;
     /// The customer a charge was made to (a dispute names only its charge).
     async fn charge_customer(&self, charge_id: &str) -> anyhow::Result<Option<String>>;
+    /// A coupon or promotion code as Stripe describes it now; `None` when
+    /// the account has no such object.
+    async fn discount(&self, discount: &DiscountRef) -> anyhow::Result<Option<Discount>>;
+    /// A Checkout Session in payment mode for a gift subscription.
+    async fn gift_checkout(&self, gift: &GiftCheckout<'_>) -> anyhow::Result<StartedCheckout>;
 }
+
+/// A one-time payment for a gift subscription. No customer: anyone may buy
+/// one; Checkout asks for the card and the receipt goes to `buyer_email`.
+#[derive(Debug, Clone, Copy)]
+pub struct GiftCheckout<'a> {
+    /// Our gift's id, sent as metadata: the webhook finds the gift by it.
+    pub gift_id: i32,
+    pub buyer_email: &'a str,
+    /// "6 months of Gold, a gift"
+    pub description: &'a str,
+    pub currency: &'a str,
+    pub amount: i64,
+}
+
+/// A Checkout Session Stripe opened: its id (the webhook names it) and where
+/// to send the reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedCheckout {
+    pub session_id: String,
+    pub url: String,
+}
+
+/// Checkout metadata key that marks a session as a gift purchase.
+pub const GIFT_METADATA_KEY: &str = "broadsheet_gift_id";
 
 /// What a subscription Checkout is for.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +128,9 @@ pub struct SubscriptionCheckout<'a> {
     pub user_id: i32,
     pub price_id: &'a str,
     pub trial_days: Option<u32>,
+    /// An offer's discount; without one, Checkout may take a typed
+    /// promotion code (`STRIPE_PROMOTION_CODES`): Stripe refuses both.
+    pub discount: Option<&'a DiscountRef>,
 }
 
 /// Billing as configured: the client and the configured prices.

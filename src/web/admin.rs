@@ -11,6 +11,7 @@ use utoipa::{
 };
 
 use crate::web::error::{ApiResult, ErrorBody, Problem};
+use crate::web::offers_api;
 use crate::web::tiers_api::{self, BenefitLines};
 use crate::{
     db::articles::{Article, ArticleFilter},
@@ -52,7 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
     paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, member_billing, export_members, get_settings, patch_settings,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
-        tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price),
+        tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price,
+        offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer),
     components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink)),
     modifiers(&BearerKey, &TimeZones, &BenefitLines),
     security(("api_key" = []))

@@ -9,19 +9,27 @@ use crate::web::{
 };
 use crate::{
     billing::events::{self, Outcome, WebhookError},
-    catalogue,
+    catalogue::{
+        self,
+        offers::{OfferLookup, OpenOffer},
+    },
     db::{self, billing as stored},
+    domain::{access::Reader, offer::DiscountRef},
     state::AppState,
     stripe::SubscriptionCheckout,
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn, ThenSubscribe},
-        views::{NoticePage, SubscribePage, TierCard},
+        views::{NoticePage, OfferPage, SubscribePage, TierCard},
     },
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(subscribe_page).service(subscribe).service(portal);
+    cfg.service(subscribe_page)
+        .service(subscribe)
+        .service(portal)
+        .service(offer_page)
+        .service(claim_offer);
 }
 
 /// The webhook lives outside the site scope: no CSRF cookie, raw bytes.
@@ -87,8 +95,21 @@ async fn subscribe(
     let price = catalogue::price_for_checkout(&state, setup, form.price.as_deref(), form.plan.as_deref())
         .await?
         .ok_or_else(|| Problem::bad_request("Choose one of the prices on this page.").on_field("price"))?;
-    // A second Checkout would start a second subscription and charge the
-    // reader twice: a subscriber changes tier or price in the portal.
+    checkout_or_portal(&state, setup, &user, &member, &price, None).await
+}
+
+/// Sends a member to Checkout for `price` (with an offer's `discount`),
+/// creating their Stripe customer the first time. A member who already
+/// subscribes goes to the Billing Portal instead: a second Checkout would
+/// start a second subscription and charge them twice.
+async fn checkout_or_portal(
+    state: &AppState,
+    setup: &crate::stripe::BillingSetup,
+    user: &db::users::User,
+    member: &crate::domain::access::Member,
+    price: &db::tiers::StoredPrice,
+    discount: Option<&DiscountRef>,
+) -> PageResult<HttpResponse> {
     if let (true, Some(customer_id)) = (member.has_ongoing_subscription(), &user.stripe_customer_id) {
         let url = setup.client.portal_url(customer_id).await.map_err(stripe_down)?;
         return Ok(pages::redirect(&url));
@@ -114,9 +135,114 @@ async fn subscribe(
         user_id: user.id,
         price_id: &price.stripe_price_id,
         trial_days: price.trial_days.and_then(|d| u32::try_from(d).ok()),
+        discount,
     };
-    let url = setup.client.checkout_url(&checkout).await.map_err(stripe_down)?;
+    let url = setup.client.checkout_url(&checkout).await.map_err(|e| match discount {
+        Some(_) if stripe_refused(&e) => Problem::new(
+            StatusCode::CONFLICT,
+            "offer_refused",
+            "Stripe did not accept this offer: it may have ended or been used up. The subscribe page has the current prices.",
+        ),
+        _ => stripe_down(e),
+    })?;
     Ok(pages::redirect(&url))
+}
+
+/// Stripe answered, and said no (a 4xx): not worth retrying.
+fn stripe_refused(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<stripe::StripeError>(),
+            Some(stripe::StripeError::Stripe(_, status)) if (400..500).contains(status)
+        )
+    })
+}
+
+/// An offer's page: what it discounts, and a button that claims it (for a
+/// signed-in reader) or the way to an account first.
+#[get("/offer/{code}")]
+async fn offer_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    code: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let open = match open_offer(&req, &state, &reader, &code).await? {
+        Ok(open) => open,
+        Err(page) => return Ok(page),
+    };
+    let subscribed = matches!(&reader.reader, Reader::Member(member) if member.has_ongoing_subscription());
+    let next = format!("/offer/{}", open.offer.code);
+    let layout = pages::layout(&req, &reader).await;
+    let ends_on = open.offer.ends_at.map(|end| layout.site.date(end));
+    let page = OfferPage {
+        layout,
+        card: TierCard::from(catalogue::TierOnSale {
+            prices: vec![catalogue::PriceOnSale::from(&open.price)],
+            tier: open.tier.clone(),
+        }),
+        name: open.offer.name.clone(),
+        discount: open.offer.discount_label.clone(),
+        ends_on,
+        signed_in: reader.user.is_some(),
+        subscribed,
+        action: next.clone(),
+        signup_url: pages::via("/signup", &next),
+        login_url: pages::via("/login", &next),
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// Claims an offer: Checkout for its price with its discount applied.
+#[post("/offer/{code}")]
+async fn claim_offer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    SignedIn {
+        user, member, reader, ..
+    }: SignedIn,
+    _form: CsrfForm<pages::EmptyForm>,
+    code: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let Some(setup) = &state.billing else {
+        return not_configured(&req, &reader).await;
+    };
+    let open = match open_offer(&req, &state, &reader, &code).await? {
+        Ok(open) => open,
+        Err(page) => return Ok(page),
+    };
+    checkout_or_portal(&state, setup, &user, &member, &open.price, Some(&open.discount)).await
+}
+
+/// The offer behind a code, or the page that says why there is none.
+async fn open_offer(
+    req: &HttpRequest,
+    state: &AppState,
+    reader: &CurrentReader,
+    code: &str,
+) -> PageResult<Result<OpenOffer, HttpResponse>> {
+    if state.billing.is_none() {
+        return Ok(Err(not_configured(req, reader).await?));
+    }
+    let (status, title, message) = match catalogue::offers::lookup(state, code).await? {
+        OfferLookup::Open(open) => return Ok(Ok(*open)),
+        OfferLookup::Ended => (
+            StatusCode::GONE,
+            "This offer has ended",
+            "The offer behind this link is over. The subscribe page has the current prices.",
+        ),
+        OfferLookup::Unknown => (
+            StatusCode::NOT_FOUND,
+            "There is no such offer",
+            "Check the link you followed. The subscribe page has the current prices.",
+        ),
+    };
+    let page = NoticePage {
+        layout: pages::layout(req, reader).await,
+        title,
+        message,
+    };
+    Ok(Err(pages::render(req, status, &page)?))
 }
 
 /// Opens the Stripe Billing Portal (update the card, cancel, switch plan).

@@ -14,6 +14,7 @@ mod feeds;
 mod idempotency;
 mod join;
 mod links;
+mod offers_api;
 pub mod ops;
 pub(crate) mod pages;
 pub mod site;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(idempotency::middleware))
             .configure(admin::configure)
             .configure(tiers_api::configure)
+            .configure(offers_api::configure)
             .default_service(web::to(not_found)),
     )
     .service(

@@ -185,6 +185,14 @@ pub fn as_sentence(message: &str) -> String {
 
 /// A `next` target that stays on this site: a local path, not `//host` or
 /// `/\host` (which browsers read as another host) and not a URL.
+/// `page?next=then`: a sign-in or sign-up page that returns to `then`.
+pub fn via(page: &str, then: &str) -> String {
+    format!(
+        "{page}?next={}",
+        percent_encoding::utf8_percent_encode(then, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
 pub fn local_path(next: Option<&str>) -> String {
     match next {
         Some(path)

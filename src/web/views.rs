@@ -247,6 +247,25 @@ impl From<crate::catalogue::TierOnSale> for TierCard {
     }
 }
 
+/// `/offer/{code}`: the tier and price an offer discounts, and how to claim it.
+#[derive(Template)]
+#[template(path = "pages/offer.html")]
+pub struct OfferPage {
+    pub layout: Layout,
+    pub card: TierCard,
+    /// "Black Friday"
+    pub name: String,
+    /// "40% off for 3 months"
+    pub discount: String,
+    pub ends_on: Option<String>,
+    pub signed_in: bool,
+    pub subscribed: bool,
+    /// Where the claim form posts.
+    pub action: String,
+    pub signup_url: String,
+    pub login_url: String,
+}
+
 /// A page with a title and a sentence: "billing is not configured" and such.
 #[derive(Template)]
 #[template(path = "pages/notice.html")]

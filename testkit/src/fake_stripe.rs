@@ -47,6 +47,8 @@ struct FakeState {
     customers_by_email: Arc<Mutex<HashMap<String, Vec<String>>>>,
     /// The account's prices by id: the two configured ones to start with.
     prices: Arc<Mutex<Vec<Value>>>,
+    /// Coupons and promotion codes by id.
+    discounts: Arc<Mutex<HashMap<String, Value>>>,
     counter: Arc<Mutex<u32>>,
     /// Answer 500 to subscription updates (Stripe having a bad day).
     failing_updates: Arc<std::sync::atomic::AtomicBool>,
@@ -113,7 +115,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
             let id = state.next_id("cs");
             session["url"] = json!(format!("https://checkout.stripe.test/pay/{id}"));
             session["id"] = json!(id);
-            session["mode"] = json!("subscription");
+            session["mode"] = json!(form.get("mode").cloned().unwrap_or_else(|| "subscription".into()));
             session["customer"] = json!(form.get("customer"));
             session["client_reference_id"] = json!(form.get("client_reference_id"));
             HttpResponse::Ok().json(session)
@@ -145,6 +147,17 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
                 None => HttpResponse::NotFound().json(json!({"error": {
                     "type": "invalid_request_error", "code": "resource_missing",
                     "message": format!("No such charge: '{id}'"),
+                }})),
+            }
+        }
+        ("GET", p) if p.starts_with("/v1/coupons/") || p.starts_with("/v1/promotion_codes/") => {
+            let id = p.rsplit('/').next().unwrap_or_default();
+            let found = state.discounts.lock().unwrap().get(id).cloned();
+            match found {
+                Some(object) => HttpResponse::Ok().json(object),
+                None => HttpResponse::NotFound().json(json!({"error": {
+                    "type": "invalid_request_error", "code": "resource_missing",
+                    "message": format!("No such object: '{id}'"),
                 }})),
             }
         }
@@ -254,6 +267,12 @@ impl FakeStripe {
     }
 
     /// Adds a price to the account (or replaces the one with its id).
+    /// A coupon or promotion code the account has (`coupon()`, `promotion_code()`).
+    pub fn add_discount(&self, object: Value) {
+        let id = object["id"].as_str().expect("a discount has an id").to_owned();
+        self.state.discounts.lock().unwrap().insert(id, object);
+    }
+
     pub fn add_price(&self, price: Value) {
         let mut prices = self.state.prices.lock().unwrap();
         prices.retain(|p| p["id"] != price["id"]);
@@ -285,6 +304,73 @@ pub fn price(id: &str, currency: &str, unit_amount: i64, interval: Option<&str>)
         }
     }
     price
+}
+
+/// A coupon: `percent_off` or `amount_off` (USD cents), for `duration`
+/// (`once`, `repeating` with `months`, `forever`).
+pub fn coupon(
+    id: &str,
+    percent_off: Option<f64>,
+    amount_off: Option<i64>,
+    duration: &str,
+    months: Option<i64>,
+) -> Value {
+    let mut coupon = fixture("coupon");
+    coupon["id"] = json!(id);
+    coupon["percent_off"] = json!(percent_off);
+    coupon["amount_off"] = json!(amount_off);
+    coupon["currency"] = json!(amount_off.map(|_| "usd"));
+    coupon["duration"] = json!(duration);
+    coupon["duration_in_months"] = json!(months);
+    coupon["redeem_by"] = json!(null);
+    coupon["valid"] = json!(true);
+    coupon
+}
+
+/// A promotion code (as `GET /v1/promotion_codes/{id}?expand[]=promotion.coupon`
+/// returns it) over `coupon`.
+pub fn promotion_code(id: &str, code: &str, coupon: Value, active: bool) -> Value {
+    let mut promotion = fixture("promotion_code");
+    promotion["id"] = json!(id);
+    promotion["code"] = json!(code);
+    promotion["active"] = json!(active);
+    promotion["expires_at"] = json!(null);
+    promotion["promotion"] = json!({"type": "coupon", "coupon": coupon});
+    promotion
+}
+
+/// A completed Checkout Session in payment mode, as a gift purchase ends:
+/// `metadata` names our gift, `amount_subtotal` is what was charged before tax.
+pub fn gift_session_completed(
+    session_id: &str,
+    gift_id: i32,
+    currency: &str,
+    amount: i64,
+    payment_intent: &str,
+) -> Value {
+    let mut session = fixture("checkout.session");
+    session["id"] = json!(session_id);
+    session["mode"] = json!("payment");
+    session["status"] = json!("complete");
+    session["payment_status"] = json!("paid");
+    session["customer"] = json!(null);
+    session["client_reference_id"] = json!(format!("gift-{gift_id}"));
+    session["metadata"] = json!({"broadsheet_gift_id": gift_id.to_string()});
+    session["currency"] = json!(currency);
+    session["amount_subtotal"] = json!(amount);
+    session["amount_total"] = json!(amount);
+    session["payment_intent"] = json!(payment_intent);
+    session["subscription"] = json!(null);
+    session
+}
+
+/// A charge of a guest payment (no customer) made through `payment_intent`,
+/// `amount_refunded` of it refunded.
+pub fn guest_charge(id: &str, payment_intent: &str, amount: i64, amount_refunded: i64) -> Value {
+    let mut charge = charge(id, "", amount, amount_refunded);
+    charge["customer"] = json!(null);
+    charge["payment_intent"] = json!(payment_intent);
+    charge
 }
 
 /// A charge object: `amount` charged to `customer`, `amount_refunded` of it

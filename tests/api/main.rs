@@ -19,6 +19,7 @@ mod logs;
 mod members;
 mod meter;
 mod metrics;
+mod offers;
 mod ops;
 mod reading;
 mod settings;

@@ -12,7 +12,7 @@ use crate::{
     stripe::{self, PRICE_MONTHLY, PRICE_YEARLY},
 };
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     key: &str,
     method: Method,
@@ -25,7 +25,7 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn admin_key(app: &TestApp) -> String {
+pub(crate) async fn admin_key(app: &TestApp) -> String {
     app.api_key_for("owner@example.com", Role::Admin).await
 }
 

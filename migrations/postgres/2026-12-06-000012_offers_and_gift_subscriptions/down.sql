@@ -1,0 +1,2 @@
+DROP TABLE gift_subscriptions;
+DROP TABLE offers;
