@@ -9,14 +9,16 @@ use secrecy::ExposeSecret;
 use stripe_shared::{Charge, CheckoutSession, CheckoutSessionMode, Dispute, Invoice, Subscription};
 use stripe_webhook::{Event, EventObject, Webhook};
 
-use crate::stripe::{client::snapshot, from_unix, signature};
+use crate::stripe::{GIFT_METADATA_KEY, client::snapshot, from_unix, signature};
 use crate::{
     config::OnDispute,
     db::{self, DbConnection, billing},
     domain::subscription::SubscriptionStatus,
+    gift_subscriptions::{self, PaymentNews},
     mail::compose::Transactional,
     metrics::WebhookOutcome,
     newsletter,
+    security::signed::SigningKey,
     state::AppState,
 };
 
@@ -122,6 +124,7 @@ async fn verify_and_apply(
     };
 
     let config = state.config.clone();
+    let key = state.signing_key.clone();
     let (id, kind) = (event_id.clone(), event_type.clone());
     let applied = db::run(&state.pool, move |conn| {
         Ok(db::write_transaction(conn, |conn| -> anyhow::Result<Outcome> {
@@ -129,7 +132,7 @@ async fn verify_and_apply(
             if billing::begin_event(conn, &id, &kind, now)? {
                 return Ok(Outcome::Duplicate);
             }
-            let outcome = apply(conn, &event, &config, disputed_customer.as_deref())?;
+            let outcome = apply(conn, &event, &config, &key, disputed_customer.as_deref())?;
             let refusal = match &outcome {
                 Outcome::Refused(reason) => Some(format!("refused: {reason}")),
                 _ => None,
@@ -170,11 +173,15 @@ fn apply(
     conn: &mut DbConnection,
     event: &Event,
     config: &crate::config::Config,
+    key: &SigningKey,
     disputed_customer: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     let event_time = from_unix(event.created).context("an event time out of range")?;
     match &event.data.object {
-        EventObject::CheckoutSessionCompleted(session) => checkout_completed(conn, session, config),
+        EventObject::CheckoutSessionCompleted(session) => match gift_of(session) {
+            Some(gift_id) => gift_paid(conn, config, key, gift_id, session),
+            None => checkout_completed(conn, session, config),
+        },
         EventObject::CustomerSubscriptionCreated(sub) | EventObject::CustomerSubscriptionUpdated(sub) => {
             subscription_changed(conn, sub, event_time, None)
         }
@@ -240,6 +247,35 @@ fn checkout_completed(
         },
     )?;
     Ok(Outcome::Applied)
+}
+
+/// The gift a Checkout Session paid for, by the metadata we set on it.
+fn gift_of(session: &CheckoutSession) -> Option<i32> {
+    session.metadata.as_ref()?.get(GIFT_METADATA_KEY)?.parse().ok()
+}
+
+fn gift_paid(
+    conn: &mut DbConnection,
+    config: &crate::config::Config,
+    key: &SigningKey,
+    gift_id: i32,
+    session: &CheckoutSession,
+) -> anyhow::Result<Outcome> {
+    if session.mode != CheckoutSessionMode::Payment {
+        return Ok(Outcome::Refused(
+            "a gift paid for by a Checkout that is not a payment".to_owned(),
+        ));
+    }
+    Ok(
+        match gift_subscriptions::paid(conn, config, key, gift_id, session)? {
+            PaymentNews::Paid => Outcome::Applied,
+            PaymentNews::NothingToDo => Outcome::Ignored,
+            PaymentNews::Refused(reason) => {
+                tracing::warn!(gift_id, reason, "refused a completed gift Checkout");
+                Outcome::Refused(reason.to_owned())
+            }
+        },
+    )
 }
 
 fn refuse(user_id: i32, reason: &str) -> Outcome {
@@ -331,6 +367,13 @@ fn charge_refunded(
     charge: &Charge,
     event_time: time::PrimitiveDateTime,
 ) -> anyhow::Result<Outcome> {
+    // A gift is bought without a customer; only a full refund takes it back.
+    if let Some(payment_intent) = &charge.payment_intent
+        && charge.refunded
+        && gift_subscriptions::refunded(conn, payment_intent.id().as_str())?
+    {
+        return Ok(Outcome::Applied);
+    }
     let Some(customer) = &charge.customer else {
         return Ok(Outcome::Ignored);
     };

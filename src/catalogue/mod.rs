@@ -401,6 +401,8 @@ pub struct PriceOnSale {
     /// "$8 a month"; `None` when Stripe's price object could not be read.
     pub label: Option<String>,
     pub trial_days: Option<i32>,
+    /// What Stripe charges; `None` when its price object could not be read.
+    pub details: Option<PriceDetails>,
 }
 
 impl From<&StoredPrice> for PriceOnSale {
@@ -409,6 +411,7 @@ impl From<&StoredPrice> for PriceOnSale {
             stripe_price_id: price.stripe_price_id.clone(),
             label: price.details.as_ref().map(PriceDetails::label),
             trial_days: price.trial_days,
+            details: price.details.clone(),
         }
     }
 }
@@ -430,6 +433,7 @@ pub async fn on_sale(state: &AppState) -> anyhow::Result<Vec<TierOnSale>> {
                 stripe_price_id: price.stripe_price_id.clone(),
                 label: details.as_ref().map(PriceDetails::label),
                 trial_days: price.trial_days,
+                details,
             });
         }
         if !prices.is_empty() {
@@ -439,7 +443,7 @@ pub async fn on_sale(state: &AppState) -> anyhow::Result<Vec<TierOnSale>> {
     Ok(offers)
 }
 
-async fn fetch_and_store(state: &AppState, price_id: &str) -> Option<PriceDetails> {
+pub(crate) async fn fetch_and_store(state: &AppState, price_id: &str) -> Option<PriceDetails> {
     let setup = state.billing.as_ref()?;
     match setup.client.price(price_id).await {
         Ok(Some(details)) => {

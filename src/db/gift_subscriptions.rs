@@ -103,20 +103,23 @@ pub fn mark_paid(
     .execute(conn)
 }
 
-/// Paid → redeemed with the comp it granted; 0 when someone redeemed (or a
-/// refund revoked) it first: the guard makes redemption single-use even
-/// under concurrent requests.
-pub fn mark_redeemed(conn: &mut DbConnection, id: i32, comp_id: i32) -> QueryResult<usize> {
+/// Paid → redeemed; 0 when someone redeemed it (or a refund revoked it)
+/// first: the guard makes redemption single-use under concurrent requests.
+pub fn mark_redeemed(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
     diesel::update(
         gift_subscriptions::table
             .find(id)
             .filter(gift_subscriptions::status.eq(GiftStatus::Paid.as_str())),
     )
-    .set((
-        gift_subscriptions::status.eq(GiftStatus::Redeemed.as_str()),
-        gift_subscriptions::comp_id.eq(comp_id),
-    ))
+    .set(gift_subscriptions::status.eq(GiftStatus::Redeemed.as_str()))
     .execute(conn)
+}
+
+/// The comp a redemption granted.
+pub fn set_comp(conn: &mut DbConnection, id: i32, comp_id: i32) -> QueryResult<usize> {
+    diesel::update(gift_subscriptions::table.find(id))
+        .set(gift_subscriptions::comp_id.eq(comp_id))
+        .execute(conn)
 }
 
 /// Any state but revoked → revoked (a refund).

@@ -1,6 +1,7 @@
 //! Transactional mail waiting to be sent.
 
 use diesel::prelude::*;
+use time::PrimitiveDateTime;
 
 use crate::domain::delivery::DeliveryStatus;
 
@@ -24,6 +25,7 @@ pub fn enqueue(
     subject: &str,
     text: &str,
     html: &str,
+    not_before: Option<PrimitiveDateTime>,
 ) -> QueryResult<usize> {
     let now = super::now();
     diesel::insert_into(outbox::table)
@@ -34,7 +36,8 @@ pub fn enqueue(
             outbox::text_body.eq(text),
             outbox::html_body.eq(html),
             outbox::status.eq(DeliveryStatus::Pending.as_str()),
-            outbox::next_attempt_at.eq(now),
+            // A message for later (a gift on its date) waits in the queue.
+            outbox::next_attempt_at.eq(not_before.map_or(now, |at| at.max(now))),
             outbox::created_at.eq(now),
         ))
         .execute(conn)

@@ -1,7 +1,7 @@
 //! Gift subscriptions: what a buyer may give (N months of a tier, priced
 //! from the tier's own prices) and the rules for the order form.
 
-use time::{Date, PrimitiveDateTime, Time};
+use time::{Date, PrimitiveDateTime};
 
 use crate::domain::{
     InvalidInput,
@@ -88,6 +88,20 @@ pub fn gift_options(prices: &[PriceDetails]) -> Vec<GiftOption> {
     options
 }
 
+/// The same day and time `months` calendar months after `start`; a day the
+/// month lacks becomes its last (31 January + 1 month = 28 or 29 February).
+pub fn months_after(start: PrimitiveDateTime, months: u32) -> PrimitiveDateTime {
+    let total = i64::from(start.year()) * 12 + i64::from(u8::from(start.month()) - 1) + i64::from(months);
+    let year = i32::try_from(total.div_euclid(12)).unwrap_or(i32::MAX);
+    let month = time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).unwrap_or(1))
+        .unwrap_or(time::Month::January);
+    let last_day = time::util::days_in_month(month, year);
+    let day = start.day().min(last_day);
+    Date::from_calendar_date(year, month, day)
+        .map(|date| PrimitiveDateTime::new(date, start.time()))
+        .unwrap_or(PrimitiveDateTime::MAX)
+}
+
 /// The buyer's order, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GiftOrder {
@@ -98,7 +112,8 @@ pub struct GiftOrder {
     pub buyer_name: String,
     pub recipient_email: Option<EmailAddress>,
     pub message: String,
-    /// When the recipient hears of it (the start of that day, UTC); `None`:
+    /// When the recipient hears of it (noon UTC that day: the same date in
+    /// every time zone within twelve hours of UTC); `None`:
     /// as soon as it is paid. Only with a recipient.
     pub deliver_at: Option<PrimitiveDateTime>,
 }
@@ -176,7 +191,7 @@ impl GiftOrder {
     }
 }
 
-/// `YYYY-MM-DD`, today or up to a year ahead; the start of that day (UTC).
+/// `YYYY-MM-DD`, today or up to a year ahead; noon (UTC) that day.
 fn delivery_day(raw: &str, today: Date) -> Result<PrimitiveDateTime, InvalidInput> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let day = Date::parse(raw, &format)
@@ -188,7 +203,7 @@ fn delivery_day(raw: &str, today: Date) -> Result<PrimitiveDateTime, InvalidInpu
             "the delivery date must be today or within a year",
         ));
     }
-    Ok(PrimitiveDateTime::new(day, Time::MIDNIGHT))
+    Ok(PrimitiveDateTime::new(day, time::macros::time!(12:00)))
 }
 
 #[cfg(test)]
@@ -222,6 +237,23 @@ mod tests {
                 "6 months for $48",
                 "12 months for $80"
             ]
+        );
+    }
+
+    #[test]
+    fn a_gift_runs_whole_calendar_months() {
+        use time::macros::datetime;
+        assert_eq!(
+            months_after(datetime!(2026-01-31 10:00), 1),
+            datetime!(2026-02-28 10:00)
+        );
+        assert_eq!(
+            months_after(datetime!(2026-12-06 08:00), 6),
+            datetime!(2027-06-06 08:00)
+        );
+        assert_eq!(
+            months_after(datetime!(2027-11-30 00:00), 3),
+            datetime!(2028-02-29 00:00)
         );
     }
 

@@ -163,6 +163,59 @@ impl PriceDetails {
     }
 }
 
+/// Which of the `available` currencies (lower case, the publisher's order)
+/// to show a reader first: the one they asked for, else the one of the
+/// region their browser names first (`Accept-Language: en-GB` → GBP), else
+/// the publisher's first.
+pub fn preferred_currency(
+    asked: Option<&str>,
+    accept_language: &str,
+    available: &[String],
+) -> Option<String> {
+    let offered = |code: &str| available.iter().find(|c| c.eq_ignore_ascii_case(code)).cloned();
+    if let Some(found) = asked.and_then(offered) {
+        return Some(found);
+    }
+    let by_region = accept_language
+        .split(',')
+        .filter_map(|tag| tag.split(';').next())
+        .filter_map(|tag| currency_of_language_tag(tag.trim()))
+        .find_map(offered);
+    by_region.or_else(|| available.first().cloned())
+}
+
+/// The currency of a language tag's region (`fr-CA` → CAD), or of the
+/// language where it names one country or the euro area (`de` → EUR).
+fn currency_of_language_tag(tag: &str) -> Option<&'static str> {
+    let mut parts = tag.split(['-', '_']);
+    let language = parts.next()?.to_ascii_lowercase();
+    let region = parts.find(|p| p.len() == 2).map(str::to_ascii_uppercase);
+    let euro_area = [
+        "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL",
+        "PT", "SI", "SK",
+    ];
+    match region.as_deref() {
+        Some(r) if euro_area.contains(&r) => Some("eur"),
+        Some("US") => Some("usd"),
+        Some("GB") => Some("gbp"),
+        Some("CA") => Some("cad"),
+        Some("AU") => Some("aud"),
+        Some("NZ") => Some("nzd"),
+        Some("CH") => Some("chf"),
+        Some("JP") => Some("jpy"),
+        Some("IN") => Some("inr"),
+        Some("BR") => Some("brl"),
+        Some("MX") => Some("mxn"),
+        Some(_) => None,
+        None => match language.as_str() {
+            "de" | "fr" | "es" | "it" | "nl" | "pt" | "fi" | "el" | "et" | "sk" | "sl" | "lv" | "lt"
+            | "mt" => Some("eur"),
+            "ja" => Some("jpy"),
+            _ => None,
+        },
+    }
+}
+
 /// An amount in a currency's smallest unit as a reader reads it: "$8",
 /// "€80.50", "¥800", "CHF 12": whole amounts without decimals, the
 /// currency's own number of minor units otherwise.
@@ -208,6 +261,19 @@ fn group_thousands(value: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_currency_shown_first_is_the_asked_one_then_the_browsers_region_then_the_publishers_first() {
+        let available = vec!["usd".to_owned(), "eur".to_owned(), "gbp".to_owned()];
+        let pick = |asked, languages| preferred_currency(asked, languages, &available);
+        assert_eq!(pick(Some("EUR"), "en-GB").as_deref(), Some("eur"));
+        assert_eq!(pick(Some("jpy"), "en-GB,en;q=0.8").as_deref(), Some("gbp"));
+        assert_eq!(pick(None, "de-DE,de;q=0.9").as_deref(), Some("eur"));
+        assert_eq!(pick(None, "fr").as_deref(), Some("eur"));
+        assert_eq!(pick(None, "ja-JP,en-US;q=0.5").as_deref(), Some("usd"));
+        assert_eq!(pick(None, "").as_deref(), Some("usd"));
+        assert_eq!(preferred_currency(None, "en-US", &[]), None);
+    }
 
     fn price(currency: &str, amount: i64, interval: Option<Interval>, count: u32) -> PriceDetails {
         PriceDetails {

@@ -214,6 +214,22 @@ pub enum Transactional {
     WelcomeToPaid {
         url: String,
     },
+    /// To a gift's buyer once it is paid: the redeem link, and who hears of
+    /// it when (`delivery`, a sentence).
+    GiftBought {
+        url: String,
+        /// "6 months of Gold"
+        gift: String,
+        delivery: String,
+    },
+    /// To a gift's recipient, on the buyer's date.
+    GiftReceived {
+        url: String,
+        gift: String,
+        /// The buyer's name, or "Someone".
+        from: String,
+        message: String,
+    },
 }
 
 #[derive(Template)]
@@ -252,6 +268,24 @@ impl Transactional {
     pub fn render(&self, site: &str) -> anyhow::Result<Rendered> {
         let sign_in_heading = format!("Sign in to {site}");
         let subscribe_heading = format!("Subscribe to {site}");
+        let gift_intro = match self {
+            Self::GiftBought { gift, .. } => {
+                format!("Your gift is paid: {gift} at {site}, starting the day it is redeemed.")
+            }
+            Self::GiftReceived { gift, from, .. } => {
+                format!(
+                    "{from} gave you {gift} at {site}: every post in full, on the site and in your inbox."
+                )
+            }
+            _ => String::new(),
+        };
+        let gift_note = match self {
+            Self::GiftBought { delivery, .. } => format!("{delivery} The link works once."),
+            Self::GiftReceived { from, message, .. } if !message.is_empty() => {
+                format!("{from} wrote: “{message}”")
+            }
+            _ => "Redeem it with a free account; nothing is charged.".to_owned(),
+        };
         let (kind, subject, heading, intro, button, url, footnote) = match self {
             Self::VerifyEmail { url } => (
                 "verify_email",
@@ -306,6 +340,24 @@ impl Transactional {
                 "Start reading",
                 url,
                 "Manage your plan and card any time from your account page.",
+            ),
+            Self::GiftBought { url, .. } => (
+                "gift_bought",
+                "Your gift subscription is ready",
+                "Thank you for your gift",
+                gift_intro.as_str(),
+                "The gift link",
+                url,
+                gift_note.as_str(),
+            ),
+            Self::GiftReceived { url, .. } => (
+                "gift_received",
+                "You have been given a subscription",
+                "A gift for you",
+                gift_intro.as_str(),
+                "Redeem my gift",
+                url,
+                gift_note.as_str(),
             ),
         };
         Ok(Rendered {
@@ -376,6 +428,17 @@ mod tests {
             Transactional::ResetPassword { url: url() },
             Transactional::PaymentFailed { url: url() },
             Transactional::WelcomeToPaid { url: url() },
+            Transactional::GiftBought {
+                url: url(),
+                gift: "6 months of Gold".into(),
+                delivery: "We will email it to ana@example.com on 24 December 2026.".into(),
+            },
+            Transactional::GiftReceived {
+                url: url(),
+                gift: "6 months of Gold".into(),
+                from: "Ines".into(),
+                message: "Happy birthday! <3".into(),
+            },
         ] {
             let rendered = email.render("Broadsheet").unwrap();
             insta::assert_snapshot!(

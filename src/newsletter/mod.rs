@@ -61,6 +61,17 @@ pub fn enqueue(
     to: &str,
     email: &Transactional,
 ) -> anyhow::Result<()> {
+    enqueue_at(conn, config, to, email, None)
+}
+
+/// `enqueue`, held back until `not_before` (a gift on the buyer's date).
+pub fn enqueue_at(
+    conn: &mut DbConnection,
+    config: &Config,
+    to: &str,
+    email: &Transactional,
+    not_before: Option<time::PrimitiveDateTime>,
+) -> anyhow::Result<()> {
     let site = crate::publication::stored(conn, config)?;
     let rendered = email.render(&site.title)?;
     outbox::enqueue(
@@ -70,6 +81,7 @@ pub fn enqueue(
         &rendered.subject,
         &rendered.text,
         &rendered.html,
+        not_before,
     )
     .context("queuing a transactional email")?;
     Ok(())

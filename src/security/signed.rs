@@ -17,6 +17,8 @@ pub enum Purpose {
     Feed,
     Unsubscribe,
     Gift,
+    /// A gift subscription's redeem code.
+    GiftSubscription,
     /// A form's CSRF token, bound to the session (or visitor) it was shown to.
     Csrf,
     /// When a subscribe form was shown (its minimum fill time).
@@ -29,6 +31,7 @@ impl Purpose {
             Purpose::Feed => b"feed:",
             Purpose::Unsubscribe => b"unsubscribe:",
             Purpose::Gift => b"gift:",
+            Purpose::GiftSubscription => b"gift-subscription:",
             Purpose::Csrf => b"csrf:",
             Purpose::FormShown => b"form-shown:",
         }
@@ -126,6 +129,17 @@ pub fn gift_token(key: &SigningKey, gift_id: i32) -> String {
 
 pub fn parse_gift_token(key: &SigningKey, token: &str) -> Option<i32> {
     let payload: [u8; 4] = key.verify(Purpose::Gift, token)?.try_into().ok()?;
+    Some(i32::from_be_bytes(payload))
+}
+
+/// A gift subscription's redeem code: its row id, signed. Nothing secret
+/// is stored, so the code can be made again for a scheduled email.
+pub fn redeem_code(key: &SigningKey, gift_id: i32) -> String {
+    key.sign(Purpose::GiftSubscription, &gift_id.to_be_bytes())
+}
+
+pub fn parse_redeem_code(key: &SigningKey, code: &str) -> Option<i32> {
+    let payload: [u8; 4] = key.verify(Purpose::GiftSubscription, code)?.try_into().ok()?;
     Some(i32::from_be_bytes(payload))
 }
 

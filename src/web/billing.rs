@@ -14,13 +14,13 @@ use crate::{
         offers::{OfferLookup, OpenOffer},
     },
     db::{self, billing as stored},
-    domain::{access::Reader, offer::DiscountRef},
+    domain::{access::Reader, offer::DiscountRef, tier::preferred_currency},
     state::AppState,
     stripe::SubscriptionCheckout,
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn, ThenSubscribe},
-        views::{NoticePage, OfferPage, SubscribePage, TierCard},
+        views::{CurrencyChoice, NoticePage, OfferPage, SubscribePage, TierCard},
     },
 };
 
@@ -50,11 +50,18 @@ async fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult
     Ok(pages::render(req, StatusCode::SERVICE_UNAVAILABLE, &page)?)
 }
 
+/// `/subscribe?currency=eur`: prices in that currency.
+#[derive(Deserialize)]
+struct SubscribeQuery {
+    currency: Option<String>,
+}
+
 #[get("/subscribe")]
 async fn subscribe_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     SignedIn { member, reader, .. }: SignedIn<ThenSubscribe>,
+    query: web::Query<SubscribeQuery>,
 ) -> PageResult<HttpResponse> {
     if state.billing.is_none() {
         return not_configured(&req, &reader).await;
@@ -63,10 +70,51 @@ async fn subscribe_page(
     if tiers.is_empty() {
         return not_configured(&req, &reader).await;
     }
+    // Several currencies: one at a time, with a chooser.
+    let mut currencies: Vec<String> = Vec::new();
+    for price in tiers.iter().flat_map(|t| &t.prices) {
+        if let Some(details) = &price.details
+            && !currencies.contains(&details.currency)
+        {
+            currencies.push(details.currency.clone());
+        }
+    }
+    let accept_language = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let shown = preferred_currency(query.currency.as_deref(), accept_language, &currencies);
+    let in_shown = |price: &catalogue::PriceOnSale| match (&price.details, &shown) {
+        (Some(details), Some(shown)) => &details.currency == shown,
+        _ => true,
+    };
+    let cards = tiers
+        .into_iter()
+        .map(|mut tier| {
+            tier.prices.retain(in_shown);
+            tier
+        })
+        .filter(|tier| !tier.prices.is_empty())
+        .map(TierCard::from)
+        .collect();
+    let choices = if currencies.len() > 1 {
+        currencies
+            .iter()
+            .map(|code| CurrencyChoice {
+                code: code.to_uppercase(),
+                href: format!("/subscribe?currency={code}"),
+                current: shown.as_ref() == Some(code),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = SubscribePage {
         layout: pages::layout(&req, &reader).await,
-        tiers: tiers.into_iter().map(TierCard::from).collect(),
+        tiers: cards,
         subscribed: member.has_ongoing_subscription(),
+        currencies: choices,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }

@@ -11,6 +11,7 @@ mod editor;
 pub mod error;
 pub mod extract;
 mod feeds;
+mod gift_subscriptions;
 mod idempotency;
 mod join;
 mod links;
@@ -84,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(csrf::ensure_cookie))
             .configure(site::configure)
             .configure(billing::configure)
+            .configure(gift_subscriptions::configure)
             .configure(editor::configure)
             .configure(site_settings::configure)
             .configure(feeds::configure)

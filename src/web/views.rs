@@ -207,6 +207,15 @@ pub struct SubscribePage {
     /// Already subscribed: a choice here changes the plan in the Billing
     /// Portal rather than starting a second subscription.
     pub subscribed: bool,
+    /// The currencies prices come in, when more than one: a chooser.
+    pub currencies: Vec<CurrencyChoice>,
+}
+
+pub struct CurrencyChoice {
+    /// "EUR"
+    pub code: String,
+    pub href: String,
+    pub current: bool,
 }
 
 /// One tier on `/subscribe`: what it gives and a button per price.
@@ -261,6 +270,52 @@ pub struct OfferPage {
     pub signed_in: bool,
     pub subscribed: bool,
     /// Where the claim form posts.
+    pub action: String,
+    pub signup_url: String,
+    pub login_url: String,
+}
+
+/// `/gift`: the tiers that can be given and the order form.
+#[derive(Template)]
+#[template(path = "pages/gift.html")]
+pub struct GiftPage {
+    pub layout: Layout,
+    pub tiers: Vec<GiftTierView>,
+    /// Why the last try was refused.
+    pub error: Option<String>,
+    pub buyer_email: String,
+    pub buyer_name: String,
+    pub recipient_email: String,
+    pub message: String,
+    pub deliver_on: String,
+    /// The earliest delivery date (`YYYY-MM-DD`).
+    pub today: String,
+}
+
+pub struct GiftTierView {
+    pub name: String,
+    pub description: String,
+    pub choices: Vec<GiftChoice>,
+}
+
+pub struct GiftChoice {
+    /// `tier:months:currency`
+    pub value: String,
+    /// "6 months for $48"
+    pub label: String,
+    pub checked: bool,
+}
+
+/// `/redeem/{code}`: what the gift gives and how to take it.
+#[derive(Template)]
+#[template(path = "pages/redeem.html")]
+pub struct RedeemPage {
+    pub layout: Layout,
+    /// "6 months of Gold"
+    pub gift: String,
+    pub from: Option<String>,
+    pub message: String,
+    pub signed_in_as: Option<String>,
     pub action: String,
     pub signup_url: String,
     pub login_url: String,

@@ -11,6 +11,7 @@ mod data_rights;
 mod editorial;
 mod email;
 mod feeds;
+mod gift_subscriptions;
 mod gifts;
 mod headers;
 mod helpers;

@@ -885,3 +885,46 @@ async fn a_subscriber_choosing_another_price_goes_to_the_portal_never_to_a_secon
             .starts_with("https://checkout.stripe.test/")
     );
 }
+
+#[tokio::test]
+async fn prices_in_several_currencies_show_one_currency_at_a_time_in_the_readers_choice() {
+    let (app, fake) = billing_app().await;
+    fake.add_price(stripe::price("price_gold_eur", "eur", 1250, Some("month")));
+    let key = admin_key(&app).await;
+    let tier = seeded_tier(&app, &key).await;
+    let path = format!("/admin/api/tiers/{tier}/prices");
+    let (status, body) = call(
+        &app,
+        &key,
+        Method::POST,
+        &path,
+        Some(json!({"stripe_price_id": "price_gold_eur"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (reader, _) = app.member("reader@example.com").await;
+    let german = reader
+        .get(app.url("/subscribe"))
+        .header("Accept-Language", "de-DE,de;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        german.contains("€12.50 a month") && !german.contains("$8 a month"),
+        "{german}"
+    );
+    assert!(german.contains("href=\"/subscribe?currency=usd\""), "{german}");
+
+    let (_, chosen) = app.get_text(&reader, "/subscribe?currency=usd").await;
+    assert!(
+        chosen.contains("$8 a month") && chosen.contains("$80 a year"),
+        "{chosen}"
+    );
+    assert!(!chosen.contains("€12.50"), "{chosen}");
+    let (status, _) = app.get_text(&reader, "/subscribe?currency=%00zz").await;
+    assert_eq!(status, StatusCode::OK, "an unknown currency shows the default");
+}
