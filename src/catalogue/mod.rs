@@ -321,6 +321,88 @@ pub async fn remove_price(
     Ok(())
 }
 
+/// The Billing Portal configuration that lets subscribers switch between
+/// the catalogue's prices on sale, made in Stripe when the catalogue changed
+/// since the last one (a new configuration each time: what Stripe keeps of
+/// the old one harms nothing). `None` while no price on sale has a known
+/// product, or when Stripe refuses: the account's default portal then.
+pub async fn portal_configuration(state: &AppState, setup: &BillingSetup) -> Option<String> {
+    let read = async {
+        let tiers = on_sale(state).await?;
+        let stored_object = db::run(&state.pool, |conn| {
+            Ok(db::stripe_objects::find(
+                conn,
+                db::stripe_objects::PORTAL_CONFIGURATION,
+            )?)
+        })
+        .await?;
+        anyhow::Ok((tiers, stored_object))
+    };
+    let (tiers, stored_object) = match read.await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = ?e, "reading the catalogue for the portal");
+            return None;
+        }
+    };
+    let products = portal_products(&tiers);
+    if products.is_empty() {
+        return None;
+    }
+    let fingerprint = serde_json::to_string(&products).unwrap_or_default();
+    if let Some((id, made_from)) = stored_object
+        && made_from == fingerprint
+    {
+        return Some(id);
+    }
+    match setup.client.create_portal_configuration(&products).await {
+        Ok(id) => {
+            let kept = (id.clone(), fingerprint);
+            let stored_ok = db::run(&state.pool, move |conn| {
+                let name = db::stripe_objects::PORTAL_CONFIGURATION;
+                Ok(db::stripe_objects::store(
+                    conn,
+                    name,
+                    &kept.0,
+                    &kept.1,
+                    db::now(),
+                )?)
+            })
+            .await;
+            if let Err(e) = stored_ok {
+                tracing::warn!(error = ?e, "storing the portal configuration");
+            }
+            Some(id)
+        }
+        Err(e) => {
+            tracing::warn!(error = ?e, "configuring the Billing Portal from the catalogue");
+            None
+        }
+    }
+}
+
+/// The products of the recurring prices on sale, each with those prices, in
+/// a stable order (the fingerprint compares them).
+fn portal_products(tiers: &[TierOnSale]) -> Vec<crate::stripe::PortalProduct> {
+    let mut by_product: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for price in tiers.iter().flat_map(|t| &t.prices) {
+        let recurring = price.details.as_ref().filter(|d| d.interval.is_some());
+        if let Some(product) = recurring.and_then(|d| d.product.clone()) {
+            by_product
+                .entry(product)
+                .or_default()
+                .push(price.stripe_price_id.clone());
+        }
+    }
+    by_product
+        .into_iter()
+        .map(|(product, mut prices)| {
+            prices.sort();
+            crate::stripe::PortalProduct { product, prices }
+        })
+        .collect()
+}
+
 /// A price an offer discounts stays until the offer goes (its link would
 /// break); the offer may be switched off instead of the price.
 fn offers_in_the_way(

@@ -24,6 +24,7 @@ pub mod seed;
 pub mod sends;
 pub mod sessions;
 pub mod settings;
+pub mod stripe_objects;
 pub mod suppressions;
 pub mod tiers;
 pub mod users;

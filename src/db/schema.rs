@@ -141,6 +141,16 @@ diesel::table! {
         interval_count -> Nullable<Integer>,
         details_fetched_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        stripe_product_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stripe_objects (name) {
+        name -> Text,
+        stripe_id -> Text,
+        fingerprint -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -265,6 +275,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_incidents,
     offers,
     gift_subscriptions,
+    stripe_objects,
     slug_redirects,
     article_events,
     idempotency_keys,

@@ -62,6 +62,7 @@ struct PriceRow {
     unit_amount: Option<i64>,
     recurring_interval: Option<String>,
     interval_count: Option<i32>,
+    stripe_product_id: Option<String>,
 }
 
 impl PriceRow {
@@ -75,6 +76,7 @@ impl PriceRow {
                 .as_deref()
                 .and_then(|i| Interval::parse(i).ok()),
             interval_count: self.interval_count.unwrap_or(1).max(0) as u32,
+            product: self.stripe_product_id,
         });
         Some(StoredPrice {
             tier_id: self.tier_id,
@@ -300,6 +302,7 @@ pub fn set_details(
             tier_prices::recurring_interval.eq(details.interval.map(Interval::as_str)),
             tier_prices::interval_count.eq(details.interval_count as i32),
             tier_prices::details_fetched_at.eq(now),
+            tier_prices::stripe_product_id.eq(&details.product),
         ))
         .execute(conn)
 }

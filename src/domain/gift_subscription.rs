@@ -216,6 +216,7 @@ mod tests {
             unit_amount: Some(amount),
             interval: Some(interval),
             interval_count: 1,
+            product: None,
         }
     }
 

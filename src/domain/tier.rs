@@ -134,6 +134,8 @@ pub struct PriceDetails {
     /// `None` for a one-time price.
     pub interval: Option<Interval>,
     pub interval_count: u32,
+    /// The Stripe product the price belongs to, when known.
+    pub product: Option<String>,
 }
 
 impl PriceDetails {
@@ -281,6 +283,7 @@ mod tests {
             unit_amount: Some(amount),
             interval,
             interval_count: count,
+            product: None,
         }
     }
 

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use anyhow::Context;
 use async_trait::async_trait;
 use stripe_billing::{
+    billing_portal_configuration::{
+        CreateBillingPortalConfiguration, CreateBillingPortalConfigurationFeatures,
+    },
     billing_portal_session::CreateBillingPortalSession,
     subscription::{ListSubscription, ListSubscriptionStatus, UpdateSubscription},
 };
@@ -28,8 +31,8 @@ use stripe_product::{
 use stripe_shared::{CheckoutSessionMode, Subscription};
 
 use crate::stripe::{
-    Billing, GIFT_METADATA_KEY, GiftCheckout, ListedPrice, StartedCheckout, SubscriptionCheckout,
-    SubscriptionSnapshot, from_unix,
+    Billing, GIFT_METADATA_KEY, GiftCheckout, ListedPrice, PortalProduct, StartedCheckout,
+    SubscriptionCheckout, SubscriptionSnapshot, from_unix,
 };
 use crate::{
     config::Config,
@@ -207,14 +210,66 @@ impl Billing for StripeBilling {
         }
     }
 
-    async fn portal_url(&self, customer_id: &str) -> anyhow::Result<String> {
-        let session = CreateBillingPortalSession::new()
+    async fn portal_url(&self, customer_id: &str, configuration: Option<&str>) -> anyhow::Result<String> {
+        let mut request = CreateBillingPortalSession::new()
             .customer(customer_id)
-            .return_url(self.return_url.clone())
+            .return_url(self.return_url.clone());
+        if let Some(configuration) = configuration {
+            request = request.configuration(configuration);
+        }
+        let session = request
             .send(&self.client)
             .await
             .context("creating a Stripe Billing Portal session")?;
         Ok(session.url)
+    }
+
+    async fn create_portal_configuration(&self, products: &[PortalProduct]) -> anyhow::Result<String> {
+        use stripe_billing::billing_portal_configuration::{
+            CreateBillingPortalConfigurationFeaturesCustomerUpdate as CustomerUpdate,
+            CreateBillingPortalConfigurationFeaturesCustomerUpdateAllowedUpdates as CustomerField,
+            CreateBillingPortalConfigurationFeaturesSubscriptionCancel as Cancel,
+            CreateBillingPortalConfigurationFeaturesSubscriptionCancelMode as CancelMode,
+            CreateBillingPortalConfigurationFeaturesSubscriptionUpdate as Switch,
+            CreateBillingPortalConfigurationFeaturesSubscriptionUpdateDefaultAllowedUpdates as SwitchWhat,
+            CreateBillingPortalConfigurationFeaturesSubscriptionUpdateProrationBehavior as Proration,
+            InvoiceListParam, PaymentMethodUpdateParam, SubscriptionUpdateProductParam,
+        };
+        let mut features = CreateBillingPortalConfigurationFeatures::new();
+        let mut customer = CustomerUpdate::new(true);
+        customer.allowed_updates = Some(vec![
+            CustomerField::Email,
+            CustomerField::Address,
+            CustomerField::TaxId,
+        ]);
+        features.customer_update = Some(customer);
+        features.invoice_history = Some(InvoiceListParam::new(true));
+        features.payment_method_update = Some(PaymentMethodUpdateParam::new(true));
+        let mut cancel = Cancel::new(true);
+        // Cancelling keeps what was paid for: access runs to the period end.
+        cancel.mode = Some(CancelMode::AtPeriodEnd);
+        features.subscription_cancel = Some(cancel);
+        let mut switch = Switch::new(true);
+        switch.default_allowed_updates = Some(vec![SwitchWhat::Price]);
+        switch.proration_behavior = Some(Proration::CreateProrations);
+        switch.products = Some(
+            products
+                .iter()
+                .map(|p| SubscriptionUpdateProductParam {
+                    adjustable_quantity: None,
+                    prices: p.prices.clone(),
+                    product: p.product.clone(),
+                })
+                .collect(),
+        );
+        features.subscription_update = Some(switch);
+        let configuration = CreateBillingPortalConfiguration::new(features)
+            .default_return_url(self.return_url.clone())
+            .name("Broadsheet: the price catalogue")
+            .send(&self.client)
+            .await
+            .context("creating a Stripe Billing Portal configuration")?;
+        Ok(configuration.id.to_string())
     }
 
     async fn subscriptions(&self, customer_id: &str) -> anyhow::Result<Vec<SubscriptionSnapshot>> {
@@ -350,6 +405,7 @@ fn details(price: &stripe_shared::Price) -> PriceDetails {
             .recurring
             .as_ref()
             .map_or(0, |r| u32::try_from(r.interval_count).unwrap_or(u32::MAX)),
+        product: Some(price.product.id().to_string()),
     }
 }
 

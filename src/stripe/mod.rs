@@ -71,8 +71,13 @@ pub trait Billing: Send + Sync {
     async fn create_customer(&self, email: &str, user_id: i32) -> anyhow::Result<String>;
     /// A Checkout Session in subscription mode; returns its URL.
     async fn checkout_url(&self, checkout: &SubscriptionCheckout<'_>) -> anyhow::Result<String>;
-    /// A Billing Portal session; returns its URL.
-    async fn portal_url(&self, customer_id: &str) -> anyhow::Result<String>;
+    /// A Billing Portal session, under `configuration` (else the account's
+    /// default); returns its URL.
+    async fn portal_url(&self, customer_id: &str, configuration: Option<&str>) -> anyhow::Result<String>;
+    /// A Billing Portal configuration in which subscribers switch between
+    /// these products' prices, update their card and address, see their
+    /// invoices and cancel at the period end; returns its id.
+    async fn create_portal_configuration(&self, products: &[PortalProduct]) -> anyhow::Result<String>;
     /// Every subscription of a customer, as Stripe has it now.
     async fn subscriptions(&self, customer_id: &str) -> anyhow::Result<Vec<SubscriptionSnapshot>>;
     /// Stops a subscription renewing: it runs to the end of the period
@@ -93,6 +98,13 @@ pub trait Billing: Send + Sync {
     async fn discount(&self, discount: &DiscountRef) -> anyhow::Result<Option<Discount>>;
     /// A Checkout Session in payment mode for a gift subscription.
     async fn gift_checkout(&self, gift: &GiftCheckout<'_>) -> anyhow::Result<StartedCheckout>;
+}
+
+/// One product of the catalogue and its prices on sale, for the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct PortalProduct {
+    pub product: String,
+    pub prices: Vec<String>,
 }
 
 /// A one-time payment for a gift subscription. No customer: anyone may buy

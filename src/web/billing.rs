@@ -89,14 +89,15 @@ async fn subscribe_page(
         (Some(details), Some(shown)) => &details.currency == shown,
         _ => true,
     };
+    // A tier not sold in that currency keeps its prices: never hide a tier.
     let cards = tiers
         .into_iter()
         .map(|mut tier| {
-            tier.prices.retain(in_shown);
-            tier
+            if tier.prices.iter().any(in_shown) {
+                tier.prices.retain(in_shown);
+            }
+            TierCard::from(tier)
         })
-        .filter(|tier| !tier.prices.is_empty())
-        .map(TierCard::from)
         .collect();
     let choices = if currencies.len() > 1 {
         currencies
@@ -159,8 +160,7 @@ async fn checkout_or_portal(
     discount: Option<&DiscountRef>,
 ) -> PageResult<HttpResponse> {
     if let (true, Some(customer_id)) = (member.has_ongoing_subscription(), &user.stripe_customer_id) {
-        let url = setup.client.portal_url(customer_id).await.map_err(stripe_down)?;
-        return Ok(pages::redirect(&url));
+        return open_portal(state, setup, customer_id).await;
     }
     let customer_id = match &user.stripe_customer_id {
         Some(id) => id.clone(),
@@ -307,7 +307,22 @@ async fn portal(
     let Some(customer_id) = &user.stripe_customer_id else {
         return Ok(pages::redirect("/subscribe"));
     };
-    let url = setup.client.portal_url(customer_id).await.map_err(stripe_down)?;
+    open_portal(&state, setup, customer_id).await
+}
+
+/// The Billing Portal, configured to the catalogue so a subscriber can
+/// switch tier or price there.
+async fn open_portal(
+    state: &AppState,
+    setup: &crate::stripe::BillingSetup,
+    customer_id: &str,
+) -> PageResult<HttpResponse> {
+    let configuration = catalogue::portal_configuration(state, setup).await;
+    let url = setup
+        .client
+        .portal_url(customer_id, configuration.as_deref())
+        .await
+        .map_err(stripe_down)?;
     Ok(pages::redirect(&url))
 }
 

@@ -120,6 +120,11 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState>)
             session["client_reference_id"] = json!(form.get("client_reference_id"));
             HttpResponse::Ok().json(session)
         }
+        ("POST", "/v1/billing_portal/configurations") => {
+            let mut configuration = fixture("billing_portal.configuration");
+            configuration["id"] = json!(state.next_id("bpc"));
+            HttpResponse::Ok().json(configuration)
+        }
         ("POST", "/v1/billing_portal/sessions") => {
             let mut portal = fixture("billing_portal.session");
             portal["id"] = json!(state.next_id("bps"));

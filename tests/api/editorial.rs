@@ -613,6 +613,11 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("post", "/admin/api/tiers/{id}/prices"),
         ("patch", "/admin/api/prices/{id}"),
         ("delete", "/admin/api/prices/{id}"),
+        ("get", "/admin/api/offers"),
+        ("post", "/admin/api/offers"),
+        ("get", "/admin/api/offers/{id}"),
+        ("patch", "/admin/api/offers/{id}"),
+        ("delete", "/admin/api/offers/{id}"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

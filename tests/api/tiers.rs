@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    billing::{billing_app, days},
+    billing::{billing_app, days, paying_reader},
     helpers::{PAID_MARKER, TestApp},
     stripe::{self, PRICE_MONTHLY, PRICE_YEARLY},
 };
@@ -927,4 +927,52 @@ async fn prices_in_several_currencies_show_one_currency_at_a_time_in_the_readers
     assert!(!chosen.contains("€12.50"), "{chosen}");
     let (status, _) = app.get_text(&reader, "/subscribe?currency=%00zz").await;
     assert_eq!(status, StatusCode::OK, "an unknown currency shows the default");
+}
+
+#[tokio::test]
+async fn the_billing_portal_lets_a_subscriber_switch_between_the_catalogues_prices() {
+    let (app, fake) = billing_app().await;
+    let reader = paying_reader(&app, "switcher@example.com", "cus_switch").await;
+    let response = app.post_form(&reader, "/billing/portal", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let made = fake.requests("/v1/billing_portal/configurations");
+    assert_eq!(made.len(), 1);
+    let form = &made[0].form;
+    let product = "features[subscription_update][products][0]";
+    assert_eq!(form[&format!("{product}[prices][0]")], PRICE_MONTHLY);
+    assert_eq!(form[&format!("{product}[prices][1]")], PRICE_YEARLY);
+    assert!(form.contains_key(&format!("{product}[product]")), "{form:?}");
+    assert_eq!(form["features[subscription_update][enabled]"], "true");
+    assert_eq!(form["features[subscription_cancel][mode]"], "at_period_end");
+    let session = fake.requests("/v1/billing_portal/sessions").pop().unwrap();
+    assert_eq!(session.form["configuration"], "bpc_test1");
+    assert_eq!(session.form["customer"], "cus_switch");
+
+    // The same catalogue: the same configuration.
+    app.post_form(&reader, "/billing/portal", &[]).await;
+    assert_eq!(fake.requests("/v1/billing_portal/configurations").len(), 1);
+
+    // A new price on sale: a new configuration that offers it.
+    fake.add_price(stripe::price("price_gold_eur", "eur", 1250, Some("month")));
+    let key = admin_key(&app).await;
+    let tier = seeded_tier(&app, &key).await;
+    let path = format!("/admin/api/tiers/{tier}/prices");
+    call(
+        &app,
+        &key,
+        Method::POST,
+        &path,
+        Some(json!({"stripe_price_id": "price_gold_eur"})),
+    )
+    .await;
+    app.post_form(&reader, "/billing/portal", &[]).await;
+    let made = fake.requests("/v1/billing_portal/configurations");
+    assert_eq!(made.len(), 2);
+    assert!(
+        made[1].form.values().any(|v| v == "price_gold_eur"),
+        "{:?}",
+        made[1].form
+    );
+    let session = fake.requests("/v1/billing_portal/sessions").pop().unwrap();
+    assert_ne!(session.form["configuration"], "bpc_test1");
 }

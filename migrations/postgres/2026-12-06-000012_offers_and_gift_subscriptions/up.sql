@@ -42,3 +42,17 @@ CREATE TABLE gift_subscriptions (
     created_at TIMESTAMP NOT NULL,
     paid_at TIMESTAMP
 );
+
+-- The Stripe product of each price (cached with its details): the Billing
+-- Portal is configured per product.
+ALTER TABLE tier_prices ADD COLUMN stripe_product_id TEXT;
+
+-- Objects we made in Stripe and reuse: the Billing Portal configuration
+-- made from the catalogue, with a fingerprint of what it was made from (a
+-- changed catalogue makes a new one).
+CREATE TABLE stripe_objects (
+    name TEXT PRIMARY KEY NOT NULL,
+    stripe_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
