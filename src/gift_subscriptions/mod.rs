@@ -5,6 +5,8 @@
 //! the comp. The redeem code is a signed token over the gift's id, so no
 //! secret is stored and a scheduled email can carry it.
 
+use std::net::IpAddr;
+
 use stripe_shared::CheckoutSession;
 
 use crate::{
@@ -21,7 +23,10 @@ use crate::{
     },
     mail::compose::Transactional,
     newsletter,
-    security::signed::{SigningKey, parse_redeem_code, redeem_code},
+    security::{
+        signed::{SigningKey, parse_redeem_code, redeem_code},
+        throttle::RetryAfter,
+    },
     state::AppState,
     stripe::{BillingSetup, GiftCheckout},
 };
@@ -30,6 +35,10 @@ use crate::{
 pub enum GiftSubscriptionError {
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// Orders count against the per-network sign-up limit: each writes a
+    /// row and opens a Checkout, and anyone may place one.
+    #[error("too many orders from this network")]
+    Throttled(RetryAfter),
     #[error("Stripe could not be reached: {0:#}")]
     StripeDown(anyhow::Error),
     #[error(transparent)]
@@ -69,8 +78,13 @@ pub async fn giftable(state: &AppState) -> anyhow::Result<Vec<GiftableTier>> {
 pub async fn buy(
     state: &AppState,
     setup: &BillingSetup,
+    client: IpAddr,
     order: GiftOrder,
 ) -> Result<String, GiftSubscriptionError> {
+    state
+        .signup_throttle
+        .check(client, order.buyer_email.as_str())
+        .map_err(GiftSubscriptionError::Throttled)?;
     let tiers = giftable(state).await?;
     let chosen = tiers.iter().find(|t| t.slug == order.tier).and_then(|tier| {
         tier.options

@@ -140,8 +140,12 @@ async fn buy_gift(
         Ok(order) => order,
         Err(invalid) => return show_form(&req, &state, &reader, fields.clone(), Some(invalid.message)).await,
     };
-    match gift_subscriptions::buy(&state, setup, order).await {
+    let client = pages::client_ip(&req, &state);
+    match gift_subscriptions::buy(&state, setup, client, order).await {
         Ok(url) => Ok(pages::redirect(&url)),
+        Err(GiftSubscriptionError::Throttled(retry)) => {
+            Err(Problem::too_many_requests(retry.seconds()).into())
+        }
         Err(GiftSubscriptionError::Invalid(invalid)) => {
             show_form(&req, &state, &reader, fields, Some(invalid.message)).await
         }

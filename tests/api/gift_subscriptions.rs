@@ -270,3 +270,16 @@ async fn a_gift_for_a_later_date_waits_and_a_bad_order_comes_back_with_the_form(
     let (status, _) = app.get_text(&new_client(), "/redeem/not-a-code").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn gift_orders_from_one_network_are_rate_limited_like_sign_ups() {
+    let fake = FakeStripe::start().await;
+    let mut settings = stripe::billing_settings(&fake);
+    settings.insert("BROADSHEET_SIGNUPS_PER_IP_PER_HOUR", "1".to_owned());
+    let app = spawn_app_with(settings).await;
+    assert_eq!(order(&app, "3", "", "").await.status(), StatusCode::SEE_OTHER);
+    let refused = order(&app, "3", "", "").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(app.count_rows("gift_subscriptions").await, 1);
+}
