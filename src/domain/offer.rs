@@ -5,7 +5,12 @@
 
 use time::PrimitiveDateTime;
 
-use crate::domain::{InvalidInput, settings::one_line, slug::Slug, tier::money};
+use crate::domain::{
+    InvalidInput,
+    settings::one_line,
+    slug::Slug,
+    tier::{is_stripe_id, money},
+};
 
 pub const MAX_OFFER_NAME_CHARS: usize = 80;
 
@@ -35,12 +40,7 @@ impl DiscountRef {
     /// Exactly one of the two ids, each a Stripe id (letters, digits, `_`, `-`).
     pub fn parse(coupon: Option<&str>, promotion_code: Option<&str>) -> Result<Self, InvalidInput> {
         let id_rule = |field: &'static str, raw: &str| {
-            let valid = !raw.is_empty()
-                && raw.len() <= 255
-                && raw
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if valid {
+            if is_stripe_id(raw) {
                 Ok(raw.to_owned())
             } else {
                 Err(InvalidInput::new(

@@ -89,12 +89,7 @@ impl StripePriceId {
     pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{1,255}$";
 
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let valid = !raw.is_empty()
-            && raw.len() <= 255
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid {
+        if is_stripe_id(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(InvalidInput::new(
@@ -107,6 +102,15 @@ impl StripePriceId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The shape of a Stripe object id: 1 to 255 letters, digits, `_` and `-`.
+pub fn is_stripe_id(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= 255
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Longest free trial a price may offer (Stripe's own limit is 730 days).

@@ -20,7 +20,7 @@ use crate::{
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn, ThenSubscribe},
-        views::{CurrencyChoice, NoticePage, OfferPage, SubscribePage, TierCard},
+        views::{CurrencyChoice, OfferPage, SubscribePage, TierCard},
     },
 };
 
@@ -42,12 +42,14 @@ pub fn configure_webhook(cfg: &mut web::ServiceConfig) {
 }
 
 async fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult<HttpResponse> {
-    let page = NoticePage {
-        layout: pages::layout(req, reader).await,
-        title: "Billing is not configured",
-        message: "Paid subscriptions are not open on this server yet. You can still read free and members-only posts.",
-    };
-    Ok(pages::render(req, StatusCode::SERVICE_UNAVAILABLE, &page)?)
+    pages::notice(
+        req,
+        reader,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Billing is not configured",
+        "Paid subscriptions are not open on this server yet. You can still read free and members-only posts.",
+    )
+    .await
 }
 
 /// `/subscribe?currency=eur`: prices in that currency.
@@ -285,12 +287,7 @@ async fn open_offer(
             "Check the link you followed. The subscribe page has the current prices.",
         ),
     };
-    let page = NoticePage {
-        layout: pages::layout(req, reader).await,
-        title,
-        message,
-    };
-    Ok(Err(pages::render(req, status, &page)?))
+    Ok(Err(pages::notice(req, reader, status, title, message).await?))
 }
 
 /// Opens the Stripe Billing Portal (update the card, cancel, switch plan).

@@ -15,7 +15,7 @@ use crate::{
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn},
-        views::{GiftChoice, GiftPage, GiftTierView, NoticePage, RedeemPage},
+        views::{GiftChoice, GiftPage, GiftTierView, RedeemPage},
     },
 };
 
@@ -71,12 +71,11 @@ async fn show_form(
         Vec::new()
     };
     if tiers.is_empty() {
-        let page = NoticePage {
-            layout: pages::layout(req, reader).await,
-            title: "Gift subscriptions are not on sale",
-            message: "This publication does not sell gift subscriptions yet.",
-        };
-        return Ok(pages::render(req, StatusCode::SERVICE_UNAVAILABLE, &page)?);
+        let (title, message) = (
+            "Gift subscriptions are not on sale",
+            "This publication does not sell gift subscriptions yet.",
+        );
+        return pages::notice(req, reader, StatusCode::SERVICE_UNAVAILABLE, title, message).await;
     }
     let tiers = tiers
         .into_iter()
@@ -165,12 +164,9 @@ async fn buy_gift(
 /// Where Checkout returns the buyer.
 #[get("/gift/thanks")]
 async fn gift_thanks(req: HttpRequest, reader: CurrentReader) -> PageResult<HttpResponse> {
-    let page = NoticePage {
-        layout: pages::layout(&req, &reader).await,
-        title: "Thank you for your gift",
-        message: "As soon as Stripe confirms the payment we email you the gift link (and the person it is for, if you gave their address, on the date you chose).",
-    };
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    let message = "As soon as Stripe confirms the payment we email you the gift link (and the person it is for, \
+                   if you gave their address, on the date you chose).";
+    pages::notice(&req, &reader, StatusCode::OK, "Thank you for your gift", message).await
 }
 
 /// What a gift gives and who it is from; a button for a member, the way to
@@ -263,10 +259,5 @@ async fn gift_notice(
             "The payment for this gift was refunded, so it can no longer be redeemed.",
         ),
     };
-    let page = NoticePage {
-        layout: pages::layout(req, reader).await,
-        title,
-        message,
-    };
-    Ok(pages::render(req, status, &page)?)
+    pages::notice(req, reader, status, title, message).await
 }

@@ -35,6 +35,17 @@ async fn seeded_tier(app: &TestApp, key: &str) -> i64 {
     tiers[0]["id"].as_i64().unwrap()
 }
 
+/// Puts `price_gold_eur` (€12.50 a month) on sale in the seeded tier.
+async fn add_euro_price_to_the_seeded_tier(app: &TestApp, fake: &stripe::FakeStripe) {
+    fake.add_price(stripe::price("price_gold_eur", "eur", 1250, Some("month")));
+    let key = admin_key(app).await;
+    let tier = seeded_tier(app, &key).await;
+    let path = format!("/admin/api/tiers/{tier}/prices");
+    let body = json!({"stripe_price_id": "price_gold_eur"});
+    let (status, answer) = call(app, &key, Method::POST, &path, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
 fn gold() -> Value {
     json!({
         "slug": "gold",
@@ -889,19 +900,7 @@ async fn a_subscriber_choosing_another_price_goes_to_the_portal_never_to_a_secon
 #[tokio::test]
 async fn prices_in_several_currencies_show_one_currency_at_a_time_in_the_readers_choice() {
     let (app, fake) = billing_app().await;
-    fake.add_price(stripe::price("price_gold_eur", "eur", 1250, Some("month")));
-    let key = admin_key(&app).await;
-    let tier = seeded_tier(&app, &key).await;
-    let path = format!("/admin/api/tiers/{tier}/prices");
-    let (status, body) = call(
-        &app,
-        &key,
-        Method::POST,
-        &path,
-        Some(json!({"stripe_price_id": "price_gold_eur"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    add_euro_price_to_the_seeded_tier(&app, &fake).await;
 
     let (reader, _) = app.member("reader@example.com").await;
     let german = reader
@@ -953,18 +952,7 @@ async fn the_billing_portal_lets_a_subscriber_switch_between_the_catalogues_pric
     assert_eq!(fake.requests("/v1/billing_portal/configurations").len(), 1);
 
     // A new price on sale: a new configuration that offers it.
-    fake.add_price(stripe::price("price_gold_eur", "eur", 1250, Some("month")));
-    let key = admin_key(&app).await;
-    let tier = seeded_tier(&app, &key).await;
-    let path = format!("/admin/api/tiers/{tier}/prices");
-    call(
-        &app,
-        &key,
-        Method::POST,
-        &path,
-        Some(json!({"stripe_price_id": "price_gold_eur"})),
-    )
-    .await;
+    add_euro_price_to_the_seeded_tier(&app, &fake).await;
     app.post_form(&reader, "/billing/portal", &[]).await;
     let made = fake.requests("/v1/billing_portal/configurations");
     assert_eq!(made.len(), 2);
