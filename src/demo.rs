@@ -84,6 +84,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoEditor
             publish_at: None,
             email: EmailSegment::None,
             tiers: Vec::new(),
+            newsletter_id: None,
         };
         publishing::create_article(
             state,

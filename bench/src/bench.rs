@@ -531,6 +531,7 @@ async fn fan_out(
             publish_at: None,
             email: EmailSegment::All,
             tiers: Vec::new(),
+            newsletter_id: None,
         };
         publishing::create_article(&state, seeded.editor, draft)
             .await

@@ -1,20 +1,16 @@
 //! Accounts by emailed link: verifying an address, signing in with a magic
-//! link, resetting a password, and leaving the newsletter. Requests answer
+//! link and resetting a password. Requests answer
 //! the same whether or not the email has an account; the email itself is
 //! the only difference.
 
 use std::net::IpAddr;
 
-use anyhow::Context;
 use time::Duration;
 
-use crate::{
-    accounts::start_session,
-    security::{signed, throttle::RetryAfter},
-};
+use crate::{accounts::start_session, security::throttle::RetryAfter};
 use crate::{
     config::Config,
-    db::{self, login_tokens, sessions, suppressions, users},
+    db::{self, login_tokens, sessions, users},
     domain::{email::EmailAddress, password::Password},
     mail::compose::Transactional,
     newsletter,
@@ -239,43 +235,6 @@ pub async fn reset_password(state: &AppState, token: String, password: Password)
             let ended = sessions::delete_all_for_user(conn, user_id)?;
             tracing::info!(user_id, sessions_ended = ended, "password reset");
             Ok(true)
-        })
-    })
-    .await
-}
-
-/// One-click unsubscribe (RFC 8058): suppresses the address and turns the
-/// newsletter off. Returns the address, or `None` for a bad token.
-pub async fn unsubscribe(state: &AppState, token: &str) -> anyhow::Result<Option<String>> {
-    let Some(user_id) = signed::parse_unsubscribe_token(&state.signing_key, token) else {
-        return Ok(None);
-    };
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let Some(user) = users::find(conn, user_id)? else {
-                return Ok(None);
-            };
-            suppressions::add(conn, &user.email, "unsubscribed")?;
-            users::set_newsletter(conn, user.id, false)?;
-            tracing::info!(user_id, "unsubscribed");
-            Ok(Some(user.email))
-        })
-    })
-    .await
-}
-
-/// The newsletter switch on the account page.
-pub async fn set_newsletter(state: &AppState, user_id: i32, on: bool) -> anyhow::Result<()> {
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let user = users::find(conn, user_id)?.context("the user vanished")?;
-            users::set_newsletter(conn, user_id, on)?;
-            if on {
-                suppressions::remove_unsubscribed(conn, &user.email)?;
-            } else {
-                suppressions::add(conn, &user.email, "unsubscribed")?;
-            }
-            Ok(())
         })
     })
     .await

@@ -19,7 +19,7 @@ use crate::{
         sessions::{self, NewSession},
         users::{self, NewUser, User},
     },
-    domain::{access::Reader, email::EmailAddress, password::Password, role::Role},
+    domain::{access::Reader, email::EmailAddress, member::MemberEventKind, password::Password, role::Role},
     state::AppState,
 };
 
@@ -28,7 +28,7 @@ pub const SESSION_LIFETIME: Duration = Duration::days(30);
 
 pub enum SignUpOutcome {
     /// A new account, logged in with this session token.
-    Created { user: User, session_token: String },
+    Created { user: Box<User>, session_token: String },
     /// The email already has an account; nothing was changed, and the caller
     /// must answer exactly as for a new account.
     EmailTaken,
@@ -72,10 +72,14 @@ pub async fn sign_up(
                 Err(e) if db::is_unique_violation(&e) => return Ok(SignUpOutcome::EmailTaken),
                 Err(e) => return Err(e).context("inserting a user"),
             };
+            db::newsletters::join_defaults(conn, user.id, db::now())?;
             let session_token = start_session(conn, user.id, user_agent.as_deref())?;
             crate::accounts::links::queue_verification(conn, &config, user.id, &user.email)?;
             tracing::info!(user_id = user.id, "signed up");
-            Ok(SignUpOutcome::Created { user, session_token })
+            Ok(SignUpOutcome::Created {
+                user: Box::new(user),
+                session_token,
+            })
         })
     })
     .await?;
@@ -155,6 +159,11 @@ pub fn start_session(
     }
     .insert(conn)
     .context("inserting a session")?;
+    // Sessions end and are deleted; the member's timeline keeps the sign-in.
+    let device = user_agent
+        .map(|ua| &ua[..ua.floor_char_boundary(200)])
+        .unwrap_or("");
+    db::member_events::record(conn, user_id, MemberEventKind::SignedIn, device, None, now)?;
     Ok(session_token)
 }
 
@@ -216,6 +225,7 @@ pub async fn create_staff(
                 }
                 .insert(conn)
                 .context("inserting a staff user")?;
+                db::newsletters::join_defaults(conn, user.id, db::now())?;
                 return Ok(Ok(StaffOutcome::Created(user)));
             };
             if existing.email_verified_at.is_none() && !promotion.force_unverified {

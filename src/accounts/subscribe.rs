@@ -162,7 +162,10 @@ pub async fn confirm(
                     member.id
                 }
             };
-            users::set_newsletter(conn, user_id, true)?;
+            // Confirming the form is asking for the newsletter: the defaults
+            // are joined and an earlier "leave all" lifted.
+            db::newsletters::join_defaults(conn, user_id, now)?;
+            suppressions::remove_unsubscribed(conn, email.as_str())?;
             Ok(Some(start_session(conn, user_id, user_agent.as_deref())?))
         })
     })

@@ -37,6 +37,8 @@ pub struct ArticleRow {
     pub published_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    /// The newsletter it goes out through; `None`: the first one running.
+    pub newsletter_id: Option<i32>,
 }
 
 /// The whole body of an article.
@@ -121,6 +123,7 @@ pub struct NewArticle<'a> {
     pub published_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    pub newsletter_id: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +355,7 @@ pub struct ArticleChanges<'a> {
     pub publish_at: Option<Option<PrimitiveDateTime>>,
     pub published_at: Option<Option<PrimitiveDateTime>>,
     pub updated_at: Option<PrimitiveDateTime>,
+    pub newsletter_id: Option<Option<i32>>,
 }
 
 /// Applies `changes` to article `id`. Where `from_statuses` is given, only

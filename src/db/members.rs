@@ -209,11 +209,11 @@ pub fn import_one(
             }
             .insert(conn)?;
             diesel::update(users::table.find(user.id))
-                .set((
-                    users::newsletter.eq(member.newsletter),
-                    users::email_verified_at.eq(Some(created_at)),
-                ))
+                .set(users::email_verified_at.eq(Some(created_at)))
                 .execute(conn)?;
+            if member.newsletter {
+                super::newsletters::join_defaults(conn, user.id, now)?;
+            }
             user
         }
     };

@@ -12,12 +12,12 @@ use time::PrimitiveDateTime;
 use crate::db::{
     DbConnection,
     schema::{
-        api_keys, articles, comps, deliveries, gift_links, login_tokens, meter_reads, outbox, sends,
-        sessions, subscriptions, suppressions, users,
+        api_keys, articles, comps, deliveries, gift_links, login_tokens, member_events, member_labels,
+        meter_reads, newsletter_subscriptions, newsletters, outbox, sends, sessions, subscriptions,
+        suppressions, users,
     },
     users::User,
 };
-use crate::domain::time::rfc3339;
 
 /// Everything about one member, as they download it.
 #[derive(Debug, Serialize)]
@@ -33,6 +33,16 @@ pub struct PersonalData {
     pub api_keys: Vec<ApiKeyData>,
     /// Why we do not write to this address, if we do not.
     pub suppressed: Option<String>,
+    /// Sign-ins, newsletter choices, address changes and editors' actions.
+    pub events: Vec<EventData>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventData {
+    pub kind: String,
+    pub detail: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Serialize)]
@@ -41,10 +51,19 @@ pub struct AccountData {
     pub email: String,
     pub name: Option<String>,
     pub role: String,
-    pub newsletter: bool,
-    pub email_verified_at: Option<String>,
+    /// The newsletters they receive, by name.
+    pub newsletters: Vec<String>,
+    /// What editors noted about them.
+    pub note: Option<String>,
+    /// The labels editors put on them.
+    pub labels: Vec<String>,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339_opt")]
+    pub email_verified_at: Option<PrimitiveDateTime>,
     pub stripe_customer_id: Option<String>,
-    pub created_at: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub created_at: PrimitiveDateTime,
+    /// What brought them when they joined (`home`, `article:{slug}`, `import`…).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,29 +71,41 @@ pub struct SubscriptionData {
     pub stripe_subscription_id: String,
     pub status: String,
     pub price_id: String,
-    pub current_period_end: Option<String>,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339_opt")]
+    pub current_period_end: Option<PrimitiveDateTime>,
     pub cancel_at_period_end: bool,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub created_at: PrimitiveDateTime,
+    /// When Stripe last told us of it.
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub updated_at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Serialize)]
 pub struct CompData {
     pub reason: String,
-    pub expires_at: Option<String>,
-    pub granted_at: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339_opt")]
+    pub expires_at: Option<PrimitiveDateTime>,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub granted_at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SessionData {
     pub user_agent: Option<String>,
-    pub created_at: String,
-    pub last_seen_at: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub created_at: PrimitiveDateTime,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub last_seen_at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Serialize)]
 pub struct GiftData {
     pub article: String,
-    pub created_at: String,
-    pub expires_at: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub created_at: PrimitiveDateTime,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub expires_at: PrimitiveDateTime,
     pub opens: i32,
     pub max_opens: i32,
     pub revoked: bool,
@@ -84,33 +115,36 @@ pub struct GiftData {
 pub struct MeterReadData {
     pub article: String,
     pub month: String,
-    pub read_at: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub read_at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Serialize)]
 pub struct DeliveryData {
     pub article: String,
     pub status: String,
-    pub sent_at: Option<String>,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub queued_at: PrimitiveDateTime,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339_opt")]
+    pub sent_at: Option<PrimitiveDateTime>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct EmailData {
     pub subject: String,
     pub status: String,
-    pub created_at: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub created_at: PrimitiveDateTime,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ApiKeyData {
     pub name: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339")]
+    pub created_at: PrimitiveDateTime,
+    #[serde(serialize_with = "crate::domain::time::serialize_rfc3339_opt")]
+    pub last_used_at: Option<PrimitiveDateTime>,
     pub revoked: bool,
-}
-
-fn time_text(at: Option<PrimitiveDateTime>) -> Option<String> {
-    at.map(rfc3339)
 }
 
 pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData> {
@@ -124,16 +158,30 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
             subscriptions::price_id,
             subscriptions::current_period_end,
             subscriptions::cancel_at_period_end,
+            subscriptions::created_at,
+            subscriptions::stripe_updated_at,
         ))
-        .load::<(String, String, String, Option<PrimitiveDateTime>, bool)>(conn)?
+        .load::<(
+            String,
+            String,
+            String,
+            Option<PrimitiveDateTime>,
+            bool,
+            PrimitiveDateTime,
+            PrimitiveDateTime,
+        )>(conn)?
         .into_iter()
         .map(
-            |(stripe_subscription_id, status, price_id, end, cancel)| SubscriptionData {
-                stripe_subscription_id,
-                status,
-                price_id,
-                current_period_end: time_text(end),
-                cancel_at_period_end: cancel,
+            |(stripe_subscription_id, status, price_id, end, cancel, created_at, updated_at)| {
+                SubscriptionData {
+                    stripe_subscription_id,
+                    status,
+                    price_id,
+                    current_period_end: end,
+                    cancel_at_period_end: cancel,
+                    created_at,
+                    updated_at,
+                }
             },
         )
         .collect();
@@ -145,8 +193,8 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .into_iter()
         .map(|(reason, expires_at, created_at)| CompData {
             reason,
-            expires_at: time_text(expires_at),
-            granted_at: rfc3339(created_at),
+            expires_at,
+            granted_at: created_at,
         })
         .collect();
     let sessions = sessions::table
@@ -157,8 +205,8 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .into_iter()
         .map(|(user_agent, created_at, last_seen_at)| SessionData {
             user_agent,
-            created_at: rfc3339(created_at),
-            last_seen_at: rfc3339(last_seen_at),
+            created_at,
+            last_seen_at,
         })
         .collect();
     let gift_links = gift_links::table
@@ -185,8 +233,8 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .map(
             |(article, created_at, expires_at, opens, max_opens, revoked_at)| GiftData {
                 article,
-                created_at: rfc3339(created_at),
-                expires_at: rfc3339(expires_at),
+                created_at,
+                expires_at,
                 opens,
                 max_opens,
                 revoked: revoked_at.is_some(),
@@ -203,20 +251,26 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .map(|(article, month, read_at)| MeterReadData {
             article,
             month,
-            read_at: rfc3339(read_at),
+            read_at,
         })
         .collect();
     let newsletters_received = deliveries::table
         .inner_join(sends::table.inner_join(articles::table))
         .filter(deliveries::user_id.eq(id))
         .order(deliveries::id)
-        .select((articles::title, deliveries::status, deliveries::sent_at))
-        .load::<(String, String, Option<PrimitiveDateTime>)>(conn)?
+        .select((
+            articles::title,
+            deliveries::status,
+            deliveries::sent_at,
+            sends::created_at,
+        ))
+        .load::<(String, String, Option<PrimitiveDateTime>, PrimitiveDateTime)>(conn)?
         .into_iter()
-        .map(|(article, status, sent_at)| DeliveryData {
+        .map(|(article, status, sent_at, queued_at)| DeliveryData {
             article,
             status,
-            sent_at: time_text(sent_at),
+            sent_at,
+            queued_at,
         })
         .collect();
     let emails_sent_to_you = outbox::table
@@ -228,7 +282,7 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .map(|(subject, status, created_at)| EmailData {
             subject,
             status,
-            created_at: rfc3339(created_at),
+            created_at,
         })
         .collect();
     let api_keys = api_keys::table
@@ -249,8 +303,8 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .into_iter()
         .map(|(name, created_at, last_used_at, revoked_at)| ApiKeyData {
             name,
-            created_at: rfc3339(created_at),
-            last_used_at: time_text(last_used_at),
+            created_at,
+            last_used_at,
             revoked: revoked_at.is_some(),
         })
         .collect();
@@ -259,16 +313,37 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         .select(suppressions::reason)
         .first(conn)
         .optional()?;
+    let newsletter_names = newsletter_subscriptions::table
+        .inner_join(newsletters::table)
+        .filter(newsletter_subscriptions::user_id.eq(id))
+        .order((newsletters::position, newsletters::id))
+        .select(newsletters::name)
+        .load(conn)?;
+    let label_names = super::labels::labels_of(conn, id)?
+        .into_iter()
+        .map(|label| label.name)
+        .collect();
+    let events = super::member_events::of_member(conn, id)?
+        .into_iter()
+        .map(|event| EventData {
+            kind: event.kind,
+            detail: event.detail,
+            at: event.created_at,
+        })
+        .collect();
     Ok(PersonalData {
         account: AccountData {
             id,
             email: user.email.clone(),
             name: user.name.clone(),
             role: user.role.to_string(),
-            newsletter: user.newsletter,
-            email_verified_at: time_text(user.email_verified_at),
+            newsletters: newsletter_names,
+            note: user.note.clone(),
+            labels: label_names,
+            email_verified_at: user.email_verified_at,
             stripe_customer_id: user.stripe_customer_id.clone(),
-            created_at: rfc3339(user.created_at),
+            created_at: user.created_at,
+            source: user.source.clone(),
         },
         subscriptions,
         complimentary_access,
@@ -279,6 +354,7 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
         emails_sent_to_you,
         api_keys,
         suppressed,
+        events,
     })
 }
 
@@ -303,6 +379,10 @@ pub fn erase(conn: &mut DbConnection, user: &User, now: PrimitiveDateTime) -> Qu
     diesel::delete(comps::table.filter(comps::user_id.eq(id))).execute(conn)?;
     diesel::delete(outbox::table.filter(outbox::to_email.eq(&user.email))).execute(conn)?;
     diesel::delete(suppressions::table.filter(suppressions::email.eq(&user.email))).execute(conn)?;
+    diesel::delete(newsletter_subscriptions::table.filter(newsletter_subscriptions::user_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(member_labels::table.filter(member_labels::user_id.eq(id))).execute(conn)?;
+    diesel::delete(member_events::table.filter(member_events::user_id.eq(id))).execute(conn)?;
     diesel::update(deliveries::table.filter(deliveries::user_id.eq(id)))
         .set(deliveries::last_error.eq(None::<String>))
         .execute(conn)?;
@@ -322,7 +402,7 @@ pub fn erase(conn: &mut DbConnection, user: &User, now: PrimitiveDateTime) -> Qu
             users::role.eq("reader"),
             users::email_verified_at.eq(None::<PrimitiveDateTime>),
             users::stripe_customer_id.eq(None::<String>),
-            users::newsletter.eq(false),
+            users::note.eq(None::<String>),
             users::feed_generation.eq(users::feed_generation + 1),
             users::deleted_at.eq(Some(now)),
         ))

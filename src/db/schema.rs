@@ -10,11 +10,11 @@ diesel::table! {
         role -> Text,
         email_verified_at -> Nullable<Timestamp>,
         stripe_customer_id -> Nullable<Text>,
-        newsletter -> Bool,
         created_at -> Timestamp,
         feed_generation -> Integer,
         deleted_at -> Nullable<Timestamp>,
         source -> Nullable<Text>,
+        note -> Nullable<Text>,
     }
 }
 
@@ -84,6 +84,7 @@ diesel::table! {
         published_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        newsletter_id -> Nullable<Integer>,
     }
 }
 
@@ -214,6 +215,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    newsletters (id) {
+        id -> Integer,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        sender_name -> Nullable<Text>,
+        visibility -> Text,
+        subscribe_on_signup -> Bool,
+        position -> Integer,
+        archived -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    newsletter_subscriptions (newsletter_id, user_id) {
+        newsletter_id -> Integer,
+        user_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    labels (id) {
+        id -> Integer,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_labels (label_id, user_id) {
+        label_id -> Integer,
+        user_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_events (id) {
+        id -> Integer,
+        user_id -> Integer,
+        kind -> Text,
+        detail -> Text,
+        actor_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     leases (name) {
         name -> Text,
         holder -> Text,
@@ -259,6 +312,11 @@ diesel::joinable!(article_tiers -> articles (article_id));
 diesel::joinable!(comps -> tiers (tier_id));
 diesel::joinable!(payment_incidents -> users (user_id));
 diesel::joinable!(gift_subscriptions -> tiers (tier_id));
+diesel::joinable!(newsletter_subscriptions -> newsletters (newsletter_id));
+diesel::joinable!(newsletter_subscriptions -> users (user_id));
+diesel::joinable!(member_labels -> labels (label_id));
+diesel::joinable!(member_labels -> users (user_id));
+diesel::joinable!(sends -> newsletters (newsletter_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -289,6 +347,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     stripe_events,
     gift_links,
     meter_reads,
+    newsletters,
+    newsletter_subscriptions,
+    labels,
+    member_labels,
+    member_events,
 );
 
 diesel::table! {
@@ -347,6 +410,7 @@ diesel::table! {
         total -> Integer,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        newsletter_id -> Integer,
     }
 }
 

@@ -105,22 +105,8 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
     Ok(editor_id)
 }
 
-/// The first `size` readers get the newsletter; nobody else does.
+/// The first `size` readers get the first newsletter; nobody else does.
 pub fn newsletter_for_first_readers(conn: &mut DbConnection, size: usize) -> QueryResult<()> {
-    use schema::users as u;
-    diesel::update(u::table)
-        .set(u::newsletter.eq(false))
-        .execute(conn)?;
-    let ids: Vec<i32> = u::table
-        .filter(u::role.eq("reader"))
-        .order(u::id)
-        .limit(size as i64)
-        .select(u::id)
-        .load(conn)?;
-    for chunk in ids.chunks(10_000) {
-        diesel::update(u::table.filter(u::id.eq_any(chunk)))
-            .set(u::newsletter.eq(true))
-            .execute(conn)?;
-    }
+    super::newsletters::subscribe_first_readers(conn, 1, size as i64, super::now())?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use time::PrimitiveDateTime;
 
 use crate::db::{
     DbConnection,
-    schema::{deliveries, sends, suppressions, users},
+    schema::{deliveries, newsletter_subscriptions, sends, suppressions, users},
 };
 use crate::per_backend;
 
@@ -26,14 +26,16 @@ pub struct Send {
     pub total: i32,
     pub created_at: PrimitiveDateTime,
     pub finished_at: Option<PrimitiveDateTime>,
+    pub newsletter_id: i32,
 }
 
-/// Members who may get the newsletter: verified, newsletter on, and not on
-/// the suppression list. Returns (id, role).
-pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, Role)>> {
+/// Members who may get `newsletter_id`: subscribed to it, verified, and not
+/// on the suppression list. Returns (id, role).
+pub fn newsletter_audience(conn: &mut DbConnection, newsletter_id: i32) -> QueryResult<Vec<(i32, Role)>> {
     let rows: Vec<(i32, String)> = users::table
+        .inner_join(newsletter_subscriptions::table)
+        .filter(newsletter_subscriptions::newsletter_id.eq(newsletter_id))
         .filter(users::email_verified_at.is_not_null())
-        .filter(users::newsletter.eq(true))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             suppressions::table.filter(suppressions::email.eq(users::email)),
         )))
@@ -45,12 +47,13 @@ pub fn newsletter_audience(conn: &mut DbConnection) -> QueryResult<Vec<(i32, Rol
         .collect()
 }
 
-/// How many members would get an email sent now (verified, newsletter on,
-/// not suppressed), whatever the segment.
-pub fn audience_size(conn: &mut DbConnection) -> QueryResult<i64> {
+/// How many members would get an email through `newsletter_id` sent now
+/// (subscribed, verified, not suppressed), whatever the segment.
+pub fn audience_size(conn: &mut DbConnection, newsletter_id: i32) -> QueryResult<i64> {
     users::table
+        .inner_join(newsletter_subscriptions::table)
+        .filter(newsletter_subscriptions::newsletter_id.eq(newsletter_id))
         .filter(users::email_verified_at.is_not_null())
-        .filter(users::newsletter.eq(true))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             suppressions::table.filter(suppressions::email.eq(users::email)),
         )))
@@ -66,12 +69,13 @@ fn stored<T>(parsed: Result<T, crate::domain::InvalidInput>) -> QueryResult<T> {
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values).
 const INSERT_CHUNK: usize = 5_000;
 
-/// Creates the send for `article_id` and a pending delivery per recipient,
-/// unless the article already has a send: emailing is once per article.
-/// Returns the new send's id.
+/// Creates the send for `article_id` through `newsletter_id` and a pending
+/// delivery per recipient, unless the article already has a send: emailing
+/// is once per article. Returns the new send's id.
 pub fn create(
     conn: &mut DbConnection,
     article_id: i32,
+    newsletter_id: i32,
     segment: &str,
     recipients: &[i32],
     now: PrimitiveDateTime,
@@ -86,6 +90,7 @@ pub fn create(
     diesel::insert_into(sends::table)
         .values((
             sends::article_id.eq(article_id),
+            sends::newsletter_id.eq(newsletter_id),
             sends::segment.eq(segment),
             sends::status.eq(if recipients.is_empty() {
                 SendStatus::Finished.as_str()
@@ -213,7 +218,9 @@ pub struct DeliveryTarget {
     pub send_id: i32,
     pub user_id: i32,
     pub email: String,
-    pub newsletter: bool,
+    /// Still subscribed to the send's newsletter: someone who left it after
+    /// the send was queued is skipped.
+    pub subscribed: bool,
     #[diesel(deserialize_as = String)]
     pub role: Role,
 }
@@ -221,13 +228,18 @@ pub struct DeliveryTarget {
 pub fn targets(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<DeliveryTarget>> {
     deliveries::table
         .inner_join(users::table)
+        .inner_join(sends::table)
         .filter(deliveries::id.eq_any(ids))
         .select((
             deliveries::id,
             deliveries::send_id,
             deliveries::user_id,
             users::email,
-            users::newsletter,
+            diesel::dsl::exists(
+                newsletter_subscriptions::table
+                    .filter(newsletter_subscriptions::user_id.eq(deliveries::user_id))
+                    .filter(newsletter_subscriptions::newsletter_id.eq(sends::newsletter_id)),
+            ),
             users::role,
         ))
         .load(conn)

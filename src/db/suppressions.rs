@@ -43,3 +43,9 @@ pub fn remove_unsubscribed(conn: &mut DbConnection, email: &str) -> QueryResult<
     )
     .execute(conn)
 }
+
+/// Lifts any suppression of `email` (an admin's decision: a bounce that was
+/// the provider's mistake, an unsubscribe the member took back by phone).
+pub fn remove(conn: &mut DbConnection, email: &str) -> QueryResult<usize> {
+    diesel::delete(suppressions::table.filter(suppressions::email.eq(email))).execute(conn)
+}

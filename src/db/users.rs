@@ -16,13 +16,16 @@ pub struct User {
     pub role: Role,
     pub email_verified_at: Option<PrimitiveDateTime>,
     pub stripe_customer_id: Option<String>,
-    pub newsletter: bool,
     pub created_at: PrimitiveDateTime,
     /// Bumped to rotate the private feed URL (see `auth::feed_token`).
     pub feed_generation: i32,
     /// Set when the member deleted their account: every personal field is
     /// erased and the row stays only so delivery counts stay whole.
     pub deleted_at: Option<PrimitiveDateTime>,
+    /// What brought them (`signup`, `home`, `article:{slug}`, `import`…).
+    pub source: Option<String>,
+    /// What editors noted about them.
+    pub note: Option<String>,
 }
 
 impl User {
@@ -105,9 +108,26 @@ pub fn mark_email_verified(conn: &mut DbConnection, id: i32, now: PrimitiveDateT
         .execute(conn)
 }
 
-pub fn set_newsletter(conn: &mut DbConnection, id: i32, on: bool) -> QueryResult<usize> {
+pub fn set_name(conn: &mut DbConnection, id: i32, name: Option<&str>) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
-        .set(users::newsletter.eq(on))
+        .set(users::name.eq(name))
+        .execute(conn)
+}
+
+pub fn set_note(conn: &mut DbConnection, id: i32, note: Option<&str>) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::note.eq(note))
+        .execute(conn)
+}
+
+/// Moves the account to `email`, unconfirmed; a taken address is a unique
+/// violation for the caller.
+pub fn change_email(conn: &mut DbConnection, id: i32, email: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(None::<PrimitiveDateTime>),
+        ))
         .execute(conn)
 }
 

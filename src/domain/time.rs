@@ -8,6 +8,22 @@ pub fn rfc3339(at: PrimitiveDateTime) -> String {
     at.assume_utc().format(&Rfc3339).unwrap_or_default()
 }
 
+/// `#[serde(serialize_with = "…")]` for a stored time written as RFC 3339.
+pub fn serialize_rfc3339<S: serde::Serializer>(at: &PrimitiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*at))
+}
+
+/// `serialize_rfc3339` for a time that may be missing (`null`).
+pub fn serialize_rfc3339_opt<S: serde::Serializer>(
+    at: &Option<PrimitiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&rfc3339(*at)),
+        None => s.serialize_none(),
+    }
+}
+
 /// Parses an RFC 3339 time from input and stores it as UTC.
 pub fn parse_rfc3339(text: &str, field: &'static str) -> Result<PrimitiveDateTime, super::InvalidInput> {
     let at = time::OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {

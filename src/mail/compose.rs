@@ -70,24 +70,28 @@ impl CtaView {
 #[template(path = "emails/newsletter.html")]
 struct NewsletterHtml<'a> {
     site: &'a str,
+    newsletter: &'a str,
     title: &'a str,
     author: &'a str,
     html: &'a str,
     cta: Option<&'a CtaView>,
     read_online_url: &'a str,
     unsubscribe_url: &'a str,
+    manage_url: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "emails/newsletter.txt")]
 struct NewsletterText<'a> {
     site: &'a str,
+    newsletter: &'a str,
     title: &'a str,
     author: &'a str,
     text: &'a str,
     cta: Option<&'a CtaView>,
     read_online_url: &'a str,
     unsubscribe_url: &'a str,
+    manage_url: &'a str,
 }
 
 /// One recipient's copy of a newsletter issue.
@@ -96,6 +100,8 @@ pub struct NewsletterIssue<'a> {
     pub site: &'a str,
     /// The From display name.
     pub sender_name: &'a str,
+    /// The newsletter it goes out through: "The Weekly".
+    pub newsletter: &'a str,
     pub title: &'a str,
     pub author: &'a str,
     /// The body or the preview, as the access policy decided.
@@ -151,25 +157,30 @@ fn newsletter_bodies(
     unsubscribe_url: &str,
     url_for: impl Fn(&str) -> String,
 ) -> anyhow::Result<(String, String)> {
-    let cta = issue.cta.as_ref().map(|link| CtaView::of(link, url_for));
+    let cta = issue.cta.as_ref().map(|link| CtaView::of(link, &url_for));
+    let manage_url = url_for("/account");
     let html = NewsletterHtml {
         site: issue.site,
+        newsletter: issue.newsletter,
         title: issue.title,
         author: issue.author,
         html: issue.html,
         cta: cta.as_ref(),
         read_online_url: &issue.read_online_url,
         unsubscribe_url,
+        manage_url: &manage_url,
     }
     .render()?;
     let text = NewsletterText {
         site: issue.site,
+        newsletter: issue.newsletter,
         title: issue.title,
         author: issue.author,
         text: issue.text,
         cta: cta.as_ref(),
         read_online_url: &issue.read_online_url,
         unsubscribe_url,
+        manage_url: &manage_url,
     }
     .render()?;
     Ok((text, html))
@@ -394,6 +405,7 @@ mod tests {
         NewsletterIssue {
             site: "Broadsheet",
             sender_name: "Broadsheet",
+            newsletter: "The Weekly",
             title: "What the river remembers",
             author: "Ines Mora",
             html: "<p>In the spring of 1953 the river rose.</p>",

@@ -1,5 +1,11 @@
-//! Managing members: complimentary access (admin API), and importing and
-//! exporting the member list (CLI and admin API).
+//! Managing members: finding and reading them (`directory`), changing them
+//! (`editing`), their labels and newsletters, complimentary access, and
+//! importing and exporting the member list (CLI and admin API).
+
+pub mod directory;
+pub mod editing;
+pub mod labels;
+pub mod newsletters;
 
 use time::PrimitiveDateTime;
 
@@ -10,8 +16,8 @@ use crate::{
         users,
     },
     domain::{
-        access::Standing,
         editorial::Actor,
+        member::MemberStatus,
         member_csv::{self, ExportedMember, Format, RowError},
     },
     state::AppState,
@@ -19,13 +25,24 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
-    #[error("there is no member with that id")]
-    NotFound,
-    #[error("only admins change members")]
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("your role may not do this to members")]
     Forbidden,
+    #[error(transparent)]
+    Invalid(#[from] crate::domain::InvalidInput),
+    /// The change clashes with what is stored: say what to do instead.
+    #[error("{0}")]
+    Conflict(String),
+    /// Stripe could not be told (deleting a member stops renewals first):
+    /// nothing was changed.
+    #[error("Stripe could not be reached: {0:#}")]
+    StripeDown(anyhow::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+pub(crate) const NO_MEMBER: &str = "There is no member with that id.";
 
 /// Gives `user_id` full access until `expires_at` (or for good).
 pub async fn grant_comp(
@@ -49,7 +66,7 @@ pub async fn grant_comp(
     })
     .await?;
     if !granted {
-        return Err(MemberError::NotFound);
+        return Err(MemberError::NotFound(NO_MEMBER));
     }
     tracing::info!(user_id, actor_id = actor.user_id, "comp granted");
     Ok(())
@@ -67,7 +84,7 @@ pub async fn revoke_comps(state: &AppState, actor: Actor, user_id: i32) -> Resul
         Ok(Some(billing::revoke_comps(conn, user_id)?))
     })
     .await?;
-    let revoked = revoked.ok_or(MemberError::NotFound)?;
+    let revoked = revoked.ok_or(MemberError::NotFound(NO_MEMBER))?;
     tracing::info!(user_id, revoked, actor_id = actor.user_id, "comps revoked");
     Ok(revoked)
 }
@@ -97,7 +114,7 @@ pub async fn billing_history(
         }))
     })
     .await?
-    .ok_or(MemberError::NotFound)
+    .ok_or(MemberError::NotFound(NO_MEMBER))
 }
 
 /// What an import did, by member.
@@ -179,7 +196,13 @@ struct RolledBack(Vec<RowError>);
 pub async fn export_csv(state: &AppState) -> anyhow::Result<Vec<u8>> {
     let now = db::now();
     let policy = state.policy;
-    let rows = db::run(&state.pool, |conn| Ok(db::members::all_for_export(conn)?)).await?;
+    let (rows, subscribed) = db::run(&state.pool, |conn| {
+        Ok((
+            db::members::all_for_export(conn)?,
+            db::newsletters::members_with_any(conn)?,
+        ))
+    })
+    .await?;
     let exported: Vec<ExportedMember> = rows
         .into_iter()
         .map(|(user, member)| {
@@ -187,17 +210,18 @@ pub async fn export_csv(state: &AppState) -> anyhow::Result<Vec<u8>> {
                 .comps
                 .iter()
                 .any(|c| c.expires_at.is_none_or(|end| end > now));
-            let label = match Standing::of(&member, now, &policy) {
-                Standing::Staff => "staff",
-                Standing::Paid if comped => "comped",
-                Standing::Paid | Standing::InGrace | Standing::CardFailed => "paid",
-                Standing::Lapsed | Standing::Free => "free",
+            // Ghost's files know free, paid and comped only.
+            let label = match MemberStatus::of(&member, now, &policy) {
+                MemberStatus::Staff => "staff",
+                MemberStatus::Comped => "comped",
+                MemberStatus::Paid | MemberStatus::CardFailed => "paid",
+                MemberStatus::Lapsed | MemberStatus::Free => "free",
             };
             ExportedMember {
                 id: user.id,
                 email: user.email,
                 name: user.name,
-                newsletter: user.newsletter,
+                newsletter: subscribed.contains(&user.id),
                 comped,
                 stripe_customer_id: user.stripe_customer_id,
                 created_at: user.created_at,

@@ -11,10 +11,17 @@ use anyhow::Context;
 use crate::domain::delivery::DeliveryStatus;
 use crate::{
     config::Config,
-    db::{self, DbConnection, articles::Article, members, outbox, sends},
+    db::{
+        self, DbConnection,
+        articles::Article,
+        members,
+        newsletters::{self, StoredNewsletter},
+        outbox, sends,
+    },
     domain::{
         access::{Policy, Standing},
         article::EmailSegment,
+        newsletters::NewsletterVisibility,
         role::Role,
     },
     mail::compose::Transactional,
@@ -28,9 +35,17 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
     if segment == EmailSegment::None {
         return Ok(None);
     }
+    let Some(through) = newsletter_of(conn, article)? else {
+        tracing::warn!(
+            article_id = article.row.id,
+            "no newsletter is running: the post is not emailed"
+        );
+        return Ok(None);
+    };
     let now = db::now();
-    let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn)?;
-    let recipients: Vec<i32> = if segment == EmailSegment::All {
+    let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn, through.id)?;
+    let paid_only = through.visibility == NewsletterVisibility::Paid;
+    let recipients: Vec<i32> = if segment == EmailSegment::All && !paid_only {
         audience.iter().map(|(id, _)| *id).collect()
     } else {
         let facts = members::load_many(conn, &audience)?;
@@ -40,17 +55,38 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
                 let paying = facts
                     .get(id)
                     .is_some_and(|m| Standing::of(m, now, policy).is_paying());
-                paying == (segment == EmailSegment::Paid)
+                let in_segment = segment == EmailSegment::All || paying == (segment == EmailSegment::Paid);
+                in_segment && (paying || !paid_only)
             })
             .map(|(id, _)| *id)
             .collect()
     };
-    let send_id = sends::create(conn, article.row.id, segment.as_str(), &recipients, now)
-        .context("queuing the newsletter deliveries")?;
+    let send_id = sends::create(
+        conn,
+        article.row.id,
+        through.id,
+        segment.as_str(),
+        &recipients,
+        now,
+    )
+    .context("queuing the newsletter deliveries")?;
     if let Some(send_id) = send_id {
-        tracing::info!(article_id = article.row.id, send_id, recipients = recipients.len(), %segment, "newsletter queued");
+        tracing::info!(article_id = article.row.id, send_id, newsletter = %through.slug, recipients = recipients.len(), %segment, "newsletter queued");
     }
     Ok(send_id)
+}
+
+/// The newsletter `article` goes out through: the one it names, or else the
+/// publication's first running one.
+pub fn newsletter_of(conn: &mut DbConnection, article: &Article) -> anyhow::Result<Option<StoredNewsletter>> {
+    let named = match article.row.newsletter_id {
+        Some(id) => newsletters::find(conn, id)?,
+        None => None,
+    };
+    Ok(match named {
+        Some(newsletter) => Some(newsletter),
+        None => newsletters::default_newsletter(conn)?,
+    })
 }
 
 /// Queues a transactional email under the publication's current name; the
@@ -87,9 +123,20 @@ pub fn enqueue_at(
     Ok(())
 }
 
-/// How many confirmed members an email sent now would reach at most.
-pub async fn audience_size(pool: &db::Pool) -> anyhow::Result<i64> {
-    db::run(pool, |conn| Ok(sends::audience_size(conn)?)).await
+/// How many confirmed members an email through `newsletter_id` (`None`:
+/// the default newsletter) sent now would reach at most.
+pub async fn audience_size(pool: &db::Pool, newsletter_id: Option<i32>) -> anyhow::Result<i64> {
+    db::run(pool, move |conn| {
+        let id = match newsletter_id {
+            Some(id) => Some(id),
+            None => newsletters::default_newsletter(conn)?.map(|n| n.id),
+        };
+        Ok(match id {
+            Some(id) => sends::audience_size(conn, id)?,
+            None => 0,
+        })
+    })
+    .await
 }
 
 /// Where a send stands.

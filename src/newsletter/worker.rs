@@ -27,7 +27,9 @@ use crate::{
         self,
         articles::{self, Article},
         mail_queue::{self, Claimed, Queue},
-        members, outbox,
+        members,
+        newsletters::{self, StoredNewsletter},
+        outbox,
         sends::{self, DeliveryTarget},
         suppressions,
     },
@@ -263,14 +265,16 @@ impl Worker {
         let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
         let (targets, articles, facts, suppressed) = db::run(&self.state.pool, move |conn| {
             let targets = sends::targets(conn, &ids)?;
-            let mut articles: HashMap<i32, Article> = HashMap::new();
+            let mut articles: HashMap<i32, (Article, StoredNewsletter)> = HashMap::new();
             for send_id in targets.iter().map(|t| t.send_id) {
                 if articles.contains_key(&send_id) {
                     continue;
                 }
                 let send = sends::find(conn, send_id)?.context("a delivery without its send")?;
                 let article = articles::find(conn, send.article_id)?.context("a send without its article")?;
-                articles.insert(send_id, article);
+                let through =
+                    newsletters::find(conn, send.newsletter_id)?.context("a send without its newsletter")?;
+                articles.insert(send_id, (article, through));
             }
             let users: Vec<(i32, Role)> = targets.iter().map(|t| (t.user_id, t.role)).collect();
             let facts = members::load_many(conn, &users)?;
@@ -283,16 +287,17 @@ impl Worker {
         let mut outgoing = Vec::with_capacity(targets.len());
         let mut skipped = Vec::new();
         for target in targets {
-            if !target.newsletter || suppressed.contains(&target.email) {
+            if !target.subscribed || suppressed.contains(&target.email) {
                 skipped.push(target.id);
                 continue;
             }
-            let (Some(article), Some(member)) = (articles.get(&target.send_id), facts.get(&target.user_id))
+            let (Some((article, through)), Some(member)) =
+                (articles.get(&target.send_id), facts.get(&target.user_id))
             else {
                 continue;
             };
             let reader = Reader::Member(member.clone());
-            match self.newsletter_message(&site, &target, article, &reader) {
+            match self.newsletter_message(&site, &target, article, through, &reader) {
                 Ok(message) => outgoing.push(Outgoing {
                     queue: Queue::Deliveries,
                     id: target.id,
@@ -334,6 +339,7 @@ impl Worker {
         site: &Publication,
         target: &DeliveryTarget,
         article: &Article,
+        through: &StoredNewsletter,
         reader: &Reader,
     ) -> anyhow::Result<Message> {
         let config = &self.state.config;
@@ -343,14 +349,18 @@ impl Worker {
         let text = body.plain_text(config.preview_chars);
         let issue = NewsletterIssue {
             site: site.title(),
-            sender_name: &site.settings.sender_name,
+            sender_name: through
+                .sender_name
+                .as_deref()
+                .unwrap_or(&site.settings.sender_name),
+            newsletter: &through.name,
             title: &row.title,
             author: article.author(),
             html: body.html(),
             text: &text,
             cta: body.call_to_action(),
             read_online_url: config.url_for(&format!("/p/{}", row.slug)),
-            unsubscribe_token: signed::unsubscribe_token(&self.state.signing_key, target.user_id),
+            unsubscribe_token: signed::unsubscribe_token(&self.state.signing_key, target.user_id, through.id),
         };
         // One Message-ID per delivery: if a crash makes us send a copy again,
         // receivers can tell it is the same message.

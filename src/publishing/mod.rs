@@ -38,6 +38,8 @@ pub struct ArticleDraft {
     pub email: EmailSegment,
     /// For a paid article: the tiers that may read it (none: any paid tier).
     pub tiers: Vec<Slug>,
+    /// The newsletter it goes out through; `None`: the first one running.
+    pub newsletter_id: Option<i32>,
 }
 
 /// A partial edit. `None`: leave as is. For `publish_at`, `Some(None)`
@@ -53,6 +55,8 @@ pub struct ArticleEdit {
     pub publish_at: Option<Option<PrimitiveDateTime>>,
     /// Replaces the tiers a paid article is for.
     pub tiers: Option<Vec<Slug>>,
+    /// `Some(None)`: the first newsletter running.
+    pub newsletter_id: Option<Option<i32>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +114,22 @@ fn resolve_tiers(
     Ok(ids)
 }
 
+/// `newsletter_id` if it names a newsletter still running (posts are not
+/// sent through an archived one).
+fn check_newsletter(
+    conn: &mut DbConnection,
+    newsletter_id: Option<i32>,
+) -> Result<Option<i32>, PublishingError> {
+    let Some(id) = newsletter_id else {
+        return Ok(None);
+    };
+    match db::newsletters::find(conn, id)? {
+        Some(newsletter) if !newsletter.archived => Ok(Some(id)),
+        Some(_) => Err(InvalidInput::new("newsletter_id", "that newsletter is archived").into()),
+        None => Err(InvalidInput::new("newsletter_id", format!("there is no newsletter {id}")).into()),
+    }
+}
+
 /// Runs `work` in one transaction on the blocking pool.
 async fn in_transaction<T: Send + 'static>(
     state: &AppState,
@@ -154,6 +174,7 @@ pub async fn create_article(
             published_at,
             created_at: now,
             updated_at: now,
+            newsletter_id: check_newsletter(conn, draft.newsletter_id)?,
         };
         let tiers = resolve_tiers(conn, draft.visibility, &draft.tiers)?;
         let article = new.insert(conn, draft.slug.is_some()).map_err(|e| match e {
@@ -294,6 +315,10 @@ pub async fn edit_article(
             publish_at: edit.publish_at,
             published_at,
             updated_at: Some(now),
+            newsletter_id: edit
+                .newsletter_id
+                .map(|id| check_newsletter(conn, id))
+                .transpose()?,
         };
         articles::update(conn, id, None, &changes)?;
         let visibility = edit.visibility.unwrap_or(article.visibility());
@@ -477,6 +502,7 @@ mod tests {
             publish_at,
             email: EmailSegment::None,
             tiers: Vec::new(),
+            newsletter_id: None,
         }
     }
 

@@ -111,14 +111,27 @@ pub fn parse_feed_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
     Some((user_id, generation))
 }
 
-/// A per-recipient unsubscribe token (for List-Unsubscribe and the footer).
-pub fn unsubscribe_token(key: &SigningKey, user_id: i32) -> String {
-    key.sign(Purpose::Unsubscribe, &user_id.to_be_bytes())
+/// A per-recipient unsubscribe token for one newsletter (for
+/// List-Unsubscribe and the footer).
+pub fn unsubscribe_token(key: &SigningKey, user_id: i32, newsletter_id: i32) -> String {
+    let mut payload = user_id.to_be_bytes().to_vec();
+    payload.extend_from_slice(&newsletter_id.to_be_bytes());
+    key.sign(Purpose::Unsubscribe, &payload)
 }
 
-pub fn parse_unsubscribe_token(key: &SigningKey, token: &str) -> Option<i32> {
-    let payload: [u8; 4] = key.verify(Purpose::Unsubscribe, token)?.try_into().ok()?;
-    Some(i32::from_be_bytes(payload))
+/// The newsletter the migration made of the single list that came before
+/// several: tokens from then name only the member.
+const FIRST_NEWSLETTER: i32 = 1;
+
+/// The (user id, newsletter id) an unsubscribe token was made for.
+pub fn parse_unsubscribe_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
+    let payload = key.verify(Purpose::Unsubscribe, token)?;
+    let number = |bytes: &[u8]| Some(i32::from_be_bytes(bytes.try_into().ok()?));
+    match payload.len() {
+        4 => Some((number(&payload)?, FIRST_NEWSLETTER)),
+        8 => Some((number(&payload[..4])?, number(&payload[4..])?)),
+        _ => None,
+    }
 }
 
 /// A gift link's token: its row id, signed. Checked before any query, so a
@@ -169,6 +182,17 @@ mod tests {
         let gift = gift_token(&key, 9);
         assert_eq!(parse_gift_token(&key, &gift), Some(9));
         assert_eq!(parse_unsubscribe_token(&key, &gift), None);
-        assert_eq!(parse_gift_token(&key, &unsubscribe_token(&key, 9)), None);
+        assert_eq!(parse_gift_token(&key, &unsubscribe_token(&key, 9, 1)), None);
+    }
+
+    #[test]
+    fn an_unsubscribe_token_names_its_newsletter_and_one_from_before_names_the_first() {
+        let key = SigningKey::new([7; 32]);
+        assert_eq!(
+            parse_unsubscribe_token(&key, &unsubscribe_token(&key, 9, 4)),
+            Some((9, 4))
+        );
+        let before_several = key.sign(Purpose::Unsubscribe, &9i32.to_be_bytes());
+        assert_eq!(parse_unsubscribe_token(&key, &before_several), Some((9, 1)));
     }
 }

@@ -11,8 +11,8 @@ use utoipa::{
 };
 
 use crate::web::error::{ApiResult, ErrorBody, Problem};
-use crate::web::offers_api;
 use crate::web::tiers_api::{self, BenefitLines};
+use crate::web::{members_api, newsletters_api, offers_api};
 use crate::{
     db::articles::{Article, ArticleFilter},
     domain::{
@@ -22,7 +22,7 @@ use crate::{
         slug::Slug,
         time::{parse_rfc3339, rfc3339},
     },
-    members, newsletter, publication,
+    newsletter, publication,
     publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
     reading::Page,
     state::AppState,
@@ -40,10 +40,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(unpublish_article)
         .service(get_send)
         .service(retry_send)
-        .service(grant_comp)
-        .service(revoke_comp)
-        .service(export_members)
-        .service(member_billing)
         .service(get_settings)
         .service(patch_settings);
 }
@@ -51,7 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, grant_comp, revoke_comp, member_billing, export_members, get_settings, patch_settings,
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, get_settings, patch_settings,
+        members_api::list_members, members_api::member_counts, members_api::export_members, members_api::create_member, members_api::get_member, members_api::patch_member, members_api::delete_member,
+        members_api::member_activity, members_api::grant_comp, members_api::revoke_comp, members_api::member_billing,
+        members_api::list_labels, members_api::create_label, members_api::patch_label, members_api::delete_label,
+        newsletters_api::list_newsletters, newsletters_api::create_newsletter, newsletters_api::get_newsletter, newsletters_api::patch_newsletter,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
         tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price,
         offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer),
@@ -180,6 +180,10 @@ struct CreateArticleBody {
     /// out or empty: any paid tier).
     #[schema(max_items = 20)]
     tiers: Option<Vec<TierSlug>>,
+    /// The newsletter it goes out through (`/admin/api/newsletters`); left
+    /// out: the first one running.
+    #[schema(minimum = 1)]
+    newsletter_id: Option<i32>,
 }
 
 /// A tier's slug (`/admin/api/tiers`).
@@ -217,6 +221,7 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
                 .transpose()?,
             email: body.email.unwrap_or(EmailSegment::None),
             tiers: tier_slugs(body.tiers)?,
+            newsletter_id: body.newsletter_id,
         })
     }
 }
@@ -255,6 +260,10 @@ struct PatchArticleBody {
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<Vec<TierSlug>>, max_items = 20)]
     tiers: Option<Option<Vec<TierSlug>>>,
+    /// `null`: the first newsletter running.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<i32>, minimum = 1)]
+    newsletter_id: Option<Option<i32>>,
 }
 
 fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
@@ -288,6 +297,7 @@ impl TryFrom<PatchArticleBody> for ArticleEdit {
                 .map(|t| t.as_deref().map(|t| parse_rfc3339(t, "publish_at")).transpose())
                 .transpose()?,
             tiers: body.tiers.map(tier_slugs).transpose()?,
+            newsletter_id: body.newsletter_id,
         })
     }
 }
@@ -332,6 +342,8 @@ struct AdminArticle {
     send_id: Option<i32>,
     /// A paid article's tiers by slug; empty: any paid tier.
     tiers: Vec<String>,
+    /// The newsletter it goes out through; `null`: the first one running.
+    newsletter_id: Option<i32>,
 }
 
 impl AdminArticle {
@@ -365,6 +377,7 @@ impl AdminArticle {
             published_at: row.published_at.map(rfc3339),
             send_id: None,
             tiers,
+            newsletter_id: row.newsletter_id,
         }
     }
 
@@ -627,203 +640,6 @@ async fn retry_send(
     );
     state.mail_wakeup.ring();
     Ok(web::Json(send_progress(&state, id).await?))
-}
-
-/// The body of `POST /admin/api/members/{id}/comp`.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-struct CompBody {
-    /// RFC 3339; left out, the comp never expires.
-    #[schema(format = DateTime)]
-    expires_at: Option<String>,
-    /// Why (kept for the record), at most 500 characters, no control
-    /// characters but line breaks and tabs.
-    #[schema(max_length = 500, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")]
-    reason: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-struct CompJson {
-    member_id: i32,
-    #[schema(format = DateTime)]
-    expires_at: Option<String>,
-    reason: String,
-}
-
-fn member_id(raw: &str) -> Result<i32, Problem> {
-    super::path_id(raw, "member")
-}
-
-impl From<members::MemberError> for Problem {
-    fn from(e: members::MemberError) -> Self {
-        match e {
-            members::MemberError::NotFound => Problem::not_found("There is no member with that id."),
-            members::MemberError::Forbidden => Problem::forbidden("Your role may not do this to members."),
-            members::MemberError::Internal(e) => Problem::internal(e),
-        }
-    }
-}
-
-/// Gives a member full access, until `expires_at` or for good. Admins only.
-#[utoipa::path(post, path = "/admin/api/members/{id}/comp", params(("id" = i32, Path)), request_body(content = Option<CompBody>),
-    responses((status = 201, body = CompJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-#[post("/members/{id}/comp")]
-async fn grant_comp(
-    state: web::Data<AppState>,
-    staff: ApiStaff,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> ApiResult<HttpResponse> {
-    let id = member_id(&id)?;
-    let body: CompBody = super::optional_json(&body)?;
-    let expires_at = body
-        .expires_at
-        .as_deref()
-        .map(|t| parse_rfc3339(t, "expires_at"))
-        .transpose()?;
-    let reason = body.reason.unwrap_or_default();
-    if reason
-        .chars()
-        .any(|c| c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(Problem::from(InvalidInput::new(
-            "reason",
-            "reason must not contain control characters other than line breaks and tabs",
-        ))
-        .into());
-    }
-    if reason.chars().count() > 500 {
-        return Err(Problem::from(InvalidInput::new(
-            "reason",
-            "reason must be at most 500 characters",
-        ))
-        .into());
-    }
-    members::grant_comp(&state, staff.actor, id, expires_at, reason.clone()).await?;
-    Ok(HttpResponse::Created().json(CompJson {
-        member_id: id,
-        expires_at: expires_at.map(rfc3339),
-        reason,
-    }))
-}
-
-/// Ends a member's complimentary access. Admins only.
-#[utoipa::path(delete, path = "/admin/api/members/{id}/comp", params(("id" = i32, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-#[delete("/members/{id}/comp")]
-async fn revoke_comp(
-    state: web::Data<AppState>,
-    staff: ApiStaff,
-    id: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    members::revoke_comps(&state, staff.actor, member_id(&id)?).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// A member's billing history: their subscriptions as Stripe last told
-/// us, and the refunds and disputes of their payments.
-#[derive(Serialize, ToSchema)]
-struct BillingJson {
-    member_id: i32,
-    /// A dispute suspends their paid access (`BROADSHEET_ON_DISPUTE`).
-    suspended: bool,
-    subscriptions: Vec<SubscriptionJson>,
-    incidents: Vec<IncidentJson>,
-}
-
-#[derive(Serialize, ToSchema)]
-struct SubscriptionJson {
-    stripe_subscription_id: String,
-    status: String,
-    price_id: String,
-    #[schema(format = DateTime)]
-    current_period_end: Option<String>,
-    cancel_at_period_end: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-struct IncidentJson {
-    /// `refund` or `dispute`.
-    kind: String,
-    /// The charge (a refund) or the dispute.
-    stripe_id: String,
-    charge_id: String,
-    /// Refunded so far, or disputed, in the currency's smallest unit.
-    amount: i64,
-    currency: String,
-    /// A refund: `refunded`, `partially_refunded`; a dispute: Stripe's status.
-    status: String,
-    suspends_access: bool,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    updated_at: String,
-}
-
-/// A member's subscriptions, refunds and disputes. Editors and admins.
-#[utoipa::path(get, path = "/admin/api/members/{id}/billing", params(("id" = i32, Path)),
-    responses((status = 200, body = BillingJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-#[get("/members/{id}/billing")]
-async fn member_billing(
-    state: web::Data<AppState>,
-    staff: ApiStaff,
-    id: web::Path<String>,
-) -> ApiResult<web::Json<BillingJson>> {
-    let id = member_id(&id)?;
-    let history = members::billing_history(&state, staff.actor, id).await?;
-    Ok(web::Json(BillingJson {
-        member_id: id,
-        suspended: history.incidents.iter().any(|i| i.suspends_access),
-        subscriptions: history
-            .subscriptions
-            .into_iter()
-            .map(|s| SubscriptionJson {
-                stripe_subscription_id: s.stripe_subscription_id,
-                status: s.status,
-                price_id: s.price_id,
-                current_period_end: s.current_period_end.map(rfc3339),
-                cancel_at_period_end: s.cancel_at_period_end,
-            })
-            .collect(),
-        incidents: history
-            .incidents
-            .into_iter()
-            .map(|i| IncidentJson {
-                kind: i.kind,
-                stripe_id: i.stripe_id,
-                charge_id: i.charge_id,
-                amount: i.amount,
-                currency: i.currency,
-                status: i.status,
-                suspends_access: i.suspends_access,
-                created_at: rfc3339(i.created_at),
-                updated_at: rfc3339(i.updated_at),
-            })
-            .collect(),
-    }))
-}
-
-/// Every member as CSV in Ghost's layout (`id,email,name,note,
-/// subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at,
-/// deleted_at,labels,tiers`); `broadsheet admin import` reads it back.
-/// Admins only: it is the whole list of people.
-#[utoipa::path(get, path = "/admin/api/members/export",
-    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-#[get("/members/export")]
-async fn export_members(state: web::Data<AppState>, staff: ApiStaff) -> ApiResult<HttpResponse> {
-    if !staff.actor.role.can_manage_members() {
-        return Err(Problem::forbidden("Only admins export members.").into());
-    }
-    let csv = members::export_csv(&state).await?;
-    tracing::info!(actor_id = staff.actor.user_id, "members exported");
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"broadsheet-members.csv\"",
-        ))
-        .body(csv))
 }
 
 /// The publication's settings. Editors and admins.

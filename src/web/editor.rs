@@ -147,7 +147,7 @@ async fn editor_page(
 ) -> AdminEditPage {
     let rendered = markdown::render(&form.markdown, state.config.preview_chars);
     // Only a warning: the page still works when the count cannot be had.
-    let audience = newsletter::audience_size(&state.pool).await.ok();
+    let audience = newsletter::audience_size(&state.pool, None).await.ok();
     AdminEditPage {
         nobody_confirmed: audience == Some(0),
         layout: pages::layout(req, &reader.reader).await,
@@ -243,6 +243,8 @@ async fn create(
         publish_at: if publish { parsed.publish_at } else { None },
         email: parsed.email,
         tiers: Vec::new(),
+        // Like tiers, the newsletter is chosen through the admin API.
+        newsletter_id: None,
     };
     match publishing::create_article(&state, actor, draft).await {
         Ok(article) => Ok(pages::redirect_with_flash(
@@ -337,6 +339,7 @@ async fn update(
                 // The editor page does not choose tiers (the admin API does);
                 // saving here keeps what the article has.
                 tiers: None,
+                newsletter_id: None,
             };
             match publishing::edit_article(&state, actor, id, edit).await {
                 Ok(_) if action == "publish" => {

@@ -1,5 +1,5 @@
 //! The pages behind emailed links: verify, magic-link sign-in, password
-//! reset, unsubscribe; and the account page's newsletter switch.
+//! reset, unsubscribe; and the account page's newsletter choices.
 
 use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, post, web};
 use serde::Deserialize;
@@ -7,12 +7,13 @@ use serde::Deserialize;
 use crate::web::{error::PageResult, pages};
 use crate::{
     accounts::links::{self, LinkKind, RequestLinkError},
-    domain::{email::EmailAddress, password::Password},
+    domain::{access::Standing, email::EmailAddress, password::Password},
+    members::newsletters,
     state::AppState,
     web::{
         csrf::CsrfForm,
         extract::{CurrentReader, SignedIn},
-        views::{ActionPage, EmailFormPage, NewPasswordPage},
+        views::{ActionPage, EmailFormPage, NewPasswordPage, UnsubscribePage},
     },
 };
 
@@ -27,7 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(reset)
         .service(unsubscribe_page)
         .service(unsubscribe)
-        .service(newsletter_switch);
+        .service(unsubscribe_from_all)
+        .service(choose_newsletters);
 }
 
 /// What anyone asking for a link is told, account or not.
@@ -249,22 +251,35 @@ async fn reset(
 #[get("/unsubscribe/{token}")]
 async fn unsubscribe_page(
     req: HttpRequest,
+    state: web::Data<AppState>,
     reader: CurrentReader,
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
-    let page = ActionPage {
+    let Some(link) = newsletters::read_link(&state, &token).await? else {
+        return invalid_unsubscribe_link(&req, &reader).await;
+    };
+    let page = UnsubscribePage {
         layout: pages::layout(&req, &reader).await,
-        title: "Leave the newsletter?".to_owned(),
-        message: "You will stop getting new posts by email. Your account stays, and you can turn the newsletter back on from your account page.".to_owned(),
+        newsletter: link.newsletter.name,
         action: format!("/unsubscribe/{}", token.into_inner()),
-        button: "Unsubscribe",
-        next: None,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
+async fn invalid_unsubscribe_link(req: &HttpRequest, reader: &CurrentReader) -> PageResult<HttpResponse> {
+    notice(
+        req,
+        reader,
+        StatusCode::NOT_FOUND,
+        "Link not valid",
+        "This unsubscribe link is not valid. Use the link from a recent email, or your account page.",
+    )
+    .await
+}
+
 /// RFC 8058 one-click unsubscribe: mail clients POST here with no cookie
-/// and no CSRF token; the signed token in the URL is the authority.
+/// and no CSRF token; the signed token in the URL is the authority. Leaves
+/// the newsletter the email came through, and only it.
 #[post("/unsubscribe/{token}")]
 async fn unsubscribe(
     req: HttpRequest,
@@ -272,47 +287,56 @@ async fn unsubscribe(
     reader: CurrentReader,
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
-    match links::unsubscribe(&state, &token).await? {
-        Some(_) => {
-            notice(
-                &req,
-                &reader,
-                StatusCode::OK,
-                "You are unsubscribed",
-                "You will not get the newsletter any more. You can turn it back on from your account page.",
-            )
-            .await
+    match newsletters::unsubscribe(&state, &token).await? {
+        Some(link) => {
+            let message = format!(
+                "You will not get {} any more. You can choose your newsletters again from your account page.",
+                link.newsletter.name
+            );
+            notice(&req, &reader, StatusCode::OK, "You are unsubscribed", message).await
         }
-        None => {
-            notice(
-                &req,
-                &reader,
-                StatusCode::NOT_FOUND,
-                "Link not valid",
-                "This unsubscribe link is not valid. Use the link from a recent email, or your account page.",
-            )
-            .await
-        }
+        None => invalid_unsubscribe_link(&req, &reader).await,
     }
 }
 
-#[derive(Deserialize)]
-struct NewsletterForm {
-    newsletter: String,
+/// "Leave all newsletters" on the unsubscribe page.
+#[post("/unsubscribe/{token}/all")]
+async fn unsubscribe_from_all(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    if !newsletters::unsubscribe_from_all(&state, &token).await? {
+        return invalid_unsubscribe_link(&req, &reader).await;
+    }
+    notice(
+        &req,
+        &reader,
+        StatusCode::OK,
+        "You left every newsletter",
+        "We will send you no more newsletters. Choose one again from your account page whenever you like.",
+    )
+    .await
 }
 
-#[post("/account/newsletter")]
-async fn newsletter_switch(
+/// The account page's newsletter checkboxes: each ticked `newsletter` field
+/// is a newsletter id; the ones left unticked are left.
+#[post("/account/newsletters")]
+async fn choose_newsletters(
     state: web::Data<AppState>,
-    SignedIn { user, reader: _, .. }: SignedIn,
-    CsrfForm(form): CsrfForm<NewsletterForm>,
+    SignedIn { user, member, .. }: SignedIn,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> PageResult<HttpResponse> {
-    let on = form.newsletter == "on";
-    links::set_newsletter(&state, user.id, on).await?;
-    let flash = if on {
-        "The newsletter is on."
-    } else {
-        "The newsletter is off."
-    };
-    Ok(pages::redirect_with_flash("/account", flash))
+    let chosen: Vec<i32> = form
+        .iter()
+        .filter(|(field, _)| field == "newsletter")
+        .filter_map(|(_, value)| value.parse().ok())
+        .collect();
+    let standing = Standing::of(&member, crate::db::now(), &state.policy);
+    newsletters::choose(&state, user.id, chosen, standing).await?;
+    Ok(pages::redirect_with_flash(
+        "/account#newsletters",
+        "Your newsletters are saved.",
+    ))
 }

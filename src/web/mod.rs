@@ -15,6 +15,8 @@ mod gift_subscriptions;
 mod idempotency;
 mod join;
 mod links;
+mod members_api;
+mod newsletters_api;
 mod offers_api;
 pub mod ops;
 pub(crate) mod pages;
@@ -70,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(admin::configure)
             .configure(tiers_api::configure)
             .configure(offers_api::configure)
+            .configure(members_api::configure)
+            .configure(newsletters_api::configure)
             .default_service(web::to(not_found)),
     )
     .service(

@@ -232,12 +232,12 @@ pub async fn notice(
     reader: &CurrentReader,
     status: StatusCode,
     title: &'static str,
-    message: &'static str,
+    message: impl Into<std::borrow::Cow<'static, str>>,
 ) -> crate::web::error::PageResult<HttpResponse> {
     let page = views::NoticePage {
         layout: layout(req, reader).await,
         title,
-        message,
+        message: message.into(),
     };
     Ok(render(req, status, &page)?)
 }

@@ -23,7 +23,7 @@ use crate::{
         extract::{CurrentReader, SignedIn},
         views::{
             self, AccountPage, ArticlePage, ArticleSummary, BannerView, CtaView, GiftLinkView, HomePage,
-            SessionView,
+            NewsletterChoiceView, SessionView,
         },
     },
 };
@@ -314,6 +314,17 @@ async fn account(
             last_seen: human_date(s.last_seen_at),
         })
         .collect();
+    let newsletters = crate::members::newsletters::choices(&state, user_id, standing)
+        .await?
+        .into_iter()
+        .map(|choice| NewsletterChoiceView {
+            id: choice.newsletter.id,
+            name: choice.newsletter.name,
+            description: choice.newsletter.description,
+            subscribed: choice.subscribed,
+            needs_paid_plan: choice.needs_paid_plan,
+        })
+        .collect();
     let latest = subscriptions.first();
     let billing_history = incidents
         .iter()
@@ -371,7 +382,7 @@ async fn account(
         manage_billing: state.billing.is_some() && user.stripe_customer_id.is_some(),
         billing_history,
         feed_url: state.config.url_for(&accounts::feed_path(&state, &user)),
-        newsletter: user.newsletter,
+        newsletters,
         email_verified: user.email_verified_at.is_some(),
         sessions,
         gift_links,

@@ -180,7 +180,7 @@ pub struct AccountPage {
     pub manage_billing: bool,
     /// The member's private RSS address (full text where they may read it).
     pub feed_url: String,
-    pub newsletter: bool,
+    pub newsletters: Vec<NewsletterChoiceView>,
     pub email_verified: bool,
     pub sessions: Vec<SessionView>,
     pub gift_links: Vec<GiftLinkView>,
@@ -188,6 +188,16 @@ pub struct AccountPage {
     pub has_password: bool,
     /// Refunds and disputes, newest first: "4 December 2026 · Refund of $8".
     pub billing_history: Vec<String>,
+}
+
+/// A newsletter on the account page, with a checkbox.
+pub struct NewsletterChoiceView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub subscribed: bool,
+    /// Paid-only and the member's plan does not read paid posts.
+    pub needs_paid_plan: bool,
 }
 
 /// A signed-in device on the account page.
@@ -327,7 +337,7 @@ pub struct RedeemPage {
 pub struct NoticePage {
     pub layout: Layout,
     pub title: &'static str,
-    pub message: &'static str,
+    pub message: std::borrow::Cow<'static, str>,
 }
 
 /// A page with one button that POSTs: confirming a magic link or an
@@ -341,6 +351,17 @@ pub struct ActionPage {
     pub action: String,
     pub button: &'static str,
     pub next: Option<String>,
+}
+
+/// The page behind an unsubscribe link: leave this newsletter, or all.
+/// The signed token in the URL is the authority (no CSRF field: the
+/// one-click POST of RFC 8058 comes with no cookie).
+#[derive(Template)]
+#[template(path = "pages/unsubscribe.html")]
+pub struct UnsubscribePage {
+    pub layout: Layout,
+    pub newsletter: String,
+    pub action: String,
 }
 
 /// A form asking for an email address: forgot password.

@@ -376,7 +376,7 @@ async fn a_worker_killed_mid_send_and_restarted_delivers_to_everyone() {
 }
 
 #[tokio::test]
-async fn one_click_unsubscribe_with_no_cookie_suppresses_the_member_for_the_next_send() {
+async fn one_click_unsubscribe_with_no_cookie_leaves_the_newsletter_before_the_next_send() {
     let sink = SmtpSink::start().await;
     let app = app_sending_to(&sink, &[]).await;
     let key = app.editor_key().await;
@@ -388,16 +388,15 @@ async fn one_click_unsubscribe_with_no_cookie_suppresses_the_member_for_the_next
         .into_iter()
         .find(|m| m.to[0] == members[0])
         .unwrap();
-    let header = message.header("List-Unsubscribe").unwrap();
-    let url = &header[1..header.find('>').unwrap()];
-    let path = url.trim_start_matches("http://127.0.0.1:8080");
+    let path = &unsubscribe_path(&message);
 
     let page = app.get_with(&new_client(), path).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(
-        page.text().await.unwrap().contains("Leave the newsletter?"),
+        page.text().await.unwrap().contains("Leave Newsletter?"),
         "GET only asks"
     );
+    let subscriptions_before = app.count_rows("newsletter_subscriptions").await;
     let response = new_client()
         .post(app.url(path))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -406,7 +405,16 @@ async fn one_click_unsubscribe_with_no_cookie_suppresses_the_member_for_the_next
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(app.count_rows("suppressions").await, 1);
+    assert_eq!(
+        app.count_rows("newsletter_subscriptions").await,
+        subscriptions_before - 1,
+        "one member left the newsletter; nothing else changed"
+    );
+    assert_eq!(
+        app.count_rows("suppressions").await,
+        0,
+        "leaving one newsletter suppresses nothing"
+    );
 
     let second = app
         .post_article(&key, json!({"title": "Next", "markdown": "x", "visibility": "public", "publish": true, "email": "all"}))
@@ -429,6 +437,14 @@ async fn one_click_unsubscribe_with_no_cookie_suppresses_the_member_for_the_next
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+}
+
+/// The site path of a newsletter's `List-Unsubscribe` link.
+pub(crate) fn unsubscribe_path(message: &crate::smtp::Received) -> String {
+    let header = message.header("List-Unsubscribe").expect("List-Unsubscribe");
+    header[1..header.find('>').expect("<url>")]
+        .trim_start_matches("http://127.0.0.1:8080")
+        .to_owned()
 }
 
 /// The link in the newest transactional email to `to`.

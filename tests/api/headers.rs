@@ -75,9 +75,9 @@ async fn a_csrf_token_is_bound_to_the_session_it_was_shown_to() {
     // cookie of their choosing and submits the same value as the token.
     let planted = "A".repeat(43);
     let forged = new_client()
-        .post(app.url("/account/newsletter"))
+        .post(app.url("/account/newsletters"))
         .header(header::COOKIE, format!("bs_session={session}; bs_csrf={planted}"))
-        .form(&[("newsletter", "off"), ("csrf_token", planted.as_str())])
+        .form(&[("csrf_token", planted.as_str())])
         .send()
         .await
         .unwrap();
@@ -87,9 +87,7 @@ async fn a_csrf_token_is_bound_to_the_session_it_was_shown_to() {
     let others_token = app.csrf_token(&other).await;
     let victims_token = app.csrf_token(&victim).await;
     assert_ne!(victims_token, others_token, "each session has its own token");
-    let genuine = app
-        .post_form(&victim, "/account/newsletter", &[("newsletter", "off")])
-        .await;
+    let genuine = app.post_form(&victim, "/account/newsletters", &[]).await;
     assert_eq!(
         genuine.status(),
         StatusCode::SEE_OTHER,

@@ -307,6 +307,10 @@ impl TestApp {
                     })
                     .collect();
                 broadsheet::per_backend!(conn, |c| diesel::insert_into(u::table).values(&values).execute(c))?;
+                let ids: Vec<i32> = u::table.filter(u::email.eq_any(chunk)).select(u::id).load(conn)?;
+                for id in ids {
+                    broadsheet::db::newsletters::join_defaults(conn, id, now)?;
+                }
             }
             Ok(())
         })

@@ -29,13 +29,15 @@ fn stdout(output: &std::process::Output) -> String {
 /// (email, name, newsletter, verified, stripe customer) of a member.
 async fn member_row(app: &TestApp, email: &'static str) -> (Option<String>, bool, bool, Option<String>) {
     app.db(move |conn| {
-        use broadsheet::db::schema::users;
+        use broadsheet::db::schema::{newsletter_subscriptions, users};
         use diesel::prelude::*;
         let (name, newsletter, verified, customer) = users::table
             .filter(users::email.eq(email))
             .select((
                 users::name,
-                users::newsletter,
+                diesel::dsl::exists(
+                    newsletter_subscriptions::table.filter(newsletter_subscriptions::user_id.eq(users::id)),
+                ),
                 users::email_verified_at,
                 users::stripe_customer_id,
             ))

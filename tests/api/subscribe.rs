@@ -97,13 +97,13 @@ async fn an_email_alone_subscribes_after_a_posted_confirmation_and_the_next_post
 
     let (password, verified, newsletter, source) = app
         .db(|conn| {
-            use broadsheet::db::schema::users as u;
+            use broadsheet::db::schema::{newsletter_subscriptions as n, users as u};
             use diesel::prelude::*;
             Ok(u::table
                 .select((
                     u::password_hash,
                     u::email_verified_at.is_not_null(),
-                    u::newsletter,
+                    diesel::dsl::exists(n::table.filter(n::user_id.eq(u::id))),
                     u::source,
                 ))
                 .first::<(Option<String>, bool, bool, Option<String>)>(conn)?)
