@@ -32,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list_members)
         .service(member_counts)
         .service(export_members)
+        // Any other method there is a 405 naming GET, not `/members/{id}`.
+        .service(web::resource(["/members/counts", "/members/export"]).to(super::not_found))
         .service(create_member)
         .service(get_member)
         .service(patch_member)
@@ -135,19 +137,13 @@ impl TryFrom<MembersQuery> for MemberQuery {
     fn try_from(raw: MembersQuery) -> Result<Self, InvalidInput> {
         Ok(MemberQuery {
             search: MemberQuery::search_text(raw.q.as_deref())?,
-            status: raw
-                .status
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(MemberStatus::parse)
-                .transpose()?,
+            status: raw.status.as_deref().map(MemberStatus::parse).transpose()?,
             label: slug_filter("label", raw.label.as_deref())?,
             newsletter: slug_filter("newsletter", raw.newsletter.as_deref())?,
             source: MemberQuery::source(raw.source.as_deref())?,
             created_after: raw
                 .created_after
                 .as_deref()
-                .filter(|s| !s.is_empty())
                 .map(|t| parse_rfc3339(t, "created_after"))
                 .transpose()?,
             page: MemberQuery::page(raw.page)?,
@@ -719,8 +715,10 @@ async fn delete_label(
     Ok(HttpResponse::NoContent().finish())
 }
 /// The body of `POST /admin/api/members/{id}/comp`, and a new member's comp.
+/// Read through a JSON object only (serde would take `[expires_at, reason]`
+/// as well, which the schema does not allow).
 #[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct CompBody {
     /// RFC 3339; left out, the comp never expires.
     #[schema(format = DateTime)]
@@ -729,6 +727,25 @@ pub struct CompBody {
     /// characters but line breaks and tabs.
     #[schema(max_length = 500, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")]
     reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompFields {
+    expires_at: Option<String>,
+    reason: Option<String>,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for CompBody {
+    type Error = serde_json::Error;
+
+    fn try_from(object: serde_json::Map<String, serde_json::Value>) -> Result<Self, Self::Error> {
+        let fields: CompFields = serde_json::from_value(serde_json::Value::Object(object))?;
+        Ok(CompBody {
+            expires_at: fields.expires_at,
+            reason: fields.reason,
+        })
+    }
 }
 
 impl CompBody {

@@ -195,7 +195,7 @@ pub async fn json_writes_from_this_site(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-async fn not_found(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     if let Some(allowed) = admin::methods_allowed_at(req.path()) {
         let mut response = Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
