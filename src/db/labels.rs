@@ -87,7 +87,17 @@ pub fn find_or_create(
     if let Some(label) = find_by_slug(conn, slug)? {
         return Ok(label);
     }
-    insert(conn, slug, name, now)
+    // Two requests making the same label at once both get it: the second
+    // insert does nothing.
+    per_backend!(conn, |c| diesel::insert_into(labels::table)
+        .values((
+            labels::slug.eq(slug),
+            labels::name.eq(name),
+            labels::created_at.eq(now)
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    find_by_slug(conn, slug)?.ok_or(diesel::result::Error::NotFound)
 }
 
 pub fn rename(conn: &mut DbConnection, id: i32, slug: &str, name: &str) -> QueryResult<usize> {

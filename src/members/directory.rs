@@ -26,15 +26,7 @@ use crate::{
     state::AppState,
 };
 
-use super::{MemberError, NO_MEMBER, newsletters::NewsletterChoice};
-
-fn editors_only(actor: Actor) -> Result<(), MemberError> {
-    if actor.role.can_read_members() {
-        Ok(())
-    } else {
-        Err(MemberError::Forbidden)
-    }
-}
+use super::{MemberError, NO_MEMBER, editors_only, newsletters::NewsletterChoice};
 
 /// One row of the member list.
 #[derive(Debug, Clone)]

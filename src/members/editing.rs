@@ -11,15 +11,7 @@ use crate::{
     state::AppState,
 };
 
-use super::{MemberError, NO_MEMBER, directory::MemberProfile};
-
-fn admins_only(actor: Actor) -> Result<(), MemberError> {
-    if actor.role.can_manage_members() {
-        Ok(())
-    } else {
-        Err(MemberError::Forbidden)
-    }
-}
+use super::{MemberError, NO_MEMBER, admins_only, directory::MemberProfile, newsletters::Chooser};
 
 /// Complimentary access to grant with a new member.
 #[derive(Debug, Clone)]
@@ -61,22 +53,24 @@ fn email_taken(email: &EmailAddress) -> MemberError {
     MemberError::Conflict(format!("{email} already belongs to a member."))
 }
 
-/// The ids of the newsletters named by slug; an unknown slug is refused.
+/// The ids of the newsletters named by slug; an unknown or archived one is
+/// refused.
 fn newsletter_ids(
     conn: &mut db::DbConnection,
     slugs: &[Slug],
 ) -> anyhow::Result<Result<Vec<i32>, MemberError>> {
     let mut ids = Vec::with_capacity(slugs.len());
     for slug in slugs {
-        match newsletters::find_by_slug(conn, slug.as_str())? {
-            Some(newsletter) => ids.push(newsletter.id),
-            None => {
-                return Ok(Err(MemberError::Invalid(crate::domain::InvalidInput::new(
-                    "newsletters",
-                    format!("there is no newsletter {slug}"),
-                ))));
+        let refused = match newsletters::find_by_slug(conn, slug.as_str())? {
+            Some(newsletter) if !newsletter.archived => {
+                ids.push(newsletter.id);
+                continue;
             }
-        }
+            Some(_) => format!("the newsletter {slug} is archived"),
+            None => format!("there is no newsletter {slug}"),
+        };
+        let invalid = crate::domain::InvalidInput::new("newsletters", refused);
+        return Ok(Err(MemberError::Invalid(invalid)));
     }
     Ok(Ok(ids))
 }
@@ -192,14 +186,10 @@ pub async fn update(
                     Ok(ids) => ids,
                     Err(refused) => return Ok(Err(refused)),
                 };
-                // An admin may put a member on any newsletter, paid or not:
-                // they answer for it, as for a comp.
-                let current = newsletters::subscriptions_of(conn, user_id)?;
-                for id in current.iter().filter(|id| !ids.contains(id)) {
-                    newsletters::unsubscribe(conn, user_id, Some(*id))?;
-                }
-                let joining: Vec<i32> = ids.iter().copied().filter(|id| !current.contains(id)).collect();
-                newsletters::subscribe(conn, user_id, &joining, now)?;
+                let admin = Chooser::Admin {
+                    actor_id: actor.user_id,
+                };
+                super::newsletters::choose_in(conn, user_id, &ids, admin)?;
             }
             match edit.suppressed {
                 Some(true) => {

@@ -10,7 +10,7 @@ use crate::{
     state::AppState,
 };
 
-use super::MemberError;
+use super::{MemberError, admins_only, editors_only};
 
 const NO_LABEL: &str = "There is no label with that id.";
 
@@ -19,18 +19,8 @@ fn taken(name: &str) -> MemberError {
 }
 
 pub async fn list(state: &AppState, actor: Actor) -> Result<Vec<(StoredLabel, i64)>, MemberError> {
-    if !actor.role.can_read_members() {
-        return Err(MemberError::Forbidden);
-    }
+    editors_only(actor)?;
     Ok(db::run(&state.pool, |conn| Ok(stored::list_with_counts(conn)?)).await?)
-}
-
-fn admins_only(actor: Actor) -> Result<(), MemberError> {
-    if actor.role.can_manage_members() {
-        Ok(())
-    } else {
-        Err(MemberError::Forbidden)
-    }
 }
 
 /// `name` must already be a valid label name (`member::label_name`).

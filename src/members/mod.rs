@@ -44,6 +44,20 @@ pub enum MemberError {
 
 pub(crate) const NO_MEMBER: &str = "There is no member with that id.";
 
+/// Staff who may read members (editors and admins).
+fn editors_only(actor: Actor) -> Result<(), MemberError> {
+    allowed(actor.role.can_read_members())
+}
+
+/// Staff who may change members, labels and newsletters (admins).
+fn admins_only(actor: Actor) -> Result<(), MemberError> {
+    allowed(actor.role.can_manage_members())
+}
+
+fn allowed(yes: bool) -> Result<(), MemberError> {
+    if yes { Ok(()) } else { Err(MemberError::Forbidden) }
+}
+
 /// Gives `user_id` full access until `expires_at` (or for good).
 pub async fn grant_comp(
     state: &AppState,
@@ -52,9 +66,7 @@ pub async fn grant_comp(
     expires_at: Option<PrimitiveDateTime>,
     reason: String,
 ) -> Result<(), MemberError> {
-    if !actor.role.can_manage_members() {
-        return Err(MemberError::Forbidden);
-    }
+    admins_only(actor)?;
     let granted = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             if users::find(conn, user_id)?.is_none() {
@@ -74,9 +86,7 @@ pub async fn grant_comp(
 
 /// Ends every comp of `user_id`.
 pub async fn revoke_comps(state: &AppState, actor: Actor, user_id: i32) -> Result<usize, MemberError> {
-    if !actor.role.can_manage_members() {
-        return Err(MemberError::Forbidden);
-    }
+    admins_only(actor)?;
     let revoked = db::run(&state.pool, move |conn| {
         if users::find(conn, user_id)?.is_none() {
             return Ok(None);
@@ -101,9 +111,7 @@ pub async fn billing_history(
     actor: Actor,
     user_id: i32,
 ) -> Result<BillingHistory, MemberError> {
-    if !actor.role.can_read_members() {
-        return Err(MemberError::Forbidden);
-    }
+    editors_only(actor)?;
     db::run(&state.pool, move |conn| {
         if users::find(conn, user_id)?.is_none() {
             return Ok(None);

@@ -16,7 +16,7 @@ use crate::{
     state::AppState,
 };
 
-use super::MemberError;
+use super::{MemberError, admins_only};
 
 /// A newsletter to create, already validated.
 #[derive(Debug, Clone)]
@@ -50,20 +50,9 @@ pub struct NewsletterSummary {
     pub subscribers: i64,
 }
 
+/// Any staff member reads the newsletters (authors choose one for a post).
 fn staff_only(actor: Actor) -> Result<(), MemberError> {
-    if actor.role.is_staff() {
-        Ok(())
-    } else {
-        Err(MemberError::Forbidden)
-    }
-}
-
-fn admin_only(actor: Actor) -> Result<(), MemberError> {
-    if actor.role.can_manage_members() {
-        Ok(())
-    } else {
-        Err(MemberError::Forbidden)
-    }
+    super::allowed(actor.role.is_staff())
 }
 
 fn slug_taken(slug: &Slug) -> MemberError {
@@ -108,7 +97,7 @@ pub async fn create(
     actor: Actor,
     draft: NewsletterDraft,
 ) -> Result<NewsletterSummary, MemberError> {
-    admin_only(actor)?;
+    admins_only(actor)?;
     let slug = draft.slug.clone();
     let created = db::run(&state.pool, move |conn| {
         let now = db::now();
@@ -145,7 +134,7 @@ pub async fn update(
     id: i32,
     edit: NewsletterEdit,
 ) -> Result<NewsletterSummary, MemberError> {
-    admin_only(actor)?;
+    admins_only(actor)?;
     let slug = edit.slug.clone();
     let outcome = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
@@ -236,22 +225,35 @@ pub async fn choices(
     .await
 }
 
+/// Who sets a member's newsletters.
+#[derive(Debug, Clone, Copy)]
+pub enum Chooser {
+    /// The member: a paid newsletter only with a plan that reads paid posts.
+    Member { paying: bool },
+    /// An admin, who may put a member on any running newsletter (they answer
+    /// for it, as for a comp).
+    Admin { actor_id: i32 },
+}
+
 /// Makes `user_id` receive exactly `chosen` (ids) of the newsletters they
-/// may choose; ids they may not choose are ignored. Choosing any lifts an
-/// earlier "leave all".
+/// may be put on; other ids are ignored. Each change is on the member's
+/// timeline; choosing any lifts an earlier "leave all".
 pub fn choose_in(
     conn: &mut DbConnection,
     user_id: i32,
     chosen: &[i32],
-    paying: bool,
-    actor_id: Option<i32>,
+    chooser: Chooser,
 ) -> anyhow::Result<()> {
     let now = db::now();
     let user = users::find(conn, user_id)?.ok_or_else(|| anyhow::anyhow!("member {user_id} vanished"))?;
+    let (paying, actor_id) = match chooser {
+        Chooser::Member { paying } => (paying, None),
+        Chooser::Admin { actor_id } => (true, Some(actor_id)),
+    };
     for choice in choices_of(conn, user_id, paying)? {
         let id = choice.newsletter.id;
         // Keeping one is always allowed; joining needs it running and, for
-        // a paid newsletter, a plan that reads paid posts.
+        // a paid newsletter chosen by the member, a plan that reads paid posts.
         let may_join = !choice.needs_paid_plan && !choice.newsletter.archived;
         let wanted = chosen.contains(&id) && (choice.subscribed || may_join);
         if wanted && !choice.subscribed {
@@ -291,7 +293,8 @@ pub async fn choose(
 ) -> anyhow::Result<()> {
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            choose_in(conn, user_id, &chosen, standing.is_paying(), None)
+            let paying = standing.is_paying();
+            choose_in(conn, user_id, &chosen, Chooser::Member { paying })
         })
     })
     .await

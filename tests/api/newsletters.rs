@@ -60,6 +60,21 @@ async fn a_post_through_one_newsletter_reaches_only_its_subscribers_and_one_clic
     subscribe(&app, &key, &members[0], &["newsletter", "the-weekly"]).await;
     subscribe(&app, &key, &members[1], &["the-weekly"]).await;
     subscribe(&app, &key, &members[2], &["newsletter"]).await;
+    let second = app.user_id(&members[1]).await;
+    let (_, timeline) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/admin/api/members/{second}/activity"),
+        None,
+    )
+    .await;
+    let timeline = timeline.to_string();
+    assert!(
+        timeline.contains("Joined the newsletter The Weekly")
+            && timeline.contains("Left the newsletter Newsletter"),
+        "an admin's changes are on the timeline: {timeline}"
+    );
 
     let post = app
         .post_article(&key, json!({"title": "Weekly one", "markdown": "Hello.", "visibility": "public", "publish": true, "email": "all", "newsletter_id": weekly}))
