@@ -113,6 +113,29 @@ pub fn member_note(raw: &str) -> Result<String, InvalidInput> {
     Ok(note.to_owned())
 }
 
+pub const MAX_COMP_REASON_CHARS: usize = 500;
+
+/// Why a comp was granted (kept for the record): at most 500 characters,
+/// line breaks and tabs allowed, no other control characters.
+pub fn comp_reason(raw: &str) -> Result<String, InvalidInput> {
+    if raw
+        .chars()
+        .any(|c| c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(InvalidInput::new(
+            "reason",
+            "reason must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    if raw.chars().count() > MAX_COMP_REASON_CHARS {
+        return Err(InvalidInput::new(
+            "reason",
+            format!("reason must be at most {MAX_COMP_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 /// What the member list is asked for: every filter combined (AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemberQuery {

@@ -92,27 +92,27 @@ fn standing_name(standing: Standing) -> &'static str {
 pub struct MembersQuery {
     /// A piece of the email or the name (case-insensitive).
     #[param(max_length = 200)]
-    q: Option<String>,
+    pub(crate) q: Option<String>,
     /// Where they stand: `free`, `paid`, `comped`, `lapsed`, `card_failed`, `staff`.
     #[param(value_type = Option<MemberStatus>)]
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     /// A label's slug.
-    label: Option<String>,
+    pub(crate) label: Option<String>,
     /// A newsletter's slug: its subscribers.
-    newsletter: Option<String>,
+    pub(crate) newsletter: Option<String>,
     /// What brought them (`home`, `import`, `article:my-post`); end with `*`
     /// for a prefix (`article:*`).
     #[param(max_length = 200)]
-    source: Option<String>,
+    pub(crate) source: Option<String>,
     /// RFC 3339: joined after this time.
     #[param(format = DateTime)]
-    created_after: Option<String>,
+    pub(crate) created_after: Option<String>,
     /// 1-based; default 1.
     #[param(minimum = 1, maximum = 1000000)]
-    page: Option<i64>,
+    pub(crate) page: Option<i64>,
     /// Default 50, at most 200.
     #[param(minimum = 1, maximum = 200)]
-    per_page: Option<i64>,
+    pub(crate) per_page: Option<i64>,
 }
 
 fn slug_filter(
@@ -755,22 +755,7 @@ impl CompBody {
             .as_deref()
             .map(|t| parse_rfc3339(t, "expires_at"))
             .transpose()?;
-        let reason = self.reason.unwrap_or_default();
-        if reason
-            .chars()
-            .any(|c| c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(InvalidInput::new(
-                "reason",
-                "reason must not contain control characters other than line breaks and tabs",
-            ));
-        }
-        if reason.chars().count() > 500 {
-            return Err(InvalidInput::new(
-                "reason",
-                "reason must be at most 500 characters",
-            ));
-        }
+        let reason = member::comp_reason(&self.reason.unwrap_or_default())?;
         Ok(CompGrant { expires_at, reason })
     }
 }

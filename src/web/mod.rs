@@ -16,6 +16,7 @@ mod idempotency;
 mod join;
 mod links;
 mod members_api;
+mod members_page;
 mod newsletters_api;
 mod offers_api;
 pub mod ops;
@@ -92,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(gift_subscriptions::configure)
             .configure(editor::configure)
             .configure(site_settings::configure)
+            .configure(members_page::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
             .configure(data_rights::configure)

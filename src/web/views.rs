@@ -400,6 +400,77 @@ pub struct AdminListPage {
     pub articles: Vec<AdminRow>,
 }
 
+/// A count at the top of the member list, linking to its members.
+pub struct CountView {
+    pub label: &'static str,
+    pub value: i64,
+    pub href: String,
+}
+
+/// A row of the member list.
+pub struct MemberRowView {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub status: &'static str,
+    pub labels: String,
+    pub joined: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_members.html")]
+pub struct AdminMembersPage {
+    pub layout: Layout,
+    pub counts: Vec<CountView>,
+    /// The filters as typed, to keep them in the form.
+    pub search: String,
+    pub status: String,
+    pub label: String,
+    /// (value, label) of each status, and (slug, name) of each label.
+    pub statuses: Vec<(&'static str, &'static str)>,
+    pub labels: Vec<(String, String)>,
+    pub rows: Vec<MemberRowView>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// A member as their page in the editor shows them.
+pub struct MemberView {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub status: &'static str,
+    pub email_verified: bool,
+    pub joined: String,
+    pub source: String,
+    /// Label names, comma-separated (as the labels field takes them).
+    pub labels: String,
+    pub note: String,
+    pub newsletters: String,
+    /// Why nothing is emailed to them, if nothing is.
+    pub suppressed: Option<String>,
+    pub has_comp: bool,
+}
+
+pub struct TimelineView {
+    pub when: String,
+    pub summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_member.html")]
+pub struct AdminMemberPage {
+    pub layout: Layout,
+    /// Admins change members; editors only read.
+    pub may_change: bool,
+    pub member: MemberView,
+    pub timeline: Vec<TimelineView>,
+    pub error: Option<String>,
+}
+
 /// Send progress on the editor page.
 pub struct SendView {
     pub total: i32,

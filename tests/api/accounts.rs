@@ -4,7 +4,7 @@ use reqwest::{StatusCode, header};
 
 use crate::helpers::{client_at, new_client, spawn_app, spawn_app_with};
 
-const PASSWORD: &str = "correct horse battery";
+use crate::helpers::PASSWORD;
 
 fn location(response: &reqwest::Response) -> &str {
     response.headers()[header::LOCATION].to_str().unwrap()

@@ -190,6 +190,9 @@ async fn spawn(settings: HashMap<&str, String>, run_worker: bool) -> TestApp {
 }
 
 /// A marker that must appear only to readers entitled to the paid part.
+/// The password `TestApp::member` signs everyone up with.
+pub const PASSWORD: &str = "correct horse battery";
+
 pub const PAID_MARKER: &str = "PAIDMARKER7f3a9c";
 
 impl TestApp {
@@ -251,7 +254,7 @@ impl TestApp {
     /// client and the user's id.
     pub async fn member(&self, email: &str) -> (reqwest::Client, i32) {
         let client = new_client();
-        let response = self.signup(&client, email, "correct horse battery").await;
+        let response = self.signup(&client, email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "signup of {email}");
         (client, self.user_id(email).await)
     }

@@ -485,3 +485,132 @@ async fn deleting_a_member_erases_them_as_self_service_deletion_does() {
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "staff are not deleted here");
 }
+
+#[tokio::test]
+async fn an_admin_finds_a_member_by_email_opens_them_and_adds_a_label_in_the_browser() {
+    use crate::{browser::Browser, helpers::PASSWORD};
+    let app = spawn_app().await;
+    let (_, admin_id) = app.member("owner@example.com").await;
+    app.set_role(admin_id, Role::Admin).await;
+    app.add_verified_members("someone", 3).await;
+    let (_, wanted) = app.member("wanted@example.com").await;
+    app.add_subscription(wanted, "active", 20).await;
+
+    let browser = Browser::start().await;
+    browser.open(&app.url("/login?next=/admin/members")).await;
+    browser.fill("#email", "owner@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    assert_eq!(browser.wait_for_path("/admin/members").await, "/admin/members");
+    assert!(
+        browser.wait_for_text("5 Members").await,
+        "the counts: {}",
+        browser.text().await
+    );
+
+    browser.fill("#q", "wanted@").await;
+    browser.click("form.member-search button[type=submit]").await;
+    assert!(
+        browser.wait_for_text("1 member").await,
+        "{}",
+        browser.text().await
+    );
+    browser.click_link("wanted@example.com").await;
+    assert!(browser.wait_for_text("Timeline").await);
+    assert!(browser.text().await.contains("Paid"), "the member's status");
+
+    browser.fill("#labels", "Early backer").await;
+    browser.click("form[action$='/labels'] button[type=submit]").await;
+    assert!(
+        browser.wait_for_text("Labels saved.").await,
+        "{}",
+        browser.text().await
+    );
+    assert_eq!(browser.value_of("#labels").await, "Early backer");
+    browser.resize(390, 844).await;
+    assert!(browser.horizontal_overflow().await <= 0, "fits a phone");
+    browser.close().await;
+
+    let key = app.api_key_for("api@example.com", Role::Admin).await;
+    assert_eq!(
+        emails_for(&app, &key, "label=early-backer").await.0,
+        vec!["wanted@example.com".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn the_members_page_is_for_editors_and_admins_and_only_admins_change_members_there() {
+    let app = spawn_app().await;
+    let (reader, id) = app.member("reader@example.com").await;
+    let (editor, editor_id) = app.member("editor@example.com").await;
+    app.set_role(editor_id, Role::Editor).await;
+    let (author, author_id) = app.member("author@example.com").await;
+    app.set_role(author_id, Role::Author).await;
+    let (admin, admin_id) = app.member("admin@example.com").await;
+    app.set_role(admin_id, Role::Admin).await;
+
+    let (status, page) = app.get_text(&editor, &format!("/admin/members/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Only admins change members") && !page.contains("Save labels"),
+        "{page}"
+    );
+    assert_eq!(
+        app.get_text(&author, "/admin/members").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _) = app.get_text(&reader, "/admin/members").await;
+    assert_ne!(status, StatusCode::OK);
+    let refused = app
+        .post_form(&editor, &format!("/admin/members/{id}/note"), &[("note", "x")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let path = format!("/admin/members/{id}");
+    let saved = app
+        .post_form(&admin, &format!("{path}/note"), &[("note", "Met at the fair")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let granted = app
+        .post_form(
+            &admin,
+            &format!("{path}/comp"),
+            &[("until", "2099-01-31"), ("reason", "press")],
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+    let bad_date = app
+        .post_form(
+            &admin,
+            &format!("{path}/comp"),
+            &[("until", "soon"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(bad_date.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = app.get_text(&admin, &path).await;
+    assert!(
+        page.contains("Met at the fair")
+            && page.contains("Comped")
+            && page.contains("End complimentary access"),
+        "{page}"
+    );
+    let wrong = app
+        .post_form(
+            &admin,
+            &format!("{path}/delete"),
+            &[("confirm_email", "someone@else.com")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let deleted = app
+        .post_form(
+            &admin,
+            &format!("{path}/delete"),
+            &[("confirm_email", "reader@example.com")],
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get_text(&admin, &path).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = app.get_text(&admin, "/admin/members?status=rich").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -7,7 +7,7 @@ use crate::{
     helpers::{PAID_MARKER, spawn_app},
 };
 
-const PASSWORD: &str = "correct horse battery";
+use crate::helpers::PASSWORD;
 
 #[tokio::test]
 async fn an_anonymous_reader_sees_the_teaser_logs_in_from_it_and_reads_the_whole_article() {
