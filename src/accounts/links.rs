@@ -50,13 +50,14 @@ pub async fn verify_email(
     token: String,
     prover_session: Option<String>,
 ) -> anyhow::Result<bool> {
+    let config = state.config.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let now = db::now();
             let Some(user_id) = login_tokens::consume(conn, &token, VERIFY_EMAIL, now)? else {
                 return Ok(false);
             };
-            prove_address(conn, user_id, now, prover_session.as_deref())?;
+            prove_address(conn, &config, user_id, now, prover_session.as_deref())?;
             Ok(true)
         })
     })
@@ -69,15 +70,19 @@ pub async fn verify_email(
 /// out: every other session ends, the private feed address changes, and a
 /// password the prover did not set is cleared (the prover set it only if
 /// they are signed in to this account in the browser that opened the link).
-/// Later proofs change nothing.
+/// Later proofs change nothing. The first also queues the free welcome.
 pub(crate) fn prove_address(
     conn: &mut db::DbConnection,
+    config: &Config,
     user_id: i32,
     now: time::PrimitiveDateTime,
     prover_session: Option<&str>,
 ) -> anyhow::Result<()> {
     if users::mark_email_verified(conn, user_id, now)? == 0 {
         return Ok(()); // proved before
+    }
+    if let Some(user) = users::find(conn, user_id)? {
+        super::welcome::queue_once(conn, config, user_id, &user.email, super::welcome::Welcome::Free)?;
     }
     let prover_hash = prover_session.map(super::token::hash);
     let prover_is_signed_in = match &prover_hash {
@@ -200,13 +205,14 @@ pub async fn sign_in_with_link(
     prover_session: Option<String>,
     user_agent: Option<String>,
 ) -> anyhow::Result<Option<String>> {
+    let config = state.config.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let now = db::now();
             let Some(user_id) = login_tokens::consume(conn, &token, MAGIC_LINK, now)? else {
                 return Ok(None);
             };
-            prove_address(conn, user_id, now, prover_session.as_deref())?;
+            prove_address(conn, &config, user_id, now, prover_session.as_deref())?;
             Ok(Some(start_session(conn, user_id, user_agent.as_deref())?))
         })
     })

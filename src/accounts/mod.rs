@@ -4,6 +4,7 @@
 pub mod data_rights;
 pub mod links;
 pub mod subscribe;
+pub mod welcome;
 
 use std::net::IpAddr;
 

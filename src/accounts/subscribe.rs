@@ -18,6 +18,7 @@ use crate::{
     accounts::{
         links::{self, LinkKind},
         start_session,
+        welcome::{self, Welcome},
     },
     config::Config,
     db::{self, pending_signups, suppressions, users},
@@ -134,6 +135,7 @@ pub async fn confirm(
     prover_session: Option<String>,
     user_agent: Option<String>,
 ) -> anyhow::Result<Option<String>> {
+    let config = state.config.clone();
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let now = db::now();
@@ -143,7 +145,7 @@ pub async fn confirm(
             let email = EmailAddress::parse(&pending.email).context("a stored pending address")?;
             let user_id = match users::find_by_email(conn, &email)? {
                 Some(member) => {
-                    links::prove_address(conn, member.id, now, prover_session.as_deref())?;
+                    links::prove_address(conn, &config, member.id, now, prover_session.as_deref())?;
                     member.id
                 }
                 None => {
@@ -158,6 +160,7 @@ pub async fn confirm(
                     .insert(conn)
                     .context("creating a subscribed member")?;
                     users::mark_email_verified(conn, member.id, now)?;
+                    welcome::queue_once(conn, &config, member.id, &member.email, Welcome::Free)?;
                     tracing::info!(user_id = member.id, source = %pending.source, "free subscriber confirmed");
                     member.id
                 }

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use stripe_shared::{Charge, CheckoutSession, CheckoutSessionMode, Dispute, Invoice, Subscription};
 use stripe_webhook::{Event, EventObject, Webhook};
 
+use crate::accounts::welcome::{self, Welcome};
 use crate::stripe::{GIFT_METADATA_KEY, client::snapshot, from_unix, signature};
 use crate::{
     config::OnDispute,
@@ -238,14 +239,7 @@ fn checkout_completed(
             "its customer is not the one we created for this member",
         ));
     }
-    newsletter::enqueue(
-        conn,
-        config,
-        &user.email,
-        &Transactional::WelcomeToPaid {
-            url: config.url_for("/"),
-        },
-    )?;
+    welcome::queue_once(conn, config, user.id, &user.email, Welcome::Paid)?;
     Ok(Outcome::Applied)
 }
 

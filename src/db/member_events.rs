@@ -41,6 +41,22 @@ pub fn record(
     Ok(())
 }
 
+/// Whether `kind` with `detail` was recorded for `user_id` (a welcome sent).
+pub fn exists(
+    conn: &mut DbConnection,
+    user_id: i32,
+    kind: MemberEventKind,
+    detail: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        member_events::table
+            .filter(member_events::user_id.eq(user_id))
+            .filter(member_events::kind.eq(kind.as_str()))
+            .filter(member_events::detail.eq(detail)),
+    ))
+    .get_result(conn)
+}
+
 /// A member's events, oldest first.
 pub fn of_member(conn: &mut DbConnection, user_id: i32) -> QueryResult<Vec<MemberEvent>> {
     member_events::table

@@ -75,6 +75,8 @@ text_enum! {
         SuppressionLifted => "suppression_lifted",
         AddedByStaff => "added_by_staff",
         SignInLinkSent => "sign_in_link_sent",
+        /// Detail `free` or `paid`: each is sent once.
+        WelcomeSent => "welcome_sent",
     }
 }
 

@@ -37,6 +37,80 @@ pub struct SiteSettings {
     pub embed_origins: Vec<String>,
     /// Whether the free-subscribe form also asks for a name.
     pub subscribe_asks_name: bool,
+    /// Emailed once to a new member when they first confirm their address.
+    pub welcome_free: WelcomeEmail,
+    /// Emailed once to a member on their first paid subscription.
+    pub welcome_paid: WelcomeEmail,
+}
+
+/// A welcome email as the admin wrote it. `{publication}` in the subject or
+/// the message stands for the publication's name when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WelcomeEmail {
+    pub enabled: bool,
+    /// 1 to 200 characters, one line.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub subject: String,
+    /// Markdown, 1 to 10,000 characters.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
+    pub markdown: String,
+}
+
+impl WelcomeEmail {
+    /// The built-in free welcome, on until the admin edits or turns it off.
+    pub fn default_free() -> Self {
+        Self {
+            enabled: true,
+            subject: "Welcome to {publication}".to_owned(),
+            markdown: "Thank you for joining {publication}.\n\n\
+                New posts will reach this inbox as they are published, and every \
+                past one is on the site. Choose which newsletters you get from \
+                your account page, any time."
+                .to_owned(),
+        }
+    }
+
+    /// The built-in paid welcome.
+    pub fn default_paid() -> Self {
+        Self {
+            enabled: true,
+            subject: "Thank you for subscribing to {publication}".to_owned(),
+            markdown: "Your subscription is active: every post is yours to read in full, \
+                on the site and in your inbox.\n\n\
+                Manage your plan and card from your account page whenever you need to."
+                .to_owned(),
+        }
+    }
+
+    /// `{publication}` filled in.
+    pub fn subject_for(&self, publication: &str) -> String {
+        self.subject.replace("{publication}", publication)
+    }
+
+    pub fn markdown_for(&self, publication: &str) -> String {
+        self.markdown.replace("{publication}", publication)
+    }
+
+    fn checked(self, field: &'static str) -> Result<Self, InvalidInput> {
+        let subject = one_line(field, &self.subject, 1, 200)?;
+        let markdown = self.markdown.trim().to_owned();
+        if markdown.is_empty() || markdown.chars().count() > 10_000 || markdown.contains('\0') {
+            return Err(InvalidInput::new(
+                field,
+                "the welcome message must be 1 to 10,000 characters of markdown",
+            ));
+        }
+        Ok(Self {
+            enabled: self.enabled,
+            subject,
+            markdown,
+        })
+    }
 }
 
 /// One entry of the site navigation.
@@ -108,6 +182,10 @@ pub struct SettingsPatch {
     #[schema(max_items = 20, inline)]
     pub embed_origins: Option<Vec<Origin>>,
     pub subscribe_asks_name: Option<bool>,
+    /// The whole free welcome email (all three fields).
+    pub welcome_free: Option<WelcomeEmail>,
+    /// The whole paid welcome email (all three fields).
+    pub welcome_paid: Option<WelcomeEmail>,
 }
 
 /// An origin as typed (`https://example.com`); checked by `origin`.
@@ -145,6 +223,8 @@ impl SiteSettings {
             copyright: String::new(),
             embed_origins: Vec::new(),
             subscribe_asks_name: false,
+            welcome_free: WelcomeEmail::default_free(),
+            welcome_paid: WelcomeEmail::default_paid(),
         }
     }
 
@@ -190,6 +270,12 @@ impl SiteSettings {
         }
         if let Some(asks) = patch.subscribe_asks_name {
             next.subscribe_asks_name = asks;
+        }
+        if let Some(welcome) = patch.welcome_free {
+            next.welcome_free = welcome.checked("welcome_free")?;
+        }
+        if let Some(welcome) = patch.welcome_paid {
+            next.welcome_paid = welcome.checked("welcome_paid")?;
         }
         Ok(next)
     }

@@ -222,8 +222,18 @@ pub enum Transactional {
     PaymentFailed {
         url: String,
     },
-    WelcomeToPaid {
+    /// A welcome in the admin's words (`settings::WelcomeEmail`), with
+    /// `{publication}` already filled in.
+    Welcome {
+        /// The paid welcome (else the free one): names the kind.
+        paid: bool,
+        /// A test an admin sent themselves: the subject says so.
+        test: bool,
+        subject: String,
+        markdown: String,
+        /// The site's home page.
         url: String,
+        account_url: String,
     },
     /// To a gift's buyer once it is paid: the redeem link, and who hears of
     /// it when (`delivery`, a sentence).
@@ -266,6 +276,25 @@ struct ActionText<'a> {
     footnote: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/welcome.html")]
+struct WelcomeHtml<'a> {
+    site: &'a str,
+    subject: &'a str,
+    html: &'a str,
+    url: &'a str,
+    account_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/welcome.txt")]
+struct WelcomeText<'a> {
+    site: &'a str,
+    text: &'a str,
+    url: &'a str,
+    account_url: &'a str,
+}
+
 /// A rendered transactional email.
 pub struct Rendered {
     pub kind: &'static str,
@@ -277,6 +306,41 @@ pub struct Rendered {
 impl Transactional {
     /// The message as `site` (the publication's name) sends it.
     pub fn render(&self, site: &str) -> anyhow::Result<Rendered> {
+        if let Self::Welcome {
+            paid,
+            test,
+            subject,
+            markdown,
+            url,
+            account_url,
+        } = self
+        {
+            let subject = if *test {
+                format!("[Test] {subject}")
+            } else {
+                subject.clone()
+            };
+            let html = crate::domain::markdown::to_safe_html(markdown);
+            return Ok(Rendered {
+                kind: if *paid { "welcome_paid" } else { "welcome_free" },
+                text: WelcomeText {
+                    site,
+                    text: markdown,
+                    url,
+                    account_url,
+                }
+                .render()?,
+                html: WelcomeHtml {
+                    site,
+                    subject: &subject,
+                    html: &html,
+                    url,
+                    account_url,
+                }
+                .render()?,
+                subject,
+            });
+        }
         let sign_in_heading = format!("Sign in to {site}");
         let subscribe_heading = format!("Subscribe to {site}");
         let gift_intro = match self {
@@ -343,15 +407,6 @@ impl Transactional {
                 url,
                 "We will retry the payment over the next days.",
             ),
-            Self::WelcomeToPaid { url } => (
-                "welcome_to_paid",
-                "Welcome, subscriber",
-                "Thank you for subscribing",
-                "Your subscription is active: every post is yours to read in full, on the site and in your inbox.",
-                "Start reading",
-                url,
-                "Manage your plan and card any time from your account page.",
-            ),
             Self::GiftBought { url, .. } => (
                 "gift_bought",
                 "Your gift subscription is ready",
@@ -361,6 +416,7 @@ impl Transactional {
                 url,
                 gift_note.as_str(),
             ),
+            Self::Welcome { .. } => unreachable!("a welcome has its own template, rendered above"),
             Self::GiftReceived { url, .. } => (
                 "gift_received",
                 "You have been given a subscription",
@@ -418,7 +474,7 @@ mod tests {
 
     /// Snapshots of every email, text and HTML. Inputs are fixed, so nothing
     /// needs redacting but the token, which is a placeholder here.
-    use crate::domain::access::CallToAction;
+    use crate::domain::{access::CallToAction, settings::WelcomeEmail};
 
     #[test]
     fn every_email_looks_as_approved() {
@@ -439,7 +495,22 @@ mod tests {
             Transactional::MagicLink { url: url() },
             Transactional::ResetPassword { url: url() },
             Transactional::PaymentFailed { url: url() },
-            Transactional::WelcomeToPaid { url: url() },
+            Transactional::Welcome {
+                paid: false,
+                test: false,
+                subject: WelcomeEmail::default_free().subject_for("Broadsheet"),
+                markdown: WelcomeEmail::default_free().markdown_for("Broadsheet"),
+                url: url(),
+                account_url: "https://news.example.com/account".into(),
+            },
+            Transactional::Welcome {
+                paid: true,
+                test: true,
+                subject: WelcomeEmail::default_paid().subject_for("Broadsheet"),
+                markdown: "Thank you, **truly**.\n\n<script>alert(1)</script>".into(),
+                url: url(),
+                account_url: "https://news.example.com/account".into(),
+            },
             Transactional::GiftBought {
                 url: url(),
                 gift: "6 months of Gold".into(),

@@ -18,7 +18,7 @@ use crate::{
     domain::{
         InvalidInput,
         article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
-        settings::{NavLink, SettingsPatch, SiteSettings},
+        settings::{NavLink, SettingsPatch, SiteSettings, WelcomeEmail},
         slug::Slug,
         time::{parse_rfc3339, rfc3339},
     },
@@ -55,7 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
         tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price,
         offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer),
-    components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink)),
+    components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink, WelcomeEmail)),
     modifiers(&BearerKey, &TimeZones, &BenefitLines),
     security(("api_key" = []))
 )]

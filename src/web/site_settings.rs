@@ -12,16 +12,17 @@ use crate::web::{
     views::{AdminSettingsPage, SettingsFormView},
 };
 use crate::{
+    accounts::welcome::{self, Welcome},
     domain::{
         InvalidInput,
-        settings::{NavLink, Origin, SettingsPatch, SiteSettings},
+        settings::{NavLink, Origin, SettingsPatch, SiteSettings, WelcomeEmail},
     },
     publication::{self, SettingsError},
     state::AppState,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(save);
+    cfg.service(show).service(save).service(welcome_test);
 }
 
 /// The form as posted: lists are one entry per line.
@@ -43,6 +44,14 @@ pub struct SettingsForm {
     embed_origins: String,
     /// A checkbox: present when ticked.
     subscribe_asks_name: Option<String>,
+    /// The welcome emails: a form without them (a page loaded before they
+    /// existed) leaves them as they are.
+    welcome_free_enabled: Option<String>,
+    welcome_free_subject: Option<String>,
+    welcome_free_markdown: Option<String>,
+    welcome_paid_enabled: Option<String>,
+    welcome_paid_subject: Option<String>,
+    welcome_paid_markdown: Option<String>,
 }
 
 impl SettingsForm {
@@ -75,7 +84,25 @@ impl SettingsForm {
             copyright: Some(self.copyright.clone()),
             embed_origins: Some(lines(&self.embed_origins).map(|o| Origin(o.to_owned())).collect()),
             subscribe_asks_name: Some(self.subscribe_asks_name.is_some()),
+            welcome_free: self.welcome_free(),
+            welcome_paid: self.welcome_paid(),
         })
+    }
+
+    fn welcome_free(&self) -> Option<WelcomeEmail> {
+        welcome(
+            &self.welcome_free_enabled,
+            &self.welcome_free_subject,
+            &self.welcome_free_markdown,
+        )
+    }
+
+    fn welcome_paid(&self) -> Option<WelcomeEmail> {
+        welcome(
+            &self.welcome_paid_enabled,
+            &self.welcome_paid_subject,
+            &self.welcome_paid_markdown,
+        )
     }
 
     fn view(&self) -> SettingsFormView {
@@ -93,8 +120,23 @@ impl SettingsForm {
             copyright: self.copyright.clone(),
             embed_origins: self.embed_origins.clone(),
             subscribe_asks_name: self.subscribe_asks_name.is_some(),
+            welcome_free: self.welcome_free().unwrap_or_else(WelcomeEmail::default_free),
+            welcome_paid: self.welcome_paid().unwrap_or_else(WelcomeEmail::default_paid),
         }
     }
+}
+
+/// A welcome email from its three fields, when the form had them.
+fn welcome(
+    enabled: &Option<String>,
+    subject: &Option<String>,
+    markdown: &Option<String>,
+) -> Option<WelcomeEmail> {
+    Some(WelcomeEmail {
+        enabled: enabled.is_some(),
+        subject: subject.clone()?,
+        markdown: markdown.clone()?,
+    })
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -122,6 +164,8 @@ impl From<&SiteSettings> for SettingsFormView {
             copyright: s.copyright.clone(),
             embed_origins: s.embed_origins.join("\n"),
             subscribe_asks_name: s.subscribe_asks_name,
+            welcome_free: s.welcome_free.clone(),
+            welcome_paid: s.welcome_paid.clone(),
         }
     }
 }
@@ -192,4 +236,41 @@ async fn save(
         Err(SettingsError::Invalid(invalid)) => refused(invalid).await,
         Err(other) => Err(Problem::from(other).into()),
     }
+}
+
+#[derive(Deserialize)]
+struct WelcomeTestQuery {
+    which: String,
+}
+
+/// "Send me a test": the saved welcome email to the admin's own address,
+/// marked as a test (the button sits in the settings form, whose fields are
+/// not saved by it).
+#[post("/admin/settings/welcome-test")]
+async fn welcome_test(
+    state: web::Data<AppState>,
+    staff: SiteStaff,
+    query: web::Query<WelcomeTestQuery>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> PageResult<HttpResponse> {
+    if !staff.actor.role.can_change_settings() {
+        return Err(Problem::forbidden("Only admins send test emails.").into());
+    }
+    let which = Welcome::parse(&query.which).ok_or_else(|| {
+        Problem::from(InvalidInput::new(
+            "which",
+            "which must be welcome_free or welcome_paid",
+        ))
+    })?;
+    let to = staff
+        .reader
+        .user
+        .as_ref()
+        .map(|user| user.email.clone())
+        .ok_or_else(|| Problem::forbidden("Sign in to send a test."))?;
+    welcome::send_test(&state, to.clone(), which).await?;
+    let flash = format!(
+        "A test of the welcome email is on its way to {to}. Unsaved changes were not sent: save first."
+    );
+    Ok(pages::redirect_with_flash("/admin/settings", &flash))
 }

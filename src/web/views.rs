@@ -7,6 +7,8 @@ use askama::Template;
 use crate::domain::settings::Publication;
 
 /// Versioned so browsers may cache it for a year; bump with the file.
+use crate::domain::settings::WelcomeEmail;
+
 pub const STYLESHEET_URL: &str = "/static/style.v3.css";
 pub const STYLESHEET: &str = include_str!("../../static/style.css");
 pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
@@ -545,6 +547,8 @@ pub struct SettingsFormView {
     pub copyright: String,
     pub embed_origins: String,
     pub subscribe_asks_name: bool,
+    pub welcome_free: WelcomeEmail,
+    pub welcome_paid: WelcomeEmail,
 }
 
 #[derive(Template)]

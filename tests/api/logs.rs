@@ -126,7 +126,8 @@ async fn no_password_token_key_or_secret_reaches_the_logs_during_a_full_flow() {
     app.get_text(&browser, &verify).await;
     app.post_form(&new_client(), "/login/link", &[("email", "reader@example.com")])
         .await;
-    sink.wait_for(2, Duration::from_secs(10)).await;
+    // The verification, the welcome it set off, and the sign-in link.
+    sink.wait_for(3, Duration::from_secs(10)).await;
     let magic = link_in(&sink, "reader@example.com", "/login/link/");
     let magic_browser = new_client();
     let signed_in = app.post_form(&magic_browser, &magic, &[]).await;
@@ -134,7 +135,7 @@ async fn no_password_token_key_or_secret_reaches_the_logs_during_a_full_flow() {
     let magic_session = session_token_in(&signed_in);
     app.post_form(&new_client(), "/reset", &[("email", "reader@example.com")])
         .await;
-    sink.wait_for(3, Duration::from_secs(10)).await;
+    sink.wait_for(4, Duration::from_secs(10)).await;
     let reset = link_in(&sink, "reader@example.com", "/reset/");
     let reset_browser = new_client();
     let changed = app

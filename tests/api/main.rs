@@ -31,3 +31,4 @@ mod stripe;
 mod subscribe;
 mod tiers;
 mod website;
+mod welcome;
