@@ -34,6 +34,14 @@ async fn emails_for(app: &TestApp, key: &str, query: &str) -> (Vec<String>, i64)
     (emails, list["total"].as_i64().unwrap())
 }
 
+/// A member's timeline (`/admin/api/members/{id}/activity`) as JSON text.
+pub(crate) async fn timeline_of(app: &TestApp, key: &str, id: impl std::fmt::Display) -> String {
+    let path = format!("/admin/api/members/{id}/activity");
+    let (status, timeline) = call(app, key, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    timeline.to_string()
+}
+
 async fn member_id(app: &TestApp, email: &str) -> i32 {
     app.user_id(email).await
 }

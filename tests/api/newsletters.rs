@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::{
     email::{app_sending_to, unsubscribe_path, wait_until_finished},
     helpers::{TestApp, new_client},
+    member_list::timeline_of,
     smtp::{Parsed, SmtpSink},
     tiers::{admin_key, call},
 };
@@ -61,15 +62,7 @@ async fn a_post_through_one_newsletter_reaches_only_its_subscribers_and_one_clic
     subscribe(&app, &key, &members[1], &["the-weekly"]).await;
     subscribe(&app, &key, &members[2], &["newsletter"]).await;
     let second = app.user_id(&members[1]).await;
-    let (_, timeline) = call(
-        &app,
-        &key,
-        Method::GET,
-        &format!("/admin/api/members/{second}/activity"),
-        None,
-    )
-    .await;
-    let timeline = timeline.to_string();
+    let timeline = timeline_of(&app, &key, second).await;
     assert!(
         timeline.contains("Joined the newsletter The Weekly")
             && timeline.contains("Left the newsletter Newsletter"),
@@ -190,18 +183,8 @@ async fn members_choose_their_newsletters_on_the_account_page_and_a_paid_one_nee
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, member) = call(&app, &key, Method::GET, &format!("/admin/api/members/{id}"), None).await;
     assert_eq!(subscribed(&member), vec!["newsletter", "insider"]);
-    let (_, timeline) = call(
-        &app,
-        &key,
-        Method::GET,
-        &format!("/admin/api/members/{id}/activity"),
-        None,
-    )
-    .await;
-    assert!(
-        timeline.to_string().contains("Joined the newsletter Insider"),
-        "{timeline}"
-    );
+    let timeline = timeline_of(&app, &key, id).await;
+    assert!(timeline.contains("Joined the newsletter Insider"), "{timeline}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::{
     email::{WAIT, app_sending_to, link_in},
     helpers::TestApp,
+    member_list::timeline_of,
     smtp::{Parsed, SmtpSink},
     tiers::{admin_key, call},
 };
@@ -76,18 +77,8 @@ async fn the_free_welcome_arrives_once_when_a_new_member_confirms_in_the_admins_
         received(&sink, "new@example.com", "Hello from Broadsheet").len(),
         1
     );
-    let (_, timeline) = call(
-        &app,
-        &key,
-        Method::GET,
-        &format!("/admin/api/members/{id}/activity"),
-        None,
-    )
-    .await;
-    assert!(
-        timeline.to_string().contains("Sent the free welcome email"),
-        "{timeline}"
-    );
+    let timeline = timeline_of(&app, &key, id).await;
+    assert!(timeline.contains("Sent the free welcome email"), "{timeline}");
 }
 
 #[tokio::test]
