@@ -253,10 +253,11 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError(problem).into()
 }
 
-/// A JSON body that may be left out altogether (an empty body, or `null`,
-/// reads as the default), with the same 400/422 split as `web::Json`.
+/// A JSON body that may be left out altogether (no body, or `null`, reads
+/// as the default), with the same 400/422 split as `web::Json`. A body of
+/// only whitespace is not JSON and is refused like any other.
 pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Problem> {
-    if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
+    if body.is_empty() || body.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| {

@@ -323,3 +323,39 @@ async fn an_article_with_a_divider_that_is_not_a_block_of_its_own_is_refused_wit
     assert!(message.contains("line 5"), "{message}");
     assert_eq!(app.count_rows("articles").await, 0);
 }
+
+#[tokio::test]
+async fn a_publish_body_of_only_whitespace_is_refused_as_not_json() {
+    let app = crate::helpers::spawn_app().await;
+    let key = app.editor_key().await;
+    let created = app
+        .post_article(
+            &key,
+            serde_json::json!({"title": "T", "markdown": "x", "visibility": "public"}),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let path = format!("/admin/api/articles/{}/publish", created["id"]);
+    let response = crate::helpers::new_client()
+        .post(app.url(&path))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("\t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let empty = crate::helpers::new_client()
+        .post(app.url(&path))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        empty.status(),
+        reqwest::StatusCode::OK,
+        "no body at all still publishes now"
+    );
+}
