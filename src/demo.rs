@@ -8,7 +8,7 @@ use crate::{
     accounts,
     db::{self, users},
     domain::{
-        article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        article::{ArticleMarkdown, ArticleTitle, Visibility},
         editorial::Actor,
         email::EmailAddress,
         password::Password,
@@ -76,15 +76,12 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoEditor
     };
     for (title, visibility, markdown) in ARTICLES {
         let draft = ArticleDraft {
-            title: ArticleTitle::parse(title)?,
-            markdown: ArticleMarkdown::parse((*markdown).to_owned())?,
-            visibility: *visibility,
-            slug: None,
             publish: true,
-            publish_at: None,
-            email: EmailSegment::None,
-            tiers: Vec::new(),
-            newsletter_id: None,
+            ..ArticleDraft::new(
+                ArticleTitle::parse(title)?,
+                ArticleMarkdown::parse((*markdown).to_owned())?,
+                *visibility,
+            )
         };
         publishing::create_article(
             state,

@@ -523,15 +523,13 @@ async fn fan_out(
         )?;
         let started = Instant::now();
         let draft = ArticleDraft {
-            title: ArticleTitle::parse(&format!("Fan-out round {round}"))?,
-            markdown: ArticleMarkdown::parse(sample_markdown())?,
-            visibility: Visibility::Paid,
-            slug: None,
             publish: true,
-            publish_at: None,
-            email: EmailSegment::All,
-            tiers: Vec::new(),
-            newsletter_id: None,
+            segment: EmailSegment::All,
+            ..ArticleDraft::new(
+                ArticleTitle::parse(&format!("Fan-out round {round}"))?,
+                ArticleMarkdown::parse(sample_markdown())?,
+                Visibility::Paid,
+            )
         };
         publishing::create_article(&state, seeded.editor, draft)
             .await

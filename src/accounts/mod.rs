@@ -43,14 +43,26 @@ pub enum SignUpError {
     Internal(#[from] anyhow::Error),
 }
 
-#[tracing::instrument(skip_all, fields(email = %email.masked()))]
+/// A sign-up form, parsed.
+pub struct NewMember {
+    pub email: EmailAddress,
+    pub password: Password,
+    /// The newsletters ticked; `None`: the default ones.
+    pub newsletters: Option<Vec<i32>>,
+}
+
+#[tracing::instrument(skip_all, fields(email = %new_member.email.masked()))]
 pub async fn sign_up(
     state: &AppState,
     ip: IpAddr,
-    email: EmailAddress,
-    password: Password,
+    new_member: NewMember,
     user_agent: Option<String>,
 ) -> Result<SignUpOutcome, SignUpError> {
+    let NewMember {
+        email,
+        password,
+        newsletters,
+    } = new_member;
     state
         .signup_throttle
         .check(ip, email.as_str())
@@ -73,7 +85,7 @@ pub async fn sign_up(
                 Err(e) if db::is_unique_violation(&e) => return Ok(SignUpOutcome::EmailTaken),
                 Err(e) => return Err(e).context("inserting a user"),
             };
-            db::newsletters::join_defaults(conn, user.id, db::now())?;
+            db::newsletters::join_chosen(conn, user.id, newsletters.as_deref(), db::now())?;
             let session_token = start_session(conn, user.id, user_agent.as_deref())?;
             crate::accounts::links::queue_verification(conn, &config, user.id, &user.email)?;
             tracing::info!(user_id = user.id, "signed up");

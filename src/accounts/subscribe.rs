@@ -42,6 +42,26 @@ pub struct FreeSubscribe {
     /// 1 to 100 characters, when the form asks for it.
     pub name: Option<String>,
     pub source: SignupSource,
+    /// The newsletters ticked on the form; `None`: the default ones.
+    pub newsletters: Option<Vec<i32>>,
+}
+
+/// The newsletters a form's ticks ask for: at least one when the form
+/// offered a choice (`None`: it did not, so the default ones).
+pub fn chosen_newsletters(offered: bool, ticked: Vec<i32>) -> Result<Option<Vec<i32>>, InvalidInput> {
+    if !offered {
+        return Ok(None);
+    }
+    if ticked.is_empty() {
+        return Err(InvalidInput::new(
+            "newsletters",
+            "Choose at least one newsletter to receive.",
+        ));
+    }
+    if ticked.len() > 50 {
+        return Err(InvalidInput::new("newsletters", "Choose at most 50 newsletters."));
+    }
+    Ok(Some(ticked))
 }
 
 impl FreeSubscribe {
@@ -58,7 +78,12 @@ impl FreeSubscribe {
             }
             Some(name) => Some(name.to_owned()),
         };
-        Ok(Self { email, name, source })
+        Ok(Self {
+            email,
+            name,
+            source,
+            newsletters: None,
+        })
     }
 }
 
@@ -99,14 +124,13 @@ fn queue(conn: &mut db::DbConnection, config: &Config, request: &FreeSubscribe) 
             return Ok(());
         }
         let source = request.source.to_string();
-        let token = pending_signups::upsert(
-            conn,
+        let signup = pending_signups::SignupRequest {
             email,
-            request.name.as_deref(),
-            &source,
-            CONFIRM_LIFETIME,
-            now,
-        )?;
+            name: request.name.as_deref(),
+            source: &source,
+            newsletters: request.newsletters.as_deref(),
+        };
+        let token = pending_signups::upsert(conn, &signup, CONFIRM_LIFETIME, now)?;
         newsletter::enqueue(
             conn,
             config,
@@ -165,9 +189,11 @@ pub async fn confirm(
                     member.id
                 }
             };
-            // Confirming the form is asking for the newsletter: the defaults
-            // are joined and an earlier "leave all" lifted.
-            db::newsletters::join_defaults(conn, user_id, now)?;
+            // Confirming the form is asking for the newsletters: those
+            // ticked (or the defaults) are joined and an earlier "leave all"
+            // lifted.
+            let chosen = pending.chosen_newsletters();
+            db::newsletters::join_chosen(conn, user_id, chosen.as_deref(), now)?;
             suppressions::remove_unsubscribed(conn, email.as_str())?;
             Ok(Some(start_session(conn, user_id, user_agent.as_deref())?))
         })

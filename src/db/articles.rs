@@ -39,6 +39,17 @@ pub struct ArticleRow {
     pub updated_at: PrimitiveDateTime,
     /// The newsletter it goes out through; `None`: the first one running.
     pub newsletter_id: Option<i32>,
+    /// The email's subject; `None`: the title.
+    pub email_subject: Option<String>,
+    /// The line inboxes show after the subject; `None`: the excerpt.
+    pub preheader: Option<String>,
+    /// `false`: an email-only post, never shown on the site.
+    pub on_site: bool,
+    /// The email goes out then rather than at publishing.
+    pub email_at: Option<PrimitiveDateTime>,
+    pub feature_image: Option<String>,
+    pub feature_image_alt: Option<String>,
+    pub feature_image_caption: Option<String>,
 }
 
 /// The whole body of an article.
@@ -62,6 +73,16 @@ impl ArticleRow {
     pub fn preview_markdown(&self, preview_chars: usize) -> String {
         crate::domain::markdown::preview_part(&self.body_markdown, preview_chars)
     }
+
+    /// The subject its email goes out under.
+    pub fn subject(&self) -> &str {
+        self.email_subject.as_deref().unwrap_or(&self.title)
+    }
+
+    /// The preview line its email shows in inbox lists.
+    pub fn preheader(&self) -> &str {
+        self.preheader.as_deref().unwrap_or(&self.excerpt)
+    }
 }
 
 /// An article with its author's display name and, for a paid article, the
@@ -76,9 +97,15 @@ pub struct Article {
 }
 
 impl Article {
-    /// Published (or scheduled and due) by `now`: what readers may see.
-    pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
+    /// Published (or scheduled and due) by `now`, email-only or not.
+    pub fn is_out(&self, now: PrimitiveDateTime) -> bool {
         LIVE_STATUSES.contains(&self.row.status.as_str()) && self.row.published_at.is_some_and(|at| at <= now)
+    }
+
+    /// Out by `now` and on the site: what readers may find there. An
+    /// email-only post never is.
+    pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
+        self.row.on_site && self.is_out(now)
     }
 
     pub fn visibility(&self) -> Visibility {
@@ -124,6 +151,13 @@ pub struct NewArticle<'a> {
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
     pub newsletter_id: Option<i32>,
+    pub email_subject: Option<&'a str>,
+    pub preheader: Option<&'a str>,
+    pub on_site: bool,
+    pub email_at: Option<PrimitiveDateTime>,
+    pub feature_image: Option<&'a str>,
+    pub feature_image_alt: Option<&'a str>,
+    pub feature_image_caption: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +283,16 @@ pub fn set_tiers(conn: &mut DbConnection, article_id: i32, tiers: &[access::Tier
 /// scheduled article goes live at its time even before the scheduler marks it.
 const LIVE_STATUSES: [&str; 2] = ["published", "scheduled"];
 
+/// The SQL of `Article::is_live`: out by `now` and on the site.
+#[diesel::dsl::auto_type]
+fn live_on_site(now: PrimitiveDateTime) -> _ {
+    let statuses: [&'static str; 2] = LIVE_STATUSES;
+    articles::status
+        .eq_any(statuses)
+        .and(articles::published_at.le(now))
+        .and(articles::on_site.eq(true))
+}
+
 /// The articles with these ids, in the order of `ids`.
 fn load_in_order(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Article>> {
     let rows = articles::table
@@ -271,8 +315,7 @@ pub fn list_live(
     offset: i64,
 ) -> QueryResult<Vec<Article>> {
     let ids: Vec<i32> = articles::table
-        .filter(articles::status.eq_any(LIVE_STATUSES))
-        .filter(articles::published_at.le(now))
+        .filter(live_on_site(now))
         .order((articles::published_at.desc(), articles::id.desc()))
         .limit(limit)
         .offset(offset)
@@ -356,6 +399,13 @@ pub struct ArticleChanges<'a> {
     pub published_at: Option<Option<PrimitiveDateTime>>,
     pub updated_at: Option<PrimitiveDateTime>,
     pub newsletter_id: Option<Option<i32>>,
+    pub email_subject: Option<Option<&'a str>>,
+    pub preheader: Option<Option<&'a str>>,
+    pub on_site: Option<bool>,
+    pub email_at: Option<Option<PrimitiveDateTime>>,
+    pub feature_image: Option<Option<&'a str>>,
+    pub feature_image_alt: Option<Option<&'a str>>,
+    pub feature_image_caption: Option<Option<&'a str>>,
 }
 
 /// Applies `changes` to article `id`. Where `from_statuses` is given, only
@@ -386,6 +436,21 @@ pub fn slug_taken_by_other(conn: &mut DbConnection, slug: &str, id: i32) -> Quer
             .filter(articles::id.ne(id)),
     ))
     .get_result(conn)
+}
+
+/// Ids of published articles to be emailed whose email time has come and
+/// that have no send yet.
+pub fn due_emails(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<Vec<i32>> {
+    use crate::db::schema::sends;
+    articles::table
+        .filter(articles::email_at.le(now))
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(articles::email.ne(EmailSegment::None.as_str()))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            sends::table.filter(sends::article_id.eq(articles::id)),
+        )))
+        .select(articles::id)
+        .load(conn)
 }
 
 /// Ids of scheduled articles whose time has come.
@@ -423,8 +488,7 @@ pub fn redirect_target(
     slug_redirects::table
         .inner_join(articles::table)
         .filter(slug_redirects::old_slug.eq(old_slug))
-        .filter(articles::status.eq_any(LIVE_STATUSES))
-        .filter(articles::published_at.le(now))
+        .filter(live_on_site(now))
         .select(articles::slug)
         .first(conn)
         .optional()

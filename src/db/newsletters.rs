@@ -126,6 +126,30 @@ pub fn join_defaults(conn: &mut DbConnection, user_id: i32, now: PrimitiveDateTi
     subscribe(conn, user_id, &defaults, now)
 }
 
+/// Subscribes a new member to what they ticked on a sign-up form (`None`:
+/// the defaults). Only running public newsletters can be ticked; ticks of
+/// anything else are ignored, and if none is left the defaults apply.
+pub fn join_chosen(
+    conn: &mut DbConnection,
+    user_id: i32,
+    chosen: Option<&[i32]>,
+    now: PrimitiveDateTime,
+) -> QueryResult<usize> {
+    let Some(chosen) = chosen else {
+        return join_defaults(conn, user_id, now);
+    };
+    let offered: Vec<i32> = newsletters::table
+        .filter(newsletters::archived.eq(false))
+        .filter(newsletters::visibility.eq(NewsletterVisibility::Public.as_str()))
+        .filter(newsletters::id.eq_any(chosen))
+        .select(newsletters::id)
+        .load(conn)?;
+    if offered.is_empty() {
+        return join_defaults(conn, user_id, now);
+    }
+    subscribe(conn, user_id, &offered, now)
+}
+
 /// Subscribers per newsletter (members who deleted their account left out).
 pub fn subscriber_counts(conn: &mut DbConnection) -> QueryResult<HashMap<i32, i64>> {
     let rows: Vec<(i32, i64)> = subs::table

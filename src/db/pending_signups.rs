@@ -19,6 +19,26 @@ pub struct PendingSignup {
     pub created_at: PrimitiveDateTime,
     pub expires_at: PrimitiveDateTime,
     pub last_sent_at: PrimitiveDateTime,
+    /// Comma-separated newsletter ids; `None`: the default ones.
+    newsletter_ids: Option<String>,
+}
+
+impl PendingSignup {
+    /// The newsletters the reader ticked; `None`: the default ones.
+    pub fn chosen_newsletters(&self) -> Option<Vec<i32>> {
+        self.newsletter_ids
+            .as_deref()
+            .map(|ids| ids.split(',').filter_map(|id| id.parse().ok()).collect())
+    }
+}
+
+/// What a subscribe form asked for.
+pub struct SignupRequest<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub source: &'a str,
+    /// The newsletters ticked; `None`: the default ones.
+    pub newsletters: Option<&'a [i32]>,
 }
 
 /// Deletes requests nobody confirmed in time.
@@ -34,19 +54,23 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
         .optional()
 }
 
-/// Records (or renews) the request for `email` with a new token, valid for
-/// `lifetime`; returns the raw token for the email. The name and source of
-/// the latest request win.
+/// Records (or renews) the request for its address with a new token, valid
+/// for `lifetime`; returns the raw token for the email. The name, source and
+/// choices of the latest request win.
 pub fn upsert(
     conn: &mut DbConnection,
-    email: &str,
-    name: Option<&str>,
-    source: &str,
+    request: &SignupRequest<'_>,
     lifetime: Duration,
     now: PrimitiveDateTime,
 ) -> QueryResult<String> {
     let raw = token::generate("");
     let hash = token::hash(&raw);
+    let SignupRequest {
+        email, name, source, ..
+    } = *request;
+    let newsletter_ids = request
+        .newsletters
+        .map(|ids| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(","));
     per_backend!(conn, |c| diesel::insert_into(pending_signups::table)
         .values((
             pending_signups::email.eq(email),
@@ -56,6 +80,7 @@ pub fn upsert(
             pending_signups::created_at.eq(now),
             pending_signups::expires_at.eq(now + lifetime),
             pending_signups::last_sent_at.eq(now),
+            pending_signups::newsletter_ids.eq(&newsletter_ids),
         ))
         .on_conflict(pending_signups::email)
         .do_update()
@@ -65,6 +90,7 @@ pub fn upsert(
             pending_signups::token_hash.eq(&hash),
             pending_signups::expires_at.eq(now + lifetime),
             pending_signups::last_sent_at.eq(now),
+            pending_signups::newsletter_ids.eq(&newsletter_ids),
         ))
         .execute(c))?;
     Ok(raw)

@@ -28,6 +28,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         last_sent_at -> Timestamp,
+        newsletter_ids -> Nullable<Text>,
     }
 }
 
@@ -85,6 +86,13 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         newsletter_id -> Nullable<Integer>,
+        email_subject -> Nullable<Text>,
+        preheader -> Nullable<Text>,
+        on_site -> Bool,
+        email_at -> Nullable<Timestamp>,
+        feature_image -> Nullable<Text>,
+        feature_image_alt -> Nullable<Text>,
+        feature_image_caption -> Nullable<Text>,
     }
 }
 

@@ -1,4 +1,8 @@
-use crate::domain::{InvalidInput, text_enum::text_enum};
+use crate::domain::{
+    InvalidInput,
+    settings::{link, one_line},
+    text_enum::text_enum,
+};
 
 text_enum! {
     /// Who may read an article's full body (see `access`).
@@ -93,6 +97,45 @@ impl ArticleMarkdown {
     }
 }
 
+/// The subject line of a post's email, when it is not the title: one line,
+/// 1 to 200 characters.
+pub fn email_subject(raw: &str) -> Result<String, InvalidInput> {
+    one_line("email_subject", raw, 1, 200)
+}
+
+/// The line inboxes show after the subject, when it is not the excerpt: one
+/// line, 1 to 300 characters.
+pub fn preheader(raw: &str) -> Result<String, InvalidInput> {
+    one_line("preheader", raw, 1, 300)
+}
+
+/// A cover image's address: a path on this site (`/media/…`) or an
+/// `https://` address. Shown, never fetched by the server.
+pub fn feature_image(raw: &str) -> Result<String, InvalidInput> {
+    link("feature_image", raw)
+}
+
+/// A cover image's alternative text: one line, at most 500 characters.
+pub fn feature_image_alt(raw: &str) -> Result<String, InvalidInput> {
+    one_line("feature_image_alt", raw, 0, 500)
+}
+
+/// A cover image's caption: one line, at most 500 characters.
+pub fn feature_image_caption(raw: &str) -> Result<String, InvalidInput> {
+    one_line("feature_image_caption", raw, 0, 500)
+}
+
+/// An email-only post (`on_site` false) exists to be emailed.
+pub fn check_email_only(on_site: bool, email: EmailSegment) -> Result<(), InvalidInput> {
+    if !on_site && email == EmailSegment::None {
+        return Err(InvalidInput::new(
+            "site",
+            "an email-only post (site: false) must be emailed: set email to all, paid or free",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +153,35 @@ mod tests {
         let err = Visibility::parse("secret").unwrap_err();
         assert_eq!(err.field, "visibility");
         assert!(err.message.contains("public, members, paid"), "{err}");
+    }
+
+    #[test]
+    fn email_lines_are_one_line_and_bounded() {
+        assert_eq!(email_subject("  This week  ").unwrap(), "This week");
+        assert!(email_subject(" ").is_err());
+        assert!(email_subject(&"x".repeat(201)).is_err());
+        assert!(preheader("a\nb").is_err());
+        assert!(preheader(&"x".repeat(300)).is_ok());
+    }
+
+    #[test]
+    fn a_cover_image_is_a_path_here_or_an_https_address() {
+        assert_eq!(feature_image("/media/a.webp").unwrap(), "/media/a.webp");
+        assert!(feature_image("https://images.example.com/a.jpg").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "//evil.example/a.jpg",
+            "http://example.com/a.jpg",
+            "a b",
+        ] {
+            assert!(feature_image(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_email_only_post_must_be_emailed() {
+        assert!(check_email_only(false, EmailSegment::None).is_err());
+        assert!(check_email_only(false, EmailSegment::Paid).is_ok());
+        assert!(check_email_only(true, EmailSegment::None).is_ok());
     }
 }

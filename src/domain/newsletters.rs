@@ -15,6 +15,16 @@ text_enum! {
     }
 }
 
+/// A newsletter a sign-up form offers (running, public): ticked at first
+/// when new members join it by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupChoice {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub preselected: bool,
+}
+
 pub fn newsletter_name(raw: &str) -> Result<String, InvalidInput> {
     one_line("name", raw, 1, MAX_NAME_CHARS)
 }

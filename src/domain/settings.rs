@@ -41,6 +41,9 @@ pub struct SiteSettings {
     pub welcome_free: WelcomeEmail,
     /// Emailed once to a member on their first paid subscription.
     pub welcome_paid: WelcomeEmail,
+    /// The publisher's postal address, in every newsletter's footer (the
+    /// CAN-SPAM Act asks commercial email for one); empty: none shown.
+    pub postal_address: String,
 }
 
 /// A welcome email as the admin wrote it. `{publication}` in the subject or
@@ -186,6 +189,9 @@ pub struct SettingsPatch {
     pub welcome_free: Option<WelcomeEmail>,
     /// The whole paid welcome email (all three fields).
     pub welcome_paid: Option<WelcomeEmail>,
+    /// At most 300 characters, one line ("12 Harbour Street, Leith EH6 6PJ, UK").
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    pub postal_address: Option<String>,
 }
 
 /// An origin as typed (`https://example.com`); checked by `origin`.
@@ -225,6 +231,7 @@ impl SiteSettings {
             subscribe_asks_name: false,
             welcome_free: WelcomeEmail::default_free(),
             welcome_paid: WelcomeEmail::default_paid(),
+            postal_address: String::new(),
         }
     }
 
@@ -277,6 +284,9 @@ impl SiteSettings {
         if let Some(welcome) = patch.welcome_paid {
             next.welcome_paid = welcome.checked("welcome_paid")?;
         }
+        if let Some(address) = patch.postal_address {
+            next.postal_address = one_line("postal_address", &address, 0, 300)?;
+        }
         Ok(next)
     }
 
@@ -303,6 +313,9 @@ pub struct Publication {
     pub settings: SiteSettings,
     /// The footer markdown as sanitized HTML.
     pub footer_html: String,
+    /// The newsletters a sign-up form offers; a form shows the choice only
+    /// when there are two or more.
+    pub signup_choices: Vec<super::newsletters::SignupChoice>,
     zone: chrono_tz::Tz,
     month_names: chrono::Locale,
 }
@@ -311,6 +324,7 @@ impl Publication {
     pub fn new(settings: SiteSettings) -> Self {
         Self {
             footer_html: super::markdown::to_safe_html(&settings.footer),
+            signup_choices: Vec::new(),
             zone: settings.timezone.parse().unwrap_or(chrono_tz::UTC),
             month_names: month_names(&settings.locale),
             settings,
@@ -319,6 +333,11 @@ impl Publication {
 
     pub fn title(&self) -> &str {
         &self.settings.title
+    }
+
+    pub fn with_signup_choices(mut self, choices: Vec<super::newsletters::SignupChoice>) -> Self {
+        self.signup_choices = choices;
+        self
     }
 
     /// "5 December 2026" (or "5 décembre 2026"): a stored UTC time as a
@@ -402,7 +421,7 @@ fn accent_color(raw: &str) -> Result<String, InvalidInput> {
 /// A link a page shows: a path on this site or an `https://` address whose
 /// host is a plain domain name. Nothing on the server ever fetches it. The
 /// OpenAPI document states the same rule as a pattern.
-fn link(field: &'static str, raw: &str) -> Result<String, InvalidInput> {
+pub(crate) fn link(field: &'static str, raw: &str) -> Result<String, InvalidInput> {
     let value = raw.trim();
     let refuse = || {
         InvalidInput::new(

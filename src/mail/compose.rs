@@ -1,120 +1,17 @@
-//! Building messages: the newsletter (one per recipient, with what the
-//! access policy lets that recipient read) and transactional mail (one
-//! template with an action button). Every message is multipart text + HTML.
+//! Building transactional mail (one template with an action button, and
+//! the welcome emails); the newsletter is `newsletter.rs`. Every message is
+//! multipart text + HTML.
 
 use askama::Template;
 use lettre::{
     Message,
-    message::{
-        Mailbox, MultiPart,
-        header::{Header, HeaderName, HeaderValue},
-    },
+    message::{Mailbox, MultiPart},
 };
 
-use crate::{config::Config, domain::access::CtaLink};
-
-/// `List-Unsubscribe: <https://…>, <mailto:…>` (RFC 2369).
-#[derive(Clone)]
-struct ListUnsubscribe(String);
-
-impl Header for ListUnsubscribe {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe")
-    }
-
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.to_owned()))
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
-}
-
-/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
-#[derive(Clone)]
-struct ListUnsubscribePost;
-
-impl Header for ListUnsubscribePost {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
-    }
-
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self)
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
-    }
-}
-
-/// A call to action as an email shows it: its words and an absolute link.
-struct CtaView {
-    message: String,
-    button: &'static str,
-    url: String,
-}
-
-impl CtaView {
-    fn of(link: &CtaLink, url_for: impl Fn(&str) -> String) -> Self {
-        Self {
-            message: link.message(),
-            button: link.button(),
-            url: url_for(&link.path),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "emails/newsletter.html")]
-struct NewsletterHtml<'a> {
-    site: &'a str,
-    newsletter: &'a str,
-    title: &'a str,
-    author: &'a str,
-    html: &'a str,
-    cta: Option<&'a CtaView>,
-    read_online_url: &'a str,
-    unsubscribe_url: &'a str,
-    manage_url: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "emails/newsletter.txt")]
-struct NewsletterText<'a> {
-    site: &'a str,
-    newsletter: &'a str,
-    title: &'a str,
-    author: &'a str,
-    text: &'a str,
-    cta: Option<&'a CtaView>,
-    read_online_url: &'a str,
-    unsubscribe_url: &'a str,
-    manage_url: &'a str,
-}
-
-/// One recipient's copy of a newsletter issue.
-pub struct NewsletterIssue<'a> {
-    /// The publication's name.
-    pub site: &'a str,
-    /// The From display name.
-    pub sender_name: &'a str,
-    /// The newsletter it goes out through: "The Weekly".
-    pub newsletter: &'a str,
-    pub title: &'a str,
-    pub author: &'a str,
-    /// The body or the preview, as the access policy decided.
-    pub html: &'a str,
-    /// The same part, as markdown (readable as plain text).
-    pub text: &'a str,
-    pub cta: Option<CtaLink>,
-    pub read_online_url: String,
-    pub unsubscribe_token: String,
-}
+use crate::config::Config;
 
 /// `MAIL_FROM`'s address under the publication's sender name.
-fn from(config: &Config, sender_name: &str) -> anyhow::Result<Mailbox> {
+pub(super) fn from(config: &Config, sender_name: &str) -> anyhow::Result<Mailbox> {
     let configured: Mailbox = config
         .mail_from
         .parse()
@@ -122,68 +19,10 @@ fn from(config: &Config, sender_name: &str) -> anyhow::Result<Mailbox> {
     Ok(Mailbox::new(Some(sender_name.to_owned()), configured.email))
 }
 
-fn to(email: &str) -> anyhow::Result<Mailbox> {
+pub(super) fn to(email: &str) -> anyhow::Result<Mailbox> {
     email
         .parse()
         .map_err(|e| anyhow::anyhow!("{email:?} is not an address: {e}"))
-}
-
-pub fn newsletter(
-    config: &Config,
-    to_email: &str,
-    message_id: String,
-    issue: &NewsletterIssue<'_>,
-) -> anyhow::Result<Message> {
-    let unsubscribe_url = config.url_for(&format!("/unsubscribe/{}", issue.unsubscribe_token));
-    let from = from(config, issue.sender_name)?;
-    let mailto = format!(
-        "mailto:{}?subject=unsubscribe-{}",
-        from.email, issue.unsubscribe_token
-    );
-    let (text, html) = newsletter_bodies(issue, &unsubscribe_url, |path| config.url_for(path))?;
-    Ok(Message::builder()
-        .from(from)
-        .to(to(to_email)?)
-        .subject(issue.title)
-        .message_id(Some(message_id))
-        .header(ListUnsubscribe(format!("<{unsubscribe_url}>, <{mailto}>")))
-        .header(ListUnsubscribePost)
-        .multipart(MultiPart::alternative_plain_html(text, html))?)
-}
-
-/// The text and HTML bodies of one recipient's copy.
-fn newsletter_bodies(
-    issue: &NewsletterIssue<'_>,
-    unsubscribe_url: &str,
-    url_for: impl Fn(&str) -> String,
-) -> anyhow::Result<(String, String)> {
-    let cta = issue.cta.as_ref().map(|link| CtaView::of(link, &url_for));
-    let manage_url = url_for("/account");
-    let html = NewsletterHtml {
-        site: issue.site,
-        newsletter: issue.newsletter,
-        title: issue.title,
-        author: issue.author,
-        html: issue.html,
-        cta: cta.as_ref(),
-        read_online_url: &issue.read_online_url,
-        unsubscribe_url,
-        manage_url: &manage_url,
-    }
-    .render()?;
-    let text = NewsletterText {
-        site: issue.site,
-        newsletter: issue.newsletter,
-        title: issue.title,
-        author: issue.author,
-        text: issue.text,
-        cta: cta.as_ref(),
-        read_online_url: &issue.read_online_url,
-        unsubscribe_url,
-        manage_url: &manage_url,
-    }
-    .render()?;
-    Ok((text, html))
 }
 
 /// A stored transactional message, ready to go, from `sender_name`.
@@ -457,37 +296,11 @@ impl Transactional {
 mod tests {
     use super::*;
 
-    fn issue(cta: Option<CtaLink>) -> NewsletterIssue<'static> {
-        NewsletterIssue {
-            site: "Broadsheet",
-            sender_name: "Broadsheet",
-            newsletter: "The Weekly",
-            title: "What the river remembers",
-            author: "Ines Mora",
-            html: "<p>In the spring of 1953 the river rose.</p>",
-            text: "In the spring of 1953 the river rose.",
-            cta,
-            read_online_url: "https://news.example.com/p/what-the-river-remembers".into(),
-            unsubscribe_token: "TOKEN".into(),
-        }
-    }
-
-    /// Snapshots of every email, text and HTML. Inputs are fixed, so nothing
-    /// needs redacting but the token, which is a placeholder here.
-    use crate::domain::{access::CallToAction, settings::WelcomeEmail};
+    /// Snapshots of every transactional email, text and HTML.
+    use crate::domain::settings::WelcomeEmail;
 
     #[test]
     fn every_email_looks_as_approved() {
-        let unsubscribe = "https://news.example.com/unsubscribe/TOKEN";
-        let site_url = |path: &str| format!("https://news.example.com{path}");
-        let (text, html) = newsletter_bodies(&issue(None), unsubscribe, site_url).unwrap();
-        insta::assert_snapshot!("newsletter_full_text", text);
-        insta::assert_snapshot!("newsletter_full_html", html);
-        let cta = CtaLink::new(CallToAction::Subscribe, "what-the-river-remembers");
-        let (text, html) = newsletter_bodies(&issue(Some(cta)), unsubscribe, site_url).unwrap();
-        insta::assert_snapshot!("newsletter_preview_text", text);
-        insta::assert_snapshot!("newsletter_preview_html", html);
-
         let url = || "https://news.example.com/LINK".to_owned();
         for email in [
             Transactional::VerifyEmail { url: url() },

@@ -4,6 +4,7 @@
 //! whether to retry, give up, suppress the address or slow down.
 
 pub mod compose;
+pub mod newsletter;
 
 pub mod smtp;
 

@@ -74,6 +74,15 @@ pub async fn list(state: &AppState, actor: Actor) -> Result<Vec<NewsletterSummar
     .await?)
 }
 
+/// The newsletters still running, first (the default) first: what a post
+/// or a sign-up form may choose.
+pub async fn running(state: &AppState) -> anyhow::Result<Vec<StoredNewsletter>> {
+    db::run(&state.pool, |conn| {
+        Ok(stored::list(conn)?.into_iter().filter(|n| !n.archived).collect())
+    })
+    .await
+}
+
 pub async fn get(state: &AppState, actor: Actor, id: i32) -> Result<NewsletterSummary, MemberError> {
     staff_only(actor)?;
     db::run(&state.pool, move |conn| summary(conn, id))
@@ -124,6 +133,8 @@ pub async fn create(
     })
     .await?;
     let created = created.ok_or_else(|| slug_taken(&slug))?;
+    // Sign-up forms offer the newsletters: they show the change at once.
+    state.read_cache.clear();
     tracing::info!(newsletter = %created.newsletter.slug, actor_id = actor.user_id, "newsletter created");
     Ok(created)
 }
@@ -170,6 +181,7 @@ pub async fn update(
     })
     .await?;
     let updated = outcome?;
+    state.read_cache.clear();
     tracing::info!(newsletter = %updated.newsletter.slug, actor_id = actor.user_id, "newsletter changed");
     Ok(updated)
 }

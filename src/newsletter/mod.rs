@@ -2,6 +2,7 @@
 //! per recipient (in the publishing transaction, once per article), queuing
 //! transactional mail, and the worker that sends both.
 
+pub mod copy;
 mod worker;
 
 pub use worker::Worker;
@@ -35,6 +36,11 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
     if segment == EmailSegment::None {
         return Ok(None);
     }
+    let now = db::now();
+    if article.row.email_at.is_some_and(|at| at > now) {
+        // Its own email time: the scheduler sends it then (`email_due`).
+        return Ok(None);
+    }
     let Some(through) = newsletter_of(conn, article)? else {
         tracing::warn!(
             article_id = article.row.id,
@@ -42,7 +48,6 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
         );
         return Ok(None);
     };
-    let now = db::now();
     let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn, through.id)?;
     let paid_only = through.visibility == NewsletterVisibility::Paid;
     let recipients: Vec<i32> = if segment == EmailSegment::All && !paid_only {

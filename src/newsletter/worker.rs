@@ -29,21 +29,11 @@ use crate::{
         mail_queue::{self, Claimed, Queue},
         members,
         newsletters::{self, StoredNewsletter},
-        outbox,
-        sends::{self, DeliveryTarget},
-        suppressions,
+        outbox, sends, suppressions,
     },
-    domain::settings::Publication,
-    domain::{
-        access::{self, Reader},
-        role::Role,
-    },
-    mail::{
-        SendFailure,
-        compose::{self, NewsletterIssue},
-    },
-    reading,
-    security::signed,
+    domain::{access::Reader, role::Role},
+    mail::{SendFailure, compose},
+    newsletter::copy::{Copies, Recipient},
     state::AppState,
 };
 
@@ -284,6 +274,8 @@ impl Worker {
         })
         .await?;
         let site = crate::publication::current(&self.state).await;
+        let state = &self.state;
+        let mut copies = Copies::new(&state.config, &state.signing_key, &state.policy, &site);
         let mut outgoing = Vec::with_capacity(targets.len());
         let mut skipped = Vec::new();
         for target in targets {
@@ -297,7 +289,20 @@ impl Worker {
                 continue;
             };
             let reader = Reader::Member(member.clone());
-            match self.newsletter_message(&site, &target, article, through, &reader) {
+            let recipient = Recipient {
+                user_id: target.user_id,
+                email: &target.email,
+                reader: &reader,
+            };
+            // One Message-ID per delivery: if a crash makes us send a copy
+            // again, receivers can tell it is the same message.
+            let message_id = format!(
+                "<delivery-{}.{}@{}>",
+                target.send_id,
+                target.id,
+                state.config.public_host()
+            );
+            match copies.message(article, through, &recipient, message_id) {
                 Ok(message) => outgoing.push(Outgoing {
                     queue: Queue::Deliveries,
                     id: target.id,
@@ -330,47 +335,6 @@ impl Worker {
             .await?;
         }
         Ok(outgoing)
-    }
-
-    /// One recipient's copy, through the same access policy and the same
-    /// body chooser as the site.
-    fn newsletter_message(
-        &self,
-        site: &Publication,
-        target: &DeliveryTarget,
-        article: &Article,
-        through: &StoredNewsletter,
-        reader: &Reader,
-    ) -> anyhow::Result<Message> {
-        let config = &self.state.config;
-        let access = access::decide(reader, article.gate(), db::now(), &self.state.policy);
-        let row = &article.row;
-        let body = reading::allowed_body(row, access);
-        let text = body.plain_text(config.preview_chars);
-        let issue = NewsletterIssue {
-            site: site.title(),
-            sender_name: through
-                .sender_name
-                .as_deref()
-                .unwrap_or(&site.settings.sender_name),
-            newsletter: &through.name,
-            title: &row.title,
-            author: article.author(),
-            html: body.html(),
-            text: &text,
-            cta: body.call_to_action(),
-            read_online_url: config.url_for(&format!("/p/{}", row.slug)),
-            unsubscribe_token: signed::unsubscribe_token(&self.state.signing_key, target.user_id, through.id),
-        };
-        // One Message-ID per delivery: if a crash makes us send a copy again,
-        // receivers can tell it is the same message.
-        let message_id = format!(
-            "<delivery-{}.{}@{}>",
-            target.send_id,
-            target.id,
-            config.public_host()
-        );
-        compose::newsletter(config, &target.email, message_id, &issue)
     }
 
     async fn prepare_transactional(&self, claimed: Vec<Claimed>) -> anyhow::Result<Vec<Outgoing>> {

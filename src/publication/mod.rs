@@ -12,6 +12,7 @@ use crate::{
     domain::{
         InvalidInput,
         editorial::Actor,
+        newsletters::{NewsletterVisibility, SignupChoice},
         settings::{Publication, SettingsPatch, SiteSettings},
     },
     state::AppState,
@@ -71,8 +72,11 @@ pub async fn current(state: &AppState) -> Arc<Publication> {
         .read_cache
         .publication(async {
             let config = state.config.clone();
-            let settings = db::run(&state.pool, move |conn| stored(conn, &config)).await?;
-            let publication = Arc::new(Publication::new(settings));
+            let (settings, choices) = db::run(&state.pool, move |conn| {
+                Ok((stored(conn, &config)?, signup_choices(conn)?))
+            })
+            .await?;
+            let publication = Arc::new(Publication::new(settings).with_signup_choices(choices));
             state.read_cache.remember_publication(publication.clone());
             anyhow::Ok(publication)
         })
@@ -87,6 +91,20 @@ pub async fn current(state: &AppState) -> Arc<Publication> {
                 .unwrap_or_else(|| Arc::new(Publication::new(defaults(&state.config))))
         }
     }
+}
+
+/// The newsletters a sign-up form offers: running and public, in order.
+fn signup_choices(conn: &mut DbConnection) -> anyhow::Result<Vec<SignupChoice>> {
+    Ok(db::newsletters::list(conn)?
+        .into_iter()
+        .filter(|n| !n.archived && n.visibility == NewsletterVisibility::Public)
+        .map(|n| SignupChoice {
+            id: n.id,
+            name: n.name,
+            description: n.description,
+            preselected: n.subscribe_on_signup,
+        })
+        .collect())
 }
 
 /// The settings, for staff who may read them.

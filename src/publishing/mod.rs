@@ -3,7 +3,10 @@
 //! Markdown is rendered and sanitized here, once, on save. Every change is
 //! one transaction with its history row.
 
+mod email;
 pub mod scheduler;
+
+pub use email::{MAX_TEST_RECIPIENTS, TestEmail, email_article, send_test_email};
 
 use anyhow::Context;
 use time::PrimitiveDateTime;
@@ -35,11 +38,53 @@ pub struct ArticleDraft {
     pub slug: Option<Slug>,
     pub publish: bool,
     pub publish_at: Option<PrimitiveDateTime>,
-    pub email: EmailSegment,
+    pub segment: EmailSegment,
     /// For a paid article: the tiers that may read it (none: any paid tier).
     pub tiers: Vec<Slug>,
     /// The newsletter it goes out through; `None`: the first one running.
     pub newsletter_id: Option<i32>,
+    pub email: EmailCopy,
+    /// `false`: an email-only post.
+    pub on_site: bool,
+    pub cover: Cover,
+}
+
+impl ArticleDraft {
+    /// A draft with everything else at its default: not published, not
+    /// emailed, on the site, any paid tier, the default newsletter.
+    pub fn new(title: ArticleTitle, markdown: ArticleMarkdown, visibility: Visibility) -> Self {
+        Self {
+            title,
+            markdown,
+            visibility,
+            slug: None,
+            publish: false,
+            publish_at: None,
+            segment: EmailSegment::None,
+            tiers: Vec::new(),
+            newsletter_id: None,
+            email: EmailCopy::default(),
+            on_site: true,
+            cover: Cover::default(),
+        }
+    }
+}
+
+/// What a post's email says beyond its body, and when it goes; each `None`:
+/// the default (the title, the excerpt, at publishing).
+#[derive(Debug, Default)]
+pub struct EmailCopy {
+    pub subject: Option<String>,
+    pub preheader: Option<String>,
+    pub at: Option<PrimitiveDateTime>,
+}
+
+/// A post's cover image (checked by `domain::article::feature_image`).
+#[derive(Debug, Default)]
+pub struct Cover {
+    pub image: Option<String>,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
 }
 
 /// A partial edit. `None`: leave as is. For `publish_at`, `Some(None)`
@@ -51,12 +96,21 @@ pub struct ArticleEdit {
     pub visibility: Option<Visibility>,
     /// `Some(None)`: make the slug from the title again.
     pub slug: Option<Option<Slug>>,
-    pub email: Option<EmailSegment>,
+    pub segment: Option<EmailSegment>,
     pub publish_at: Option<Option<PrimitiveDateTime>>,
     /// Replaces the tiers a paid article is for.
     pub tiers: Option<Vec<Slug>>,
     /// `Some(None)`: the first newsletter running.
     pub newsletter_id: Option<Option<i32>>,
+    /// For these, `Some(None)` goes back to the default.
+    pub email_subject: Option<Option<String>>,
+    pub preheader: Option<Option<String>>,
+    pub email_at: Option<Option<PrimitiveDateTime>>,
+    pub on_site: Option<bool>,
+    /// `Some(None)` removes the cover image with its alt text and caption.
+    pub feature_image: Option<Option<String>>,
+    pub feature_image_alt: Option<Option<String>>,
+    pub feature_image_caption: Option<Option<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +123,9 @@ pub enum PublishingError {
     Conflict { field: &'static str, message: String },
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// The mail server refused or could not be reached (a test send).
+    #[error("{0}")]
+    MailServer(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -149,6 +206,7 @@ pub async fn create_article(
     if !actor.role.can_publish() && (draft.publish || draft.publish_at.is_some()) {
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
     }
+    check_email_only(draft.on_site, draft.segment)?;
     let preview_chars = state.config.preview_chars;
     let policy = state.policy;
     let article = in_transaction(state, move |conn| {
@@ -169,12 +227,19 @@ pub async fn create_article(
             excerpt: &rendered.excerpt,
             visibility: draft.visibility.as_str(),
             status: status.as_str(),
-            email: draft.email.as_str(),
+            email: draft.segment.as_str(),
             publish_at: draft.publish_at,
             published_at,
             created_at: now,
             updated_at: now,
             newsletter_id: check_newsletter(conn, draft.newsletter_id)?,
+            email_subject: draft.email.subject.as_deref(),
+            preheader: draft.email.preheader.as_deref(),
+            on_site: draft.on_site,
+            email_at: draft.email.at,
+            feature_image: draft.cover.image.as_deref(),
+            feature_image_alt: draft.cover.image.as_ref().and(draft.cover.alt.as_deref()),
+            feature_image_caption: draft.cover.image.as_ref().and(draft.cover.caption.as_deref()),
         };
         let tiers = resolve_tiers(conn, draft.visibility, &draft.tiers)?;
         let article = new.insert(conn, draft.slug.is_some()).map_err(|e| match e {
@@ -201,6 +266,10 @@ pub async fn create_article(
     state.mail_wakeup.ring();
     tracing::info!(article_id = article.row.id, slug = %article.row.slug, status = %article.row.status, "article created");
     Ok(article)
+}
+
+fn check_email_only(on_site: bool, segment: EmailSegment) -> Result<(), PublishingError> {
+    Ok(crate::domain::article::check_email_only(on_site, segment)?)
 }
 
 fn slug_conflict(slug: &str) -> PublishingError {
@@ -273,6 +342,10 @@ pub async fn edit_article(
     let preview_chars = state.config.preview_chars;
     in_transaction(state, move |conn| {
         let article = editable(conn, actor, id)?;
+        check_email_only(
+            edit.on_site.unwrap_or(article.row.on_site),
+            edit.segment.unwrap_or(article.email_segment()),
+        )?;
         let now = db::now();
         let title = edit
             .title
@@ -310,7 +383,7 @@ pub async fn edit_article(
             preview_html: rendered.as_ref().map(|r| r.preview_html.as_str()),
             excerpt: rendered.as_ref().map(|r| r.excerpt.as_str()),
             visibility: edit.visibility.map(Visibility::as_str),
-            email: edit.email.map(EmailSegment::as_str),
+            email: edit.segment.map(EmailSegment::as_str),
             status: status.map(ArticleStatus::as_str),
             publish_at: edit.publish_at,
             published_at,
@@ -319,6 +392,20 @@ pub async fn edit_article(
                 .newsletter_id
                 .map(|id| check_newsletter(conn, id))
                 .transpose()?,
+            email_subject: edit.email_subject.as_ref().map(Option::as_deref),
+            preheader: edit.preheader.as_ref().map(Option::as_deref),
+            on_site: edit.on_site,
+            email_at: edit.email_at,
+            feature_image: edit.feature_image.as_ref().map(Option::as_deref),
+            // Removing the image removes its words with it.
+            feature_image_alt: match &edit.feature_image {
+                Some(None) => Some(None),
+                _ => edit.feature_image_alt.as_ref().map(Option::as_deref),
+            },
+            feature_image_caption: match &edit.feature_image {
+                Some(None) => Some(None),
+                _ => edit.feature_image_caption.as_ref().map(Option::as_deref),
+            },
         };
         articles::update(conn, id, None, &changes)?;
         let visibility = edit.visibility.unwrap_or(article.visibility());
@@ -362,6 +449,14 @@ fn reschedule(
     }
 }
 
+/// How to publish: when (`None` or a past time: now; a future time
+/// schedules) and, when given, whether on the site or by email only.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PublishOptions {
+    pub at: Option<PrimitiveDateTime>,
+    pub on_site: Option<bool>,
+}
+
 /// Publishes now, or schedules for `at` when it is in the future. Publishing
 /// a published article changes nothing.
 #[tracing::instrument(skip_all, fields(article_id = id, actor_id = actor.user_id))]
@@ -369,7 +464,7 @@ pub async fn publish_article(
     state: &AppState,
     actor: Actor,
     id: i32,
-    at: Option<PrimitiveDateTime>,
+    options: PublishOptions,
 ) -> Result<Article, PublishingError> {
     if !actor.role.can_publish() {
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
@@ -380,16 +475,19 @@ pub async fn publish_article(
         if article.status() == ArticleStatus::Published {
             return Ok(article);
         }
+        let on_site = options.on_site.unwrap_or(article.row.on_site);
+        check_email_only(on_site, article.email_segment())?;
         let now = db::now();
-        let (status, published_at) = match at {
+        let (status, published_at) = match options.at {
             Some(at) if at > now => (ArticleStatus::Scheduled, at),
             _ => (ArticleStatus::Published, now),
         };
         let changes = ArticleChanges {
             status: Some(status.as_str()),
-            publish_at: Some(at),
+            publish_at: Some(options.at),
             published_at: Some(Some(published_at)),
             updated_at: Some(now),
+            on_site: Some(on_site),
             ..Default::default()
         };
         articles::update(conn, id, None, &changes)?;
@@ -487,6 +585,33 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
     Ok(published)
 }
 
+/// Emails every published post whose separate email time has come; returns
+/// how many. The send is made once per article (`sends::create`), however
+/// many instances try.
+pub async fn email_due(state: &AppState) -> anyhow::Result<usize> {
+    let policy = state.policy;
+    let emailed = db::run(&state.pool, move |conn| {
+        let mut emailed = 0;
+        for id in articles::due_emails(conn, db::now())? {
+            let send = db::write_transaction(conn, |conn| {
+                let article = articles::find(conn, id)?.context("a due article vanished")?;
+                newsletter::fan_out(conn, &article, &policy)
+            })
+            .with_context(|| format!("emailing article {id} at its email time"))?;
+            if send.is_some() {
+                tracing::info!(article_id = id, "emailed a post at its email time");
+                emailed += 1;
+            }
+        }
+        Ok(emailed)
+    })
+    .await?;
+    if emailed > 0 {
+        state.mail_wakeup.ring();
+    }
+    Ok(emailed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,15 +619,13 @@ mod tests {
 
     fn draft(publish: bool, publish_at: Option<PrimitiveDateTime>) -> ArticleDraft {
         ArticleDraft {
-            title: ArticleTitle::parse("t").unwrap(),
-            markdown: ArticleMarkdown::parse("b".into()).unwrap(),
-            visibility: Visibility::Public,
-            slug: None,
             publish,
             publish_at,
-            email: EmailSegment::None,
-            tiers: Vec::new(),
-            newsletter_id: None,
+            ..ArticleDraft::new(
+                ArticleTitle::parse("t").unwrap(),
+                ArticleMarkdown::parse("b".into()).unwrap(),
+                Visibility::Public,
+            )
         }
     }
 

@@ -21,6 +21,9 @@ pub fn spawn(state: Arc<AppState>) {
             if let Err(e) = publishing::publish_due(&state).await {
                 tracing::warn!(error = ?e, "publishing scheduled articles failed; retrying next tick");
             }
+            if let Err(e) = publishing::email_due(&state).await {
+                tracing::warn!(error = ?e, "emailing posts at their email time failed; retrying next tick");
+            }
             if tick % HOUSEKEEPING_EVERY == 0 {
                 housekeeping(&state).await;
             }

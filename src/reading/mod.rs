@@ -203,6 +203,35 @@ pub(crate) async fn open(
     ))
 }
 
+/// The post a member was emailed, as they may read it, from the signed
+/// link in their email ("view in browser"): the only way to an email-only
+/// post on the web. `None` for a token we did not sign, a member no longer
+/// here, or a post no longer out. Never metered, like the email itself.
+pub async fn email_copy(state: &AppState, token: &str) -> anyhow::Result<Option<(ReadableArticle, Reader)>> {
+    let Some((user_id, article_id)) =
+        crate::security::signed::parse_email_copy_token(&state.signing_key, token)
+    else {
+        return Ok(None);
+    };
+    let found = db::run(&state.pool, move |conn| {
+        let now = db::now();
+        let Some(article) = articles::find(conn, article_id)?.filter(|a| a.is_out(now)) else {
+            return Ok(None);
+        };
+        let Some(user) = db::users::find(conn, user_id)? else {
+            return Ok(None);
+        };
+        let member = db::members::load_member(conn, &user)?;
+        Ok(Some((article, member)))
+    })
+    .await?;
+    Ok(found.map(|(article, member)| {
+        let reader = Reader::Member(member);
+        let readable = ReadableArticle::decide(Arc::new(article), &reader, Passes::default(), state);
+        (readable, reader)
+    }))
+}
+
 /// A page of live articles, newest first, as `who` may see them. Nothing is
 /// opened: a free member's teasers say how many metered reads are left.
 pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {

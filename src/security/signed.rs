@@ -23,6 +23,8 @@ pub enum Purpose {
     Csrf,
     /// When a subscribe form was shown (its minimum fill time).
     FormShown,
+    /// A recipient's "view in browser" link to the post they were emailed.
+    EmailCopy,
 }
 
 impl Purpose {
@@ -34,6 +36,7 @@ impl Purpose {
             Purpose::GiftSubscription => b"gift-subscription:",
             Purpose::Csrf => b"csrf:",
             Purpose::FormShown => b"form-shown:",
+            Purpose::EmailCopy => b"email-copy:",
         }
     }
 }
@@ -95,28 +98,35 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// A token for two numbers.
+fn pair_token(key: &SigningKey, purpose: Purpose, first: i32, second: i32) -> String {
+    let mut payload = first.to_be_bytes().to_vec();
+    payload.extend_from_slice(&second.to_be_bytes());
+    key.sign(purpose, &payload)
+}
+
+/// The two numbers of a token `pair_token` made for `purpose`.
+fn parse_pair(payload: &[u8]) -> Option<(i32, i32)> {
+    let payload: [u8; 8] = payload.try_into().ok()?;
+    let first = i32::from_be_bytes(payload[..4].try_into().ok()?);
+    let second = i32::from_be_bytes(payload[4..].try_into().ok()?);
+    Some((first, second))
+}
+
 /// A private feed token for a user at a feed generation.
 pub fn feed_token(key: &SigningKey, user_id: i32, generation: i32) -> String {
-    let mut payload = user_id.to_be_bytes().to_vec();
-    payload.extend_from_slice(&generation.to_be_bytes());
-    key.sign(Purpose::Feed, &payload)
+    pair_token(key, Purpose::Feed, user_id, generation)
 }
 
 /// The (user id, generation) a feed token was made for.
 pub fn parse_feed_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
-    let payload = key.verify(Purpose::Feed, token)?;
-    let payload: [u8; 8] = payload.try_into().ok()?;
-    let user_id = i32::from_be_bytes(payload[..4].try_into().ok()?);
-    let generation = i32::from_be_bytes(payload[4..].try_into().ok()?);
-    Some((user_id, generation))
+    parse_pair(&key.verify(Purpose::Feed, token)?)
 }
 
 /// A per-recipient unsubscribe token for one newsletter (for
 /// List-Unsubscribe and the footer).
 pub fn unsubscribe_token(key: &SigningKey, user_id: i32, newsletter_id: i32) -> String {
-    let mut payload = user_id.to_be_bytes().to_vec();
-    payload.extend_from_slice(&newsletter_id.to_be_bytes());
-    key.sign(Purpose::Unsubscribe, &payload)
+    pair_token(key, Purpose::Unsubscribe, user_id, newsletter_id)
 }
 
 /// The newsletter the migration made of the single list that came before
@@ -129,9 +139,19 @@ pub fn parse_unsubscribe_token(key: &SigningKey, token: &str) -> Option<(i32, i3
     let number = |bytes: &[u8]| Some(i32::from_be_bytes(bytes.try_into().ok()?));
     match payload.len() {
         4 => Some((number(&payload)?, FIRST_NEWSLETTER)),
-        8 => Some((number(&payload[..4])?, number(&payload[4..])?)),
-        _ => None,
+        _ => parse_pair(&payload),
     }
+}
+
+/// A recipient's link to the post they were emailed, as they may read it:
+/// the only way to an email-only post on the web.
+pub fn email_copy_token(key: &SigningKey, user_id: i32, article_id: i32) -> String {
+    pair_token(key, Purpose::EmailCopy, user_id, article_id)
+}
+
+/// The (user id, article id) an email-copy token was made for.
+pub fn parse_email_copy_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
+    parse_pair(&key.verify(Purpose::EmailCopy, token)?)
 }
 
 /// A gift link's token: its row id, signed. Checked before any query, so a

@@ -5,12 +5,13 @@ use serde::Deserialize;
 
 use crate::web::{error::PageResult, pages};
 use crate::{
-    accounts::{self, LoginError, SignUpError, SignUpOutcome},
+    accounts::{self, LoginError, SignUpError, SignUpOutcome, subscribe},
     domain::{email::EmailAddress, password::Password},
     state::AppState,
     web::{
-        csrf::CsrfForm,
+        csrf::{CsrfForm, CsrfFormWithTicks},
         extract::CurrentReader,
+        join,
         views::{LoginPage, SignupPage},
     },
 };
@@ -35,6 +36,8 @@ struct CredentialsForm {
     #[serde(default)]
     password: String,
     next: Option<String>,
+    /// Sign-up only: set when the form offered newsletters to tick.
+    choosing: Option<String>,
 }
 
 /// What a new member is told, whether or not the email already had an
@@ -46,12 +49,15 @@ async fn signup_form(
     reader: CurrentReader,
     query: web::Query<NextQuery>,
 ) -> PageResult<HttpResponse> {
+    let layout = pages::layout(&req, &reader).await;
     let page = SignupPage {
-        layout: pages::layout(&req, &reader).await,
+        choices: join::offered_choices(&layout.site),
+        layout,
         next: pages::local_path(query.next.as_deref()),
         email: String::new(),
         email_error: None,
         password_error: None,
+        newsletters_error: None,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
@@ -61,41 +67,58 @@ async fn signup(
     req: HttpRequest,
     state: web::Data<AppState>,
     reader: CurrentReader,
-    CsrfForm(form): CsrfForm<CredentialsForm>,
+    CsrfFormWithTicks(form, ticked): CsrfFormWithTicks<CredentialsForm>,
 ) -> PageResult<HttpResponse> {
     let next = pages::local_path(form.next.as_deref());
     let email = EmailAddress::parse(&form.email);
     let password = Password::choose(form.password, email.as_ref().ok());
+    let newsletters = subscribe::chosen_newsletters(form.choosing.is_some(), ticked.clone());
     let layout = pages::layout(&req, &reader).await;
-    let form_again = |status, email_error: Option<String>, password_error| {
+    // Shown again, the form keeps what was ticked.
+    let choices = join::offered_choices(&layout.site)
+        .into_iter()
+        .map(|mut choice| {
+            choice.preselected = ticked.contains(&choice.id);
+            choice
+        })
+        .collect::<Vec<_>>();
+    let form_again = |status, email_error: Option<String>, password_error, newsletters_error| {
         let page = SignupPage {
             layout: layout.clone(),
             next: next.clone(),
             email: form.email.chars().take(EmailAddress::MAX_LEN).collect(),
             email_error,
             password_error,
+            newsletters_error,
+            choices: choices.clone(),
         };
         pages::render(&req, status, &page)
     };
-    let (email, password) = match (email, password) {
-        (Ok(email), Ok(password)) => (email, password),
-        (email, password) => {
+    let (email, password, newsletters) = match (email, password, newsletters) {
+        (Ok(email), Ok(password), Ok(newsletters)) => (email, password, newsletters),
+        (email, password, newsletters) => {
             return Ok(form_again(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 email.err().map(|e| e.message),
                 password.err().map(|e| e.message),
+                newsletters.err().map(|e| e.message),
             )?);
         }
     };
     let ip = pages::client_ip(&req, &state);
-    let outcome = match accounts::sign_up(&state, ip, email, password, pages::user_agent(&req)).await {
+    let new_member = accounts::NewMember {
+        email,
+        password,
+        newsletters,
+    };
+    let outcome = match accounts::sign_up(&state, ip, new_member, pages::user_agent(&req)).await {
         Ok(outcome) => outcome,
         Err(SignUpError::Throttled(retry)) => {
             let message = format!(
                 "Too many signups from your network. Try again in {} minutes.",
                 retry.seconds().div_ceil(60)
             );
-            let mut response = form_again(StatusCode::TOO_MANY_REQUESTS, Some(message), None)?;
+            let mut response = form_again(StatusCode::TOO_MANY_REQUESTS, Some(message), None, None)?;
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, retry.seconds().into());

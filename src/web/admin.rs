@@ -15,15 +15,18 @@ use crate::web::tiers_api::{self, BenefitLines};
 use crate::web::{members_api, newsletters_api, offers_api};
 use crate::{
     db::articles::{Article, ArticleFilter},
+    domain::email::EmailAddress,
     domain::{
         InvalidInput,
-        article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
+        article::{self, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         settings::{NavLink, SettingsPatch, SiteSettings, WelcomeEmail},
         slug::Slug,
         time::{parse_rfc3339, rfc3339},
     },
     newsletter, publication,
-    publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
+    publishing::{
+        self, ArticleDraft, ArticleEdit, Cover, EmailCopy, PublishOptions, PublishingError, TestEmail,
+    },
     reading::Page,
     state::AppState,
     web::extract::ApiStaff,
@@ -38,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(delete_article)
         .service(publish_article)
         .service(unpublish_article)
+        .service(email_article)
+        .service(test_email)
         .service(get_send)
         .service(retry_send)
         .service(get_settings)
@@ -47,7 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Broadsheet admin API", description = "Editors publish here. Authenticate with `Authorization: Bearer <API key>` (`broadsheet admin api-key`)."),
-    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, get_send, retry_send, get_settings, patch_settings,
+    paths(list_articles, create_article, get_article, patch_article, delete_article, publish_article, unpublish_article, email_article, test_email, get_send, retry_send, get_settings, patch_settings,
         members_api::list_members, members_api::member_counts, members_api::export_members, members_api::create_member, members_api::get_member, members_api::patch_member, members_api::delete_member,
         members_api::member_activity, members_api::grant_comp, members_api::revoke_comp, members_api::member_billing,
         members_api::list_labels, members_api::create_label, members_api::patch_label, members_api::delete_label,
@@ -144,6 +149,9 @@ impl From<PublishingError> for Problem {
             PublishingError::Forbidden(message) => Problem::forbidden(message),
             PublishingError::Conflict { field, message } => Problem::conflict(field, message),
             PublishingError::Invalid(invalid) => Problem::from(invalid),
+            PublishingError::MailServer(message) => {
+                Problem::new(actix_web::http::StatusCode::BAD_GATEWAY, "mail_server", message)
+            }
             PublishingError::Internal(e) => Problem::internal(e),
         }
     }
@@ -184,6 +192,61 @@ struct CreateArticleBody {
     /// out: the first one running.
     #[schema(minimum = 1)]
     newsletter_id: Option<i32>,
+    /// The email's subject line (left out: the title). One line, 1 to 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    email_subject: Option<String>,
+    /// The line inboxes show after the subject (left out: the excerpt).
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    preheader: Option<String>,
+    /// RFC 3339: send the email then rather than at publishing (never
+    /// before publishing).
+    #[schema(format = DateTime)]
+    email_at: Option<String>,
+    /// `false`: an email-only post, sent but never on the site, its feeds
+    /// or its search (default `true`). Needs `email` other than `none`.
+    #[serde(default = "on_site")]
+    site: bool,
+    /// The cover image, atop the post, on cards and in its email: a path
+    /// on this site (`/media/…`) or an `https://` address.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^/([^/\\\s\x00-\x1F\x7F-\x9F][^\s\x00-\x1F\x7F-\x9F]*)?$|^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(/[^\s\x00-\x1F\x7F-\x9F]*)?$"
+    )]
+    feature_image: Option<String>,
+    /// The image described, for screen readers. One line, at most 500 characters.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    feature_image_alt: Option<String>,
+    /// One line, at most 500 characters.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    feature_image_caption: Option<String>,
+}
+
+fn on_site() -> bool {
+    true
+}
+
+/// Checks an optional text field with `check`.
+fn checked(
+    raw: Option<String>,
+    check: fn(&str) -> Result<String, InvalidInput>,
+) -> Result<Option<String>, InvalidInput> {
+    raw.as_deref().map(check).transpose()
+}
+
+/// Checks a nullable text field of a PATCH with `check`.
+fn checked_patch(
+    raw: Option<Option<String>>,
+    check: fn(&str) -> Result<String, InvalidInput>,
+) -> Result<Option<Option<String>>, InvalidInput> {
+    raw.map(|value| checked(value, check)).transpose()
 }
 
 /// A tier's slug (`/admin/api/tiers`).
@@ -219,9 +282,24 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
                 .as_deref()
                 .map(|t| parse_rfc3339(t, "publish_at"))
                 .transpose()?,
-            email: body.email.unwrap_or(EmailSegment::None),
+            segment: body.email.unwrap_or(EmailSegment::None),
             tiers: tier_slugs(body.tiers)?,
             newsletter_id: body.newsletter_id,
+            email: EmailCopy {
+                subject: checked(body.email_subject, article::email_subject)?,
+                preheader: checked(body.preheader, article::preheader)?,
+                at: body
+                    .email_at
+                    .as_deref()
+                    .map(|t| parse_rfc3339(t, "email_at"))
+                    .transpose()?,
+            },
+            on_site: body.site,
+            cover: Cover {
+                image: checked(body.feature_image, article::feature_image)?,
+                alt: checked(body.feature_image_alt, article::feature_image_alt)?,
+                caption: checked(body.feature_image_caption, article::feature_image_caption)?,
+            },
         })
     }
 }
@@ -264,6 +342,32 @@ struct PatchArticleBody {
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<i32>, minimum = 1)]
     newsletter_id: Option<Option<i32>>,
+    /// `null`: the title again.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")]
+    email_subject: Option<Option<String>>,
+    /// `null`: the excerpt again.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")]
+    preheader: Option<Option<String>>,
+    /// `null`: at publishing.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    email_at: Option<Option<String>>,
+    /// `false`: email-only. It cannot be cleared.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = bool, required = false)]
+    site: Option<Option<bool>>,
+    /// `null` removes the cover image with its alt text and caption.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^/([^/\\\s\x00-\x1F\x7F-\x9F][^\s\x00-\x1F\x7F-\x9F]*)?$|^https://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(/[^\s\x00-\x1F\x7F-\x9F]*)?$")]
+    feature_image: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    feature_image_alt: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    feature_image_caption: Option<Option<String>>,
 }
 
 fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
@@ -291,13 +395,23 @@ impl TryFrom<PatchArticleBody> for ArticleEdit {
                 .slug
                 .map(|s| s.as_deref().map(Slug::parse).transpose())
                 .transpose()?,
-            email: body.email.map(|e| e.unwrap_or(EmailSegment::None)),
+            segment: body.email.map(|e| e.unwrap_or(EmailSegment::None)),
             publish_at: body
                 .publish_at
                 .map(|t| t.as_deref().map(|t| parse_rfc3339(t, "publish_at")).transpose())
                 .transpose()?,
             tiers: body.tiers.map(tier_slugs).transpose()?,
             newsletter_id: body.newsletter_id,
+            email_subject: checked_patch(body.email_subject, article::email_subject)?,
+            preheader: checked_patch(body.preheader, article::preheader)?,
+            email_at: body
+                .email_at
+                .map(|t| t.as_deref().map(|t| parse_rfc3339(t, "email_at")).transpose())
+                .transpose()?,
+            on_site: required("site", body.site)?,
+            feature_image: checked_patch(body.feature_image, article::feature_image)?,
+            feature_image_alt: checked_patch(body.feature_image_alt, article::feature_image_alt)?,
+            feature_image_caption: checked_patch(body.feature_image_caption, article::feature_image_caption)?,
         })
     }
 }
@@ -309,6 +423,9 @@ struct PublishBody {
     /// RFC 3339; in the future it schedules. Left out: publish now.
     #[schema(format = DateTime)]
     publish_at: Option<String>,
+    /// `false`: publish as an email-only post (sent, never on the site).
+    /// Left out: as the article says.
+    site: Option<bool>,
 }
 
 /// An article as the admin API answers it.
@@ -344,6 +461,18 @@ struct AdminArticle {
     tiers: Vec<String>,
     /// The newsletter it goes out through; `null`: the first one running.
     newsletter_id: Option<i32>,
+    /// `null`: the title.
+    email_subject: Option<String>,
+    /// `null`: the excerpt.
+    preheader: Option<String>,
+    /// When the email goes (or went) out, when not at publishing.
+    #[schema(format = DateTime)]
+    email_at: Option<String>,
+    /// `false`: an email-only post.
+    site: bool,
+    feature_image: Option<String>,
+    feature_image_alt: Option<String>,
+    feature_image_caption: Option<String>,
 }
 
 impl AdminArticle {
@@ -378,6 +507,13 @@ impl AdminArticle {
             send_id: None,
             tiers,
             newsletter_id: row.newsletter_id,
+            email_subject: row.email_subject,
+            preheader: row.preheader,
+            email_at: row.email_at.map(rfc3339),
+            site: row.on_site,
+            feature_image: row.feature_image,
+            feature_image_alt: row.feature_image_alt,
+            feature_image_caption: row.feature_image_caption,
         }
     }
 
@@ -527,7 +663,11 @@ async fn publish_article(
         .as_deref()
         .map(|t| parse_rfc3339(t, "publish_at"))
         .transpose()?;
-    let article = publishing::publish_article(&state, staff.actor, id, at).await?;
+    let options = PublishOptions {
+        at,
+        on_site: body.site,
+    };
+    let article = publishing::publish_article(&state, staff.actor, id, options).await?;
     Ok(web::Json(
         AdminArticle::with_send(article, staff.proof, &state).await?,
     ))
@@ -546,6 +686,91 @@ async fn unpublish_article(
     Ok(web::Json(
         AdminArticle::with_send(article, staff.proof, &state).await?,
     ))
+}
+
+/// The optional body of `POST /admin/api/articles/{id}/email`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct EmailBody {
+    /// Who gets it; left out: the segment the article names.
+    email: Option<EmailSegment>,
+}
+
+/// Emails a published post that was not emailed, now: once, as publishing
+/// would have (a second call is a 409). Editors only.
+#[utoipa::path(post, path = "/admin/api/articles/{id}/email", params(("id" = i32, Path)), request_body(content = Option<EmailBody>),
+    responses((status = 200, body = AdminArticle), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/articles/{id}/email")]
+async fn email_article(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<web::Json<AdminArticle>> {
+    let id = article_id(&id)?;
+    let body: EmailBody = super::optional_json(&body)?;
+    let article = publishing::email_article(&state, staff.actor, id, body.email).await?;
+    Ok(web::Json(
+        AdminArticle::with_send(article, staff.proof, &state).await?,
+    ))
+}
+
+/// Whose copy a test shows.
+#[derive(Deserialize, ToSchema, Clone, Copy, Default)]
+#[serde(rename_all = "lowercase")]
+enum TestAs {
+    #[default]
+    Paid,
+    Free,
+}
+
+/// The body of `POST /admin/api/articles/{id}/test-email`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TestEmailBody {
+    /// 1 to 5 addresses of staff accounts.
+    #[schema(min_items = 1, max_items = 5)]
+    to: Vec<String>,
+    /// The copy a paying subscriber gets (default) or a free member's.
+    #[serde(default, rename = "as")]
+    as_: TestAs,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TestEmailSent {
+    /// The addresses it went to.
+    sent_to: Vec<String>,
+}
+
+/// Sends the exact copy a segment would get to up to five staff
+/// addresses, marked as a test, now; nothing is recorded as a delivery.
+#[utoipa::path(post, path = "/admin/api/articles/{id}/test-email", params(("id" = i32, Path)), request_body = TestEmailBody,
+    responses((status = 200, body = TestEmailSent), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+#[post("/articles/{id}/test-email")]
+async fn test_email(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    id: web::Path<String>,
+    body: web::Json<TestEmailBody>,
+) -> ApiResult<web::Json<TestEmailSent>> {
+    let id = article_id(&id)?;
+    let body = body.into_inner();
+    if body.to.len() > publishing::MAX_TEST_RECIPIENTS {
+        return Err(InvalidInput::new("to", "a test goes to at most 5 addresses").into());
+    }
+    let to = body
+        .to
+        .iter()
+        .map(|raw| EmailAddress::parse(raw).map_err(|e| InvalidInput::new("to", e.message)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let test = TestEmail {
+        to,
+        as_paid: matches!(body.as_, TestAs::Paid),
+    };
+    let sent_to = publishing::send_test_email(&state, staff.actor, id, test).await?;
+    Ok(web::Json(TestEmailSent { sent_to }))
 }
 
 /// Delivery progress of an emailed article.

@@ -112,42 +112,75 @@ struct TokenField {
     csrf_token: Option<String>,
 }
 
+/// The same, with the numbers ticked in the repeated `newsletter` field (a
+/// group of checkboxes `T` cannot hold).
+pub struct CsrfFormWithTicks<T>(pub T, pub Vec<i32>);
+
+/// The body of a form whose CSRF token matched its cookie.
+async fn verified_body(
+    req: HttpRequest,
+    body: impl Future<Output = Result<web::Bytes, actix_web::Error>>,
+) -> Result<web::Bytes, PageError> {
+    let bytes = body.await.map_err(|e| {
+        Problem::new(
+            e.as_response_error().status_code(),
+            "bad_request",
+            "The form could not be read; it may be too large.",
+        )
+    })?;
+    let sent = serde_urlencoded::from_bytes::<TokenField>(&bytes)
+        .ok()
+        .and_then(|f| f.csrf_token)
+        .unwrap_or_default();
+    let session = cookie_value(&req, SESSION_COOKIE);
+    let visitor = cookie_value(&req, COOKIE).filter(|v| is_well_formed(v));
+    let expected = match (req.app_data::<web::Data<AppState>>(), &session, visitor) {
+        (Some(state), Some(_), _) => expected_token(&state.signing_key, session.as_deref(), ""),
+        (Some(state), None, Some(visitor)) => expected_token(&state.signing_key, None, &visitor),
+        _ => String::new(),
+    };
+    let matches = !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
+    if !matches {
+        return Err(Problem::forbidden(
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        )
+        .into());
+    }
+    Ok(bytes)
+}
+
+/// Reads a form's body, checks its CSRF token, then `parse`s it.
+fn verified_then<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    parse: fn(&[u8]) -> Result<T, PageError>,
+) -> futures_util::future::LocalBoxFuture<'static, Result<T, PageError>> {
+    let req = req.clone();
+    let body = web::Bytes::from_request(&req, payload);
+    Box::pin(async move { parse(&verified_body(req, body).await?) })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = PageError;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let body = web::Bytes::from_request(&req, payload);
-        Box::pin(async move {
-            let bytes = body.await.map_err(|e| {
-                Problem::new(
-                    e.as_response_error().status_code(),
-                    "bad_request",
-                    "The form could not be read; it may be too large.",
-                )
-            })?;
-            let sent = serde_urlencoded::from_bytes::<TokenField>(&bytes)
-                .ok()
-                .and_then(|f| f.csrf_token)
-                .unwrap_or_default();
-            let session = cookie_value(&req, SESSION_COOKIE);
-            let visitor = cookie_value(&req, COOKIE).filter(|v| is_well_formed(v));
-            let expected = match (req.app_data::<web::Data<AppState>>(), &session, visitor) {
-                (Some(state), Some(_), _) => expected_token(&state.signing_key, session.as_deref(), ""),
-                (Some(state), None, Some(visitor)) => expected_token(&state.signing_key, None, &visitor),
-                _ => String::new(),
-            };
-            let matches = !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()));
-            if !matches {
-                return Err(Problem::forbidden(
-                    "This form has expired or did not come from this site. Go back, reload the page and try again.",
-                )
-                .into());
-            }
-            let form = serde_urlencoded::from_bytes::<T>(&bytes)
+        verified_then(req, payload, |bytes| {
+            let form = serde_urlencoded::from_bytes::<T>(bytes)
                 .map_err(|e| Problem::bad_request(format!("The form is incomplete: {e}")))?;
             Ok(CsrfForm(form))
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfFormWithTicks<T> {
+    type Error = PageError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        verified_then(req, payload, |bytes| {
+            let (form, ticked) = super::form_with_ticks::<T>(bytes, "newsletter")?;
+            Ok(CsrfFormWithTicks(form, ticked))
         })
     }
 }

@@ -15,11 +15,11 @@ use crate::{
     db::articles::{Article, ArticleFilter},
     domain::{
         InvalidInput,
-        article::{ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        article::{self, ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
         markdown,
     },
     newsletter,
-    publishing::{self, ArticleDraft, ArticleEdit, PublishingError},
+    publishing::{self, ArticleDraft, ArticleEdit, Cover, EmailCopy, PublishOptions, PublishingError},
     reading::Page,
     state::AppState,
     web::{
@@ -81,6 +81,23 @@ struct EditorForm {
     publish_at: String,
     #[serde(default)]
     action: String,
+    /// A newsletter's id; empty: the first one running.
+    #[serde(default)]
+    newsletter_id: String,
+    #[serde(default)]
+    email_subject: String,
+    #[serde(default)]
+    preheader: String,
+    #[serde(default)]
+    email_at: String,
+    /// A checkbox: present when ticked.
+    email_only: Option<String>,
+    #[serde(default)]
+    feature_image: String,
+    #[serde(default)]
+    feature_image_alt: String,
+    #[serde(default)]
+    feature_image_caption: String,
 }
 
 /// A validated form.
@@ -88,34 +105,75 @@ struct Parsed {
     title: ArticleTitle,
     markdown: ArticleMarkdown,
     visibility: Visibility,
-    email: EmailSegment,
+    segment: EmailSegment,
     publish_at: Option<time::PrimitiveDateTime>,
+    newsletter_id: Option<i32>,
+    email: EmailCopy,
+    on_site: bool,
+    cover: Cover,
+}
+
+/// An optional field: empty is `None`, anything else must pass `check`.
+fn optional(
+    raw: &str,
+    check: impl Fn(&str) -> Result<String, InvalidInput>,
+) -> Result<Option<String>, InvalidInput> {
+    match raw.trim() {
+        "" => Ok(None),
+        text => check(text).map(Some),
+    }
 }
 
 impl EditorForm {
     fn parse(&self) -> Result<Parsed, InvalidInput> {
-        let publish_at = match self.publish_at.trim() {
-            "" => None,
-            text => Some(parse_local_utc(text)?),
-        };
+        let newsletter_id = optional(&self.newsletter_id, |id| {
+            id.parse::<i32>()
+                .map(|id| id.to_string())
+                .map_err(|_| InvalidInput::new("newsletter_id", "choose a newsletter from the list"))
+        })?
+        .and_then(|id| id.parse().ok());
         Ok(Parsed {
             title: ArticleTitle::parse(&self.title)?,
             markdown: ArticleMarkdown::parse(self.markdown.clone())?,
             visibility: Visibility::parse(&self.visibility)?,
-            email: EmailSegment::parse(&self.email)?,
-            publish_at,
+            segment: EmailSegment::parse(&self.email)?,
+            publish_at: optional_time(&self.publish_at, "publish_at")?,
+            newsletter_id,
+            email: EmailCopy {
+                subject: optional(&self.email_subject, article::email_subject)?,
+                preheader: optional(&self.preheader, article::preheader)?,
+                at: optional_time(&self.email_at, "email_at")?,
+            },
+            on_site: self.email_only.is_none(),
+            cover: Cover {
+                image: optional(&self.feature_image, article::feature_image)?,
+                alt: optional(&self.feature_image_alt, article::feature_image_alt)?,
+                caption: optional(&self.feature_image_caption, article::feature_image_caption)?,
+            },
         })
+    }
+}
+
+fn optional_time(raw: &str, field: &'static str) -> Result<Option<time::PrimitiveDateTime>, InvalidInput> {
+    match raw.trim() {
+        "" => Ok(None),
+        text => parse_local_utc(text, field).map(Some),
     }
 }
 
 /// `<input type="datetime-local">` sends `2026-12-01T09:00` with no zone:
 /// the form says the time is UTC.
-fn parse_local_utc(text: &str) -> Result<time::PrimitiveDateTime, InvalidInput> {
+fn parse_local_utc(text: &str, field: &'static str) -> Result<time::PrimitiveDateTime, InvalidInput> {
     let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
     let with_seconds = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     time::PrimitiveDateTime::parse(text, &format)
         .or_else(|_| time::PrimitiveDateTime::parse(text, &with_seconds))
-        .map_err(|_| InvalidInput::new("publish_at", "publish at must be a date and time"))
+        .map_err(|_| {
+            InvalidInput::new(
+                field,
+                format!("{} must be a date and time", field.replace('_', " ")),
+            )
+        })
 }
 
 fn format_local(at: time::PrimitiveDateTime) -> String {
@@ -146,8 +204,15 @@ async fn editor_page(
     article: Option<&Article>,
 ) -> AdminEditPage {
     let rendered = markdown::render(&form.markdown, state.config.preview_chars);
+    let chosen = form.newsletter_id.trim().parse::<i32>().ok();
     // Only a warning: the page still works when the count cannot be had.
-    let audience = newsletter::audience_size(&state.pool, None).await.ok();
+    let audience = newsletter::audience_size(&state.pool, chosen).await.ok();
+    let newsletters = crate::members::newsletters::running(state)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| (n.id.to_string(), n.name))
+        .collect();
     AdminEditPage {
         nobody_confirmed: audience == Some(0),
         layout: pages::layout(req, &reader.reader).await,
@@ -172,6 +237,15 @@ async fn editor_page(
             form.email.clone()
         },
         publish_at: form.publish_at.clone(),
+        newsletters,
+        newsletter_id: form.newsletter_id.clone(),
+        email_subject: form.email_subject.clone(),
+        preheader: form.preheader.clone(),
+        email_at: form.email_at.clone(),
+        email_only: form.email_only.is_some(),
+        feature_image: form.feature_image.clone(),
+        feature_image_alt: form.feature_image_alt.clone(),
+        feature_image_caption: form.feature_image_caption.clone(),
         visibilities: VISIBILITIES.to_vec(),
         segments: SEGMENTS.to_vec(),
         can_publish: reader.actor.role.can_publish(),
@@ -181,13 +255,22 @@ async fn editor_page(
 }
 
 fn form_of(article: &Article, proof: access::FullBody) -> EditorForm {
+    let row = &article.row;
     EditorForm {
-        title: article.row.title.clone(),
-        markdown: article.row.full_body(proof).markdown.to_owned(),
-        visibility: article.row.visibility.to_string(),
-        email: article.row.email.to_string(),
-        publish_at: article.row.publish_at.map(format_local).unwrap_or_default(),
+        title: row.title.clone(),
+        markdown: row.full_body(proof).markdown.to_owned(),
+        visibility: row.visibility.to_string(),
+        email: row.email.to_string(),
+        publish_at: row.publish_at.map(format_local).unwrap_or_default(),
         action: String::new(),
+        newsletter_id: row.newsletter_id.map(|id| id.to_string()).unwrap_or_default(),
+        email_subject: row.email_subject.clone().unwrap_or_default(),
+        preheader: row.preheader.clone().unwrap_or_default(),
+        email_at: row.email_at.map(format_local).unwrap_or_default(),
+        email_only: (!row.on_site).then(String::new),
+        feature_image: row.feature_image.clone().unwrap_or_default(),
+        feature_image_alt: row.feature_image_alt.clone().unwrap_or_default(),
+        feature_image_caption: row.feature_image_caption.clone().unwrap_or_default(),
     }
 }
 
@@ -241,10 +324,13 @@ async fn create(
         slug: None,
         publish: publish && parsed.publish_at.is_none(),
         publish_at: if publish { parsed.publish_at } else { None },
-        email: parsed.email,
+        segment: parsed.segment,
+        // Tiers are chosen through the admin API.
         tiers: Vec::new(),
-        // Like tiers, the newsletter is chosen through the admin API.
-        newsletter_id: None,
+        newsletter_id: parsed.newsletter_id,
+        email: parsed.email,
+        on_site: parsed.on_site,
+        cover: parsed.cover,
     };
     match publishing::create_article(&state, actor, draft).await {
         Ok(article) => Ok(pages::redirect_with_flash(
@@ -334,16 +420,27 @@ async fn update(
                 markdown: Some(parsed.markdown),
                 visibility: Some(parsed.visibility),
                 slug: None,
-                email: Some(parsed.email),
+                segment: Some(parsed.segment),
                 publish_at: None,
                 // The editor page does not choose tiers (the admin API does);
                 // saving here keeps what the article has.
                 tiers: None,
-                newsletter_id: None,
+                newsletter_id: Some(parsed.newsletter_id),
+                email_subject: Some(parsed.email.subject),
+                preheader: Some(parsed.email.preheader),
+                email_at: Some(parsed.email.at),
+                on_site: Some(parsed.on_site),
+                feature_image: Some(parsed.cover.image),
+                feature_image_alt: Some(parsed.cover.alt),
+                feature_image_caption: Some(parsed.cover.caption),
             };
             match publishing::edit_article(&state, actor, id, edit).await {
                 Ok(_) if action == "publish" => {
-                    publishing::publish_article(&state, actor, id, parsed.publish_at).await
+                    let options = PublishOptions {
+                        at: parsed.publish_at,
+                        on_site: None,
+                    };
+                    publishing::publish_article(&state, actor, id, options).await
                 }
                 other => other,
             }

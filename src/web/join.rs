@@ -24,7 +24,10 @@ use crate::web::{
 };
 use crate::{
     accounts::subscribe::{self, FreeSubscribe},
-    domain::{InvalidInput, email::EmailAddress, settings::Publication, signup_source::SignupSource},
+    domain::{
+        InvalidInput, email::EmailAddress, newsletters::SignupChoice, settings::Publication,
+        signup_source::SignupSource,
+    },
     security::signed::Purpose,
     state::AppState,
 };
@@ -61,10 +64,20 @@ pub fn form_view(state: &AppState, site: &Publication, source: &SignupSource) ->
             .signing_key
             .sign(Purpose::FormShown, &now_ms().to_be_bytes()),
         asks_name: site.settings.subscribe_asks_name,
+        choices: offered_choices(site),
         embed: false,
         email: String::new(),
         captcha: state.human_check.widget(),
     }
+}
+
+/// The newsletters a form lets the reader tick: none when there is only
+/// one (signing up is then asking for it).
+pub fn offered_choices(site: &Publication) -> Vec<SignupChoice> {
+    if site.signup_choices.len() < 2 {
+        return Vec::new();
+    }
+    site.signup_choices.clone()
 }
 
 #[derive(Deserialize)]
@@ -81,6 +94,9 @@ struct JoinForm {
     shown: String,
     /// Set by the embedded form: answer in the frame.
     embed: Option<String>,
+    /// Set when the form offered newsletters to tick (the ticks are the
+    /// repeated `newsletter` fields).
+    choosing: Option<String>,
     /// The captcha's answer (Turnstile's or hCaptcha's field).
     #[serde(rename = "cf-turnstile-response")]
     turnstile: Option<String>,
@@ -95,9 +111,10 @@ enum Refusal {
 }
 
 impl JoinForm {
-    fn parse(&self, state: &AppState) -> Result<FreeSubscribe, InvalidInput> {
+    fn parse(&self, state: &AppState, ticked: Vec<i32>) -> Result<FreeSubscribe, InvalidInput> {
         let source = SignupSource::parse(&self.source).unwrap_or(SignupSource::Home);
-        let request = FreeSubscribe::parse(&self.email, self.name.as_deref(), source)?;
+        let mut request = FreeSubscribe::parse(&self.email, self.name.as_deref(), source)?;
+        request.newsletters = subscribe::chosen_newsletters(self.choosing.is_some(), ticked)?;
         let shown = state
             .signing_key
             .verify(Purpose::FormShown, &self.shown)
@@ -160,9 +177,9 @@ async fn join(
     req: HttpRequest,
     state: web::Data<AppState>,
     reader: CurrentReader,
-    form: web::Form<JoinForm>,
+    body: web::Bytes,
 ) -> PageResult<HttpResponse> {
-    let form = form.into_inner();
+    let (form, ticked) = super::form_with_ticks::<JoinForm>(&body, "newsletter")?;
     let source = SignupSource::parse(&form.source).unwrap_or(SignupSource::Home);
     let outcome = if !form.website.is_empty() {
         // A bot: it hears what a person hears, and nothing is written or sent.
@@ -171,7 +188,7 @@ async fn join(
     } else {
         let client = pages::client_ip(&req, &state);
         let answer = form.turnstile.as_deref().or(form.hcaptcha.as_deref());
-        match form.parse(&state) {
+        match form.parse(&state, ticked) {
             Ok(request) => match a_person(&state, answer, client).await {
                 Ok(()) => subscribe::request(&state, client, request)
                     .map_err(|retry| Refusal::Throttled(retry.seconds())),
@@ -353,6 +370,9 @@ struct ApiSubscribe {
     source: Option<String>,
     /// The captcha's answer, when one is configured.
     captcha: Option<String>,
+    /// Ids of the newsletters to receive (running, public); left out: the
+    /// ones new members join by default.
+    newsletters: Option<Vec<i32>>,
 }
 
 #[derive(Serialize)]
@@ -374,7 +394,12 @@ async fn api_subscribe(
         None => SignupSource::Api,
         Some(raw) => SignupSource::parse(raw).map_err(Problem::from)?,
     };
-    let request = FreeSubscribe::parse(&body.email, body.name.as_deref(), source).map_err(Problem::from)?;
+    let mut request =
+        FreeSubscribe::parse(&body.email, body.name.as_deref(), source).map_err(Problem::from)?;
+    request.newsletters = match body.newsletters {
+        Some(ticked) => subscribe::chosen_newsletters(true, ticked).map_err(Problem::from)?,
+        None => None,
+    };
     let client = pages::client_ip(&req, &state);
     a_person(&state, body.captcha.as_deref(), client)
         .await

@@ -273,6 +273,23 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8
     })
 }
 
+/// A urlencoded form read as `T`, and its repeated `field` (a group of
+/// checkboxes, which `T` cannot hold) as the numbers ticked.
+pub(crate) fn form_with_ticks<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    field: &str,
+) -> Result<(T, Vec<i32>), Problem> {
+    let form = serde_urlencoded::from_bytes(body)
+        .map_err(|e| Problem::bad_request(format!("The form could not be read: {e}")))?;
+    let ticked = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .map_err(|e| Problem::bad_request(format!("The form could not be read: {e}")))?
+        .into_iter()
+        .filter(|(name, _)| name == field)
+        .filter_map(|(_, value)| value.parse().ok())
+        .collect();
+    Ok((form, ticked))
+}
+
 /// A numeric id from a path: a positive integer, or a 404 naming `what`
 /// (a malformed id names nothing that exists).
 pub(crate) fn path_id(raw: &str, what: &str) -> Result<i32, Problem> {

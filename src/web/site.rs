@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(article_page)
         .service(gift_page)
+        .service(email_copy_page)
         .service(create_gift)
         .service(revoke_gift)
         .service(account)
@@ -96,11 +97,15 @@ async fn article_page(
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
-/// What the gift route adds to an article page.
+/// What the gift and email-copy routes change on an article page.
 #[derive(Default)]
 struct ArticleExtras {
     gifter: Option<String>,
     notice: Option<&'static str>,
+    /// Opened from an email's "view in browser" link: the reader is the
+    /// recipient, so no subscribe form and no gift button (the post may be
+    /// email-only, where a gift link would not open).
+    email_copy: bool,
 }
 
 /// The article page for a decided article: the body or teaser the policy
@@ -136,6 +141,7 @@ async fn article_page_for(
         _ => None,
     };
     let may_gift = match &reader.reader {
+        _ if extras.email_copy => false,
         Reader::Member(member) => {
             readable.article.visibility() != Visibility::Public
                 && Standing::for_tiers(member, &readable.article.tiers, db::now(), &state.policy).is_paying()
@@ -145,11 +151,13 @@ async fn article_page_for(
     let layout = pages::layout(req, reader).await;
     // Anonymous readers of what members may read get the email-only form:
     // under a public article, or in a members-only teaser.
-    let subscribe = (reader.user.is_none() && readable.article.visibility() != Visibility::Paid).then(|| {
-        let source = crate::domain::slug::Slug::parse(&readable.article.row.slug)
-            .map_or(SignupSource::Home, SignupSource::Article);
-        join::form_view(state, &layout.site, &source)
-    });
+    let subscribe =
+        (!extras.email_copy && reader.user.is_none() && readable.article.visibility() != Visibility::Paid)
+            .then(|| {
+                let source = crate::domain::slug::Slug::parse(&readable.article.row.slug)
+                    .map_or(SignupSource::Home, SignupSource::Article);
+                join::form_view(state, &layout.site, &source)
+            });
     ArticlePage {
         subscribe,
         html: readable.html().to_owned(),
@@ -180,6 +188,7 @@ async fn gift_page(
     let extras = ArticleExtras {
         gifter: gifted.gifter,
         notice: gifted.closed,
+        email_copy: false,
     };
     let page = article_page_for(&req, &reader, &state, &gifted.readable, extras).await;
     let mut response = pages::render(&req, StatusCode::OK, &page)?;
@@ -187,6 +196,46 @@ async fn gift_page(
     response.headers_mut().insert(
         header::REFERRER_POLICY,
         header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
+
+/// The post a member was emailed, from the "view in browser" link in that
+/// email, as the recipient may read it (the access policy decides for the
+/// member the link was made for, whoever opens it: it is their copy).
+#[get("/email/{token}")]
+async fn email_copy_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    token: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let Some((readable, _recipient)) = reading::email_copy(&state, &token).await? else {
+        return Err(Problem::not_found(
+            "This link does not open a post any more. Check that you copied all of it from the email.",
+        )
+        .into());
+    };
+    let extras = ArticleExtras {
+        email_copy: true,
+        ..Default::default()
+    };
+    let page = article_page_for(&req, &reader, &state, &readable, extras).await;
+    let mut response = pages::render(&req, StatusCode::OK, &page)?;
+    let headers = response.headers_mut();
+    // The token is the recipient's key: out of Referer headers, caches and
+    // search engines.
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-robots-tag"),
+        header::HeaderValue::from_static("noindex, nofollow"),
     );
     Ok(response)
 }
@@ -574,5 +623,10 @@ fn summary(article: &Article, site: &Publication) -> ArticleSummary {
         published_human: site.date(published),
         preview_html: row.preview_html.clone(),
         excerpt: row.excerpt.clone(),
+        cover: row.feature_image.clone().map(|url| views::CoverImage {
+            url,
+            alt: row.feature_image_alt.clone().unwrap_or_default(),
+            caption: row.feature_image_caption.clone().unwrap_or_default(),
+        }),
     }
 }

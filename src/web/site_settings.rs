@@ -52,6 +52,8 @@ pub struct SettingsForm {
     welcome_paid_enabled: Option<String>,
     welcome_paid_subject: Option<String>,
     welcome_paid_markdown: Option<String>,
+    /// Absent from a page loaded before it existed: left as it is.
+    postal_address: Option<String>,
 }
 
 impl SettingsForm {
@@ -86,6 +88,7 @@ impl SettingsForm {
             subscribe_asks_name: Some(self.subscribe_asks_name.is_some()),
             welcome_free: self.welcome_free(),
             welcome_paid: self.welcome_paid(),
+            postal_address: self.postal_address.clone(),
         })
     }
 
@@ -122,6 +125,7 @@ impl SettingsForm {
             subscribe_asks_name: self.subscribe_asks_name.is_some(),
             welcome_free: self.welcome_free().unwrap_or_else(WelcomeEmail::default_free),
             welcome_paid: self.welcome_paid().unwrap_or_else(WelcomeEmail::default_paid),
+            postal_address: self.postal_address.clone().unwrap_or_default(),
         }
     }
 }
@@ -166,6 +170,7 @@ impl From<&SiteSettings> for SettingsFormView {
             subscribe_asks_name: s.subscribe_asks_name,
             welcome_free: s.welcome_free.clone(),
             welcome_paid: s.welcome_paid.clone(),
+            postal_address: s.postal_address.clone(),
         }
     }
 }

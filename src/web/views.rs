@@ -96,6 +96,14 @@ pub struct ArticleSummary {
     pub published_human: String,
     pub preview_html: String,
     pub excerpt: String,
+    pub cover: Option<CoverImage>,
+}
+
+/// A post's cover image as a page shows it.
+pub struct CoverImage {
+    pub url: String,
+    pub alt: String,
+    pub caption: String,
 }
 
 #[derive(Template)]
@@ -166,6 +174,9 @@ pub struct SignupPage {
     pub email: String,
     pub email_error: Option<String>,
     pub password_error: Option<String>,
+    pub newsletters_error: Option<String>,
+    /// The newsletters to tick (none when there is only one).
+    pub choices: Vec<crate::domain::newsletters::SignupChoice>,
 }
 
 #[derive(Template)]
@@ -499,6 +510,16 @@ pub struct AdminEditPage {
     pub visibility: String,
     pub email: String,
     pub publish_at: String,
+    /// The running newsletters: (id, name); the first is the default.
+    pub newsletters: Vec<(String, String)>,
+    pub newsletter_id: String,
+    pub email_subject: String,
+    pub preheader: String,
+    pub email_at: String,
+    pub email_only: bool,
+    pub feature_image: String,
+    pub feature_image_alt: String,
+    pub feature_image_caption: String,
     pub visibilities: Vec<(&'static str, &'static str)>,
     pub segments: Vec<(&'static str, &'static str)>,
     pub can_publish: bool,
@@ -549,6 +570,7 @@ pub struct SettingsFormView {
     pub subscribe_asks_name: bool,
     pub welcome_free: WelcomeEmail,
     pub welcome_paid: WelcomeEmail,
+    pub postal_address: String,
 }
 
 #[derive(Template)]
@@ -572,6 +594,8 @@ pub struct SubscribeFormView {
     /// The signed time the form was shown.
     pub shown: String,
     pub asks_name: bool,
+    /// The newsletters to tick (none when there is only one).
+    pub choices: Vec<crate::domain::newsletters::SignupChoice>,
     /// In the embeddable frame: the answer comes back in the frame.
     pub embed: bool,
     /// The captcha, when one is configured.

@@ -404,6 +404,33 @@ impl TestApp {
         key
     }
 
+    /// The "view in browser" path a newsletter gives `user_id` for the
+    /// article at `slug`, signed with this server's key.
+    pub async fn email_copy_path(&self, user_id: i32, slug: &str) -> String {
+        let slug = slug.to_owned();
+        let (key, article_id) = self
+            .db(move |conn| {
+                use broadsheet::db::schema::{articles, server_secrets};
+                use diesel::prelude::*;
+                let key: String = server_secrets::table
+                    .find("signing_key")
+                    .select(server_secrets::value)
+                    .first(conn)?;
+                let id: i32 = articles::table
+                    .filter(articles::slug.eq(&slug))
+                    .select(articles::id)
+                    .first(conn)?;
+                Ok((key, id))
+            })
+            .await;
+        let bytes: [u8; 32] = hex::decode(key).unwrap().try_into().unwrap();
+        let key = broadsheet::security::signed::SigningKey::new(bytes);
+        format!(
+            "/email/{}",
+            broadsheet::security::signed::email_copy_token(&key, user_id, article_id)
+        )
+    }
+
     pub async fn editor_key(&self) -> String {
         self.api_key_for("editor@example.com", Role::Editor).await
     }

@@ -8,7 +8,7 @@ use crate::helpers::{PAID_MARKER, new_client, spawn_app};
 async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader() {
     let app = spawn_app().await;
     let (_, _, paid) = app.publish_one_of_each().await;
-    let (free_member, _) = app.member("free@example.com").await;
+    let (free_member, free_id) = app.member("free@example.com").await;
     let (lapsed, lapsed_id) = app.member("lapsed@example.com").await;
     app.add_subscription(lapsed_id, "canceled", -5).await;
     let (card_failed, failed_id) = app.member("failed@example.com").await;
@@ -48,6 +48,23 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
         "/embed/subscribe".to_owned(),
         "/admin/settings".to_owned(),
     ];
+    // A member's "view in browser" copy of a paid post, for every state
+    // that does not read it.
+    for (who, user_id) in [
+        ("free member", free_id),
+        ("lapsed", lapsed_id),
+        ("card failed", failed_id),
+        ("disputed", disputed_id),
+        ("renewal news missed", stale_id),
+    ] {
+        let path = app.email_copy_path(user_id, &paid).await;
+        let (status, body) = app.get_text(&new_client(), &path).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {path}");
+        assert!(
+            !body.contains(PAID_MARKER),
+            "{who} saw the paid part in their email copy"
+        );
+    }
     for (who, client) in [
         ("anonymous", new_client()),
         ("free member", free_member),
@@ -79,6 +96,10 @@ async fn the_paid_marker_does_reach_a_subscriber_so_the_scan_above_means_somethi
     assert!(body.contains(PAID_MARKER));
     let (_, body) = app.get_text(&client, &format!("/p/{paid}")).await;
     assert!(body.contains(PAID_MARKER));
+    let (_, body) = app
+        .get_text(&new_client(), &app.email_copy_path(user_id, &paid).await)
+        .await;
+    assert!(body.contains(PAID_MARKER), "their email copy");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod cli;
 mod data_rights;
 mod editorial;
 mod email;
+mod email_controls;
 mod feeds;
 mod gift_subscriptions;
 mod gifts;

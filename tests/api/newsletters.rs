@@ -6,10 +6,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::{
-    email::{app_sending_to, unsubscribe_path, wait_until_finished},
+    email::{app_sending_to, link_in, unsubscribe_path, wait_until_finished},
     helpers::{TestApp, new_client},
     member_list::timeline_of,
     smtp::{Parsed, SmtpSink},
+    subscribe::hidden,
     tiers::{admin_key, call},
 };
 
@@ -32,6 +33,18 @@ async fn subscribe(app: &TestApp, key: &str, email: &str, slugs: &[&str]) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{member}");
+}
+
+/// The slugs of the newsletters the member `id` receives.
+async fn subscribed_to(app: &TestApp, key: &str, id: i32) -> Vec<String> {
+    let (_, member) = call(app, key, Method::GET, &format!("/admin/api/members/{id}"), None).await;
+    member["newsletters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["subscribed"] == true)
+        .map(|n| n["slug"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Who received the post titled `title`.
@@ -109,15 +122,11 @@ async fn a_post_through_one_newsletter_reaches_only_its_subscribers_and_one_clic
     assert_eq!(response.status(), StatusCode::OK);
 
     let id = app.user_id(&members[0]).await;
-    let (_, member) = call(&app, &key, Method::GET, &format!("/admin/api/members/{id}"), None).await;
-    let subscribed: Vec<&str> = member["newsletters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["subscribed"] == true)
-        .map(|n| n["slug"].as_str().unwrap())
-        .collect();
-    assert_eq!(subscribed, vec!["newsletter"], "only the weekly was left");
+    assert_eq!(
+        subscribed_to(&app, &key, id).await,
+        vec!["newsletter"],
+        "only the weekly was left"
+    );
 
     let next = app
         .post_article(&key, json!({"title": "Main two", "markdown": "Hi.", "visibility": "public", "publish": true, "email": "all"}))
@@ -157,18 +166,8 @@ async fn members_choose_their_newsletters_on_the_account_page_and_a_paid_one_nee
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, member) = call(&app, &key, Method::GET, &format!("/admin/api/members/{id}"), None).await;
-    let subscribed = |member: &serde_json::Value| -> Vec<String> {
-        member["newsletters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["subscribed"] == true)
-            .map(|n| n["slug"].as_str().unwrap().to_owned())
-            .collect()
-    };
     assert!(
-        subscribed(&member).is_empty(),
+        subscribed_to(&app, &key, id).await.is_empty(),
         "a free member cannot join the paid newsletter, and unticked the main one"
     );
 
@@ -181,8 +180,7 @@ async fn members_choose_their_newsletters_on_the_account_page_and_a_paid_one_nee
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, member) = call(&app, &key, Method::GET, &format!("/admin/api/members/{id}"), None).await;
-    assert_eq!(subscribed(&member), vec!["newsletter", "insider"]);
+    assert_eq!(subscribed_to(&app, &key, id).await, vec!["newsletter", "insider"]);
     let timeline = timeline_of(&app, &key, id).await;
     assert!(timeline.contains("Joined the newsletter Insider"), "{timeline}");
 }
@@ -287,4 +285,100 @@ async fn the_last_running_newsletter_cannot_be_archived_and_an_archived_one_take
             .0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_reader_ticks_the_newsletters_to_join_when_subscribing_or_signing_up() {
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[("BROADSHEET_SUBSCRIBE_MIN_FILL_MS", "0")]).await;
+    let key = admin_key(&app).await;
+    let weekly = newsletter(
+        &app,
+        &key,
+        json!({"name": "The Weekly", "subscribe_on_signup": false, "description": "Sundays."}),
+    )
+    .await;
+    newsletter(&app, &key, json!({"name": "Insider", "visibility": "paid"})).await;
+    let weekly_field = weekly.to_string();
+
+    let browser = new_client();
+    let (_, home) = app.get_text(&browser, "/").await;
+    assert!(
+        home.contains(r#"name="newsletter" value="1" checked"#)
+            && home.contains(&format!(r#"name="newsletter" value="{weekly}">"#))
+            && home.contains("Sundays."),
+        "the form offers both public newsletters, the default ticked: {home}"
+    );
+    assert!(
+        !home.contains("Insider"),
+        "a paid newsletter is not offered to a sign-up"
+    );
+
+    let shown = hidden(&home, "shown");
+    let join = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![
+            ("source", "home".to_owned()),
+            ("shown", shown.clone()),
+            ("website", String::new()),
+            ("choosing", "1".to_owned()),
+        ];
+        form.extend(fields);
+        browser.post(app.url("/join")).form(&form).send()
+    };
+    let refused = join(vec![("email", "none@example.com".into())]).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Choose at least one newsletter")
+    );
+
+    let answer = join(vec![
+        ("email", "weekly.only@example.com".into()),
+        ("newsletter", weekly_field.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    // The owner's own verification, then the confirmation.
+    sink.wait_for(2, crate::email::WAIT).await;
+    let confirm = link_in(&sink, "weekly.only@example.com", "/join/");
+    let confirmed = app.post_form(&new_client(), &confirm, &[]).await;
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    let id = app.user_id("weekly.only@example.com").await;
+    assert_eq!(subscribed_to(&app, &key, id).await, vec!["the-weekly"]);
+
+    let signer = new_client();
+    let (_, page) = app.get_text(&signer, "/signup").await;
+    assert!(page.contains("The Weekly"), "the password form offers them too");
+    let response = app
+        .post_form(
+            &signer,
+            "/signup",
+            &[
+                ("email", "both@example.com"),
+                ("password", crate::helpers::PASSWORD),
+                ("choosing", "1"),
+                ("newsletter", "1"),
+                ("newsletter", weekly_field.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id = app.user_id("both@example.com").await;
+    assert_eq!(
+        subscribed_to(&app, &key, id).await,
+        vec!["newsletter", "the-weekly"]
+    );
+
+    let api = app
+        .client
+        .post(app.url("/api/subscribe"))
+        .json(&json!({"email": "api@example.com", "newsletters": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNPROCESSABLE_ENTITY, "an empty choice");
 }

@@ -25,7 +25,7 @@ async fn app_with(sink: Option<&SmtpSink>, extra: &[(&'static str, &str)]) -> Te
 }
 
 /// The value of the hidden input `name` in the first form that has one.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let field = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&field)

@@ -1,0 +1,326 @@
+//! The newsletter email: a post as one group of recipients may read it
+//! (rendered, its stylesheet inlined once per group), then each recipient's
+//! own links filled in. Inlining is the costly step (it parses the whole
+//! document), so the worker does it once per send and access variant, not
+//! once per recipient.
+
+use askama::Template;
+use lettre::{
+    Message,
+    message::{
+        MultiPart,
+        header::{Header, HeaderName, HeaderValue},
+    },
+};
+
+use super::compose::{from, to};
+use crate::{config::Config, domain::access::CtaLink, domain::settings::Publication};
+
+/// `List-Unsubscribe: <https://…>, <mailto:…>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// Stand-ins for each recipient's own links while a copy is shared: valid
+/// URLs (the inliner parses the document), on a reserved domain, replaced
+/// before anything is sent.
+const READ_ONLINE_SLOT: &str = "https://read-online.broadsheet.invalid/";
+const UNSUBSCRIBE_SLOT: &str = "https://unsubscribe.broadsheet.invalid/";
+
+/// A call to action as an email shows it: its words and an absolute link.
+struct CtaView {
+    message: String,
+    button: &'static str,
+    url: String,
+}
+
+/// A cover image as an email shows it.
+pub struct CoverView {
+    /// Absolute.
+    pub url: String,
+    pub alt: String,
+    pub caption: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/newsletter.html")]
+struct NewsletterHtml<'a> {
+    issue: &'a NewsletterIssue<'a>,
+    logo_url: Option<String>,
+    home_url: &'a str,
+    cta: Option<&'a CtaView>,
+    read_online_url: &'a str,
+    unsubscribe_url: &'a str,
+    manage_url: &'a str,
+    copyright: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/newsletter.txt")]
+struct NewsletterText<'a> {
+    issue: &'a NewsletterIssue<'a>,
+    cta: Option<&'a CtaView>,
+    read_online_url: &'a str,
+    unsubscribe_url: &'a str,
+    manage_url: &'a str,
+}
+
+/// A post's email as every recipient of one access variant gets it.
+pub struct NewsletterIssue<'a> {
+    pub site: &'a Publication,
+    /// The From display name.
+    pub sender_name: &'a str,
+    /// The newsletter it goes out through: "The Weekly".
+    pub newsletter: &'a str,
+    pub subject: &'a str,
+    /// The line inboxes show after the subject.
+    pub preheader: &'a str,
+    pub title: &'a str,
+    pub author: &'a str,
+    /// "5 December 2026", in the publication's language.
+    pub date: String,
+    pub cover: Option<CoverView>,
+    /// The body or the preview, as the access policy decided.
+    pub html: &'a str,
+    /// The same part, as markdown (readable as plain text).
+    pub text: &'a str,
+    pub cta: Option<CtaLink>,
+    /// A test an editor sent themselves: whose copy it shows ("paid
+    /// subscribers"). The subject and a notice at the top say so.
+    pub test_of: Option<&'a str>,
+}
+
+/// What differs between two recipients of the same variant.
+pub struct Personal {
+    pub read_online_url: String,
+    pub unsubscribe_token: String,
+}
+
+/// An issue rendered and inlined, waiting for each recipient's links.
+pub struct RenderedIssue {
+    sender_name: String,
+    subject: String,
+    text: String,
+    html: String,
+}
+
+impl NewsletterIssue<'_> {
+    /// Renders both parts with stand-ins for the personal links, and inlines
+    /// the HTML's stylesheet (keeping the dark-mode media query in a
+    /// `<style>` block, where clients that honour it look).
+    pub fn render(&self, url_for: impl Fn(&str) -> String) -> anyhow::Result<RenderedIssue> {
+        let cta = self.cta.as_ref().map(|link| CtaView {
+            message: link.message(),
+            button: link.button(),
+            url: url_for(&link.path),
+        });
+        let manage_url = url_for("/account");
+        let logo_url = self
+            .site
+            .settings
+            .logo_url
+            .as_deref()
+            .map(|logo| absolute(logo, &url_for));
+        let html = NewsletterHtml {
+            issue: self,
+            logo_url,
+            home_url: &url_for("/"),
+            cta: cta.as_ref(),
+            read_online_url: READ_ONLINE_SLOT,
+            unsubscribe_url: UNSUBSCRIBE_SLOT,
+            manage_url: &manage_url,
+            copyright: &self.site.copyright(crate::db::now()),
+        }
+        .render()?;
+        let inliner = css_inline::CSSInliner::options()
+            .keep_at_rules(true)
+            .load_remote_stylesheets(false)
+            .build();
+        let html = inliner
+            .inline(&html)
+            .map_err(|e| anyhow::anyhow!("inlining the newsletter's CSS: {e}"))?;
+        let text = NewsletterText {
+            issue: self,
+            cta: cta.as_ref(),
+            read_online_url: READ_ONLINE_SLOT,
+            unsubscribe_url: UNSUBSCRIBE_SLOT,
+            manage_url: &manage_url,
+        }
+        .render()?;
+        let subject = match self.test_of {
+            Some(_) => format!("[Test] {}", self.subject),
+            None => self.subject.to_owned(),
+        };
+        Ok(RenderedIssue {
+            sender_name: self.sender_name.to_owned(),
+            subject,
+            text,
+            html,
+        })
+    }
+}
+
+/// A link from the settings or a post (a path here or an https address) as
+/// an email needs it: absolute.
+pub fn absolute(link: &str, url_for: impl Fn(&str) -> String) -> String {
+    if link.starts_with('/') {
+        url_for(link)
+    } else {
+        link.to_owned()
+    }
+}
+
+impl RenderedIssue {
+    /// The text and HTML parts with this recipient's links.
+    pub fn bodies(&self, unsubscribe_url: &str, personal: &Personal) -> (String, String) {
+        let fill = |part: &str| {
+            part.replace(READ_ONLINE_SLOT, &personal.read_online_url)
+                .replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
+        };
+        (fill(&self.text), fill(&self.html))
+    }
+
+    /// One recipient's message, with one-click unsubscribe headers.
+    pub fn message(
+        &self,
+        config: &Config,
+        to_email: &str,
+        message_id: String,
+        personal: &Personal,
+    ) -> anyhow::Result<Message> {
+        let unsubscribe_url = config.url_for(&format!("/unsubscribe/{}", personal.unsubscribe_token));
+        let from = from(config, &self.sender_name)?;
+        let mailto = format!(
+            "mailto:{}?subject=unsubscribe-{}",
+            from.email, personal.unsubscribe_token
+        );
+        let (text, html) = self.bodies(&unsubscribe_url, personal);
+        Ok(Message::builder()
+            .from(from)
+            .to(to(to_email)?)
+            .subject(&self.subject)
+            .message_id(Some(message_id))
+            .header(ListUnsubscribe(format!("<{unsubscribe_url}>, <{mailto}>")))
+            .header(ListUnsubscribePost)
+            .multipart(MultiPart::alternative_plain_html(text, html))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{access::CallToAction, settings::SiteSettings};
+
+    fn site() -> Publication {
+        let mut settings = SiteSettings::defaults("Broadsheet", "Broadsheet");
+        settings.logo_url = Some("/media/logo.png".into());
+        settings.postal_address = "12 Harbour Street, Leith EH6 6PJ, UK".into();
+        settings.copyright = "© 2026 Broadsheet Ltd".into();
+        Publication::new(settings)
+    }
+
+    fn issue<'a>(
+        site: &'a Publication,
+        cta: Option<CtaLink>,
+        test_of: Option<&'a str>,
+    ) -> NewsletterIssue<'a> {
+        NewsletterIssue {
+            site,
+            sender_name: "Broadsheet",
+            newsletter: "The Weekly",
+            subject: "The river, remembered",
+            preheader: "In the spring of 1953 the river rose.",
+            title: "What the river remembers",
+            author: "Ines Mora",
+            date: "5 December 2026".into(),
+            cover: Some(CoverView {
+                url: "https://news.example.com/media/river.webp".into(),
+                alt: "The river in flood".into(),
+                caption: "Leith, 1953".into(),
+            }),
+            html: "<p>In the spring of 1953 the river rose.</p><h2>After</h2><blockquote><p>We waited.</p></blockquote>",
+            text: "In the spring of 1953 the river rose.\n\n## After\n\n> We waited.",
+            cta,
+            test_of,
+        }
+    }
+
+    fn rendered(issue: &NewsletterIssue<'_>) -> (String, String) {
+        let url_for = |path: &str| format!("https://news.example.com{path}");
+        let personal = Personal {
+            read_online_url: "https://news.example.com/p/what-the-river-remembers".into(),
+            unsubscribe_token: "TOKEN".into(),
+        };
+        let issue = issue.render(url_for).unwrap();
+        let (text, html) = issue.bodies("https://news.example.com/unsubscribe/TOKEN", &personal);
+        (format!("Subject: {}\n\n{text}", issue.subject), html)
+    }
+
+    /// Snapshots of the newsletter, text and HTML: the full copy, a teaser
+    /// with its call to action, and a test send.
+    #[test]
+    fn the_newsletter_looks_as_approved() {
+        let site = site();
+        let (text, html) = rendered(&issue(&site, None, None));
+        insta::assert_snapshot!("newsletter_full_text", text);
+        insta::assert_snapshot!("newsletter_full_html", html);
+        let cta = CtaLink::new(CallToAction::Subscribe, "what-the-river-remembers");
+        let (text, html) = rendered(&issue(&site, Some(cta), None));
+        insta::assert_snapshot!("newsletter_preview_text", text);
+        insta::assert_snapshot!("newsletter_preview_html", html);
+        let (text, _) = rendered(&issue(&site, None, Some("paid subscribers")));
+        insta::assert_snapshot!("newsletter_test_text", text);
+    }
+
+    #[test]
+    fn styles_are_inlined_and_no_stand_in_is_left() {
+        let site = site();
+        let (text, html) = rendered(&issue(&site, None, None));
+        assert!(
+            html.contains(r#"<p style="#),
+            "paragraphs carry their style: {html}"
+        );
+        assert!(
+            html.contains("prefers-color-scheme: dark"),
+            "the dark-mode rules stay"
+        );
+        for part in [&text, &html] {
+            assert!(!part.contains("broadsheet.invalid"), "a stand-in link was left");
+            assert!(part.contains("https://news.example.com/unsubscribe/TOKEN"));
+            assert!(part.contains("12 Harbour Street"));
+        }
+        assert!(html.contains("https://news.example.com/media/logo.png"));
+        assert!(html.contains(r#"alt="The river in flood""#));
+    }
+}
