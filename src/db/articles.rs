@@ -324,6 +324,23 @@ pub fn list_live(
     load_in_order(conn, &ids)
 }
 
+/// A live post as the archive lists it: no body.
+#[derive(Debug, Clone, Queryable)]
+pub struct ArchiveEntry {
+    pub slug: String,
+    pub title: String,
+    pub published_at: Option<PrimitiveDateTime>,
+}
+
+/// Every live post on the site, newest first, without bodies.
+pub fn archive(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<Vec<ArchiveEntry>> {
+    articles::table
+        .filter(live_on_site(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .select((articles::slug, articles::title, articles::published_at))
+        .load(conn)
+}
+
 /// The live article at `slug`, if any: drafts and future posts are not found.
 pub fn find_live_by_slug(
     conn: &mut DbConnection,

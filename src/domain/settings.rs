@@ -343,11 +343,21 @@ impl Publication {
     /// "5 December 2026" (or "5 décembre 2026"): a stored UTC time as a
     /// date in the publication's time zone and language.
     pub fn date(&self, at: time::PrimitiveDateTime) -> String {
+        self.format_local(at, "%-d %B %Y")
+    }
+
+    /// "December 2026" (or "décembre 2026"): the month of a stored UTC time
+    /// in the publication's time zone and language.
+    pub fn month(&self, at: time::PrimitiveDateTime) -> String {
+        self.format_local(at, "%B %Y")
+    }
+
+    fn format_local(&self, at: time::PrimitiveDateTime, format: &str) -> String {
         let unix = at.assume_utc().unix_timestamp();
         chrono::DateTime::from_timestamp(unix, 0)
             .map(|utc| {
                 utc.with_timezone(&self.zone)
-                    .format_localized("%-d %B %Y", self.month_names)
+                    .format_localized(format, self.month_names)
                     .to_string()
             })
             .unwrap_or_default()

@@ -76,6 +76,7 @@ pub fn sitemap(config: &Config, articles: &[ReadableArticle]) -> String {
         xml.push_str("</url>\n");
     };
     add(config.url_for("/"), None);
+    add(config.url_for("/archive"), None);
     for readable in articles {
         let row = &readable.article.row;
         add(

@@ -218,7 +218,8 @@ pub async fn email_copy(state: &AppState, token: &str) -> anyhow::Result<Option<
         let Some(article) = articles::find(conn, article_id)?.filter(|a| a.is_out(now)) else {
             return Ok(None);
         };
-        let Some(user) = db::users::find(conn, user_id)? else {
+        // A deleted account's links die with it.
+        let Some(user) = db::users::find(conn, user_id)?.filter(|u| u.deleted_at.is_none()) else {
             return Ok(None);
         };
         let member = db::members::load_member(conn, &user)?;
@@ -235,6 +236,30 @@ pub async fn email_copy(state: &AppState, token: &str) -> anyhow::Result<Option<
 /// A page of live articles, newest first, as `who` may see them. Nothing is
 /// opened: a free member's teasers say how many metered reads are left.
 pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {
+    latest_slice(state, who, page.per_page, page.offset()).await
+}
+
+/// A page of the front page's list, and whether an older page follows.
+pub struct LatestPage {
+    pub articles: Vec<ReadableArticle>,
+    pub has_older: bool,
+}
+
+/// `latest`, reading one article more to know whether another page follows
+/// (no count of every post on each view of the front page).
+pub async fn latest_page(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<LatestPage> {
+    let mut articles = latest_slice(state, who, page.per_page + 1, page.offset()).await?;
+    let has_older = articles.len() as i64 > page.per_page;
+    articles.truncate(page.per_page as usize);
+    Ok(LatestPage { articles, has_older })
+}
+
+async fn latest_slice(
+    state: &AppState,
+    who: Who<'_>,
+    limit: i64,
+    offset: i64,
+) -> anyhow::Result<Vec<ReadableArticle>> {
     let now = db::now();
     let metered_user = who.user_id.filter(|_| {
         access::meter_applies(
@@ -245,7 +270,7 @@ pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Resul
         )
     });
     let (found, meter_reads) = db::run(&state.pool, move |conn| {
-        let found = articles::list_live(conn, now, page.per_page, page.offset())?;
+        let found = articles::list_live(conn, now, limit, offset)?;
         let reads = match metered_user {
             Some(user_id) => Some(meter::reads(conn, user_id, 0, now, false)?),
             None => None,
@@ -261,6 +286,12 @@ pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Resul
         .into_iter()
         .map(|article| ReadableArticle::decide(Arc::new(article), who.reader, passes, state))
         .collect())
+}
+
+/// Every live post's title, slug and date, newest first: the archive, which
+/// carries no part of any body.
+pub async fn archive(state: &AppState) -> anyhow::Result<Vec<articles::ArchiveEntry>> {
+    db::run(&state.pool, |conn| Ok(articles::archive(conn, db::now())?)).await
 }
 
 /// Which slice of a list: 1-based page number, bounded page size.

@@ -30,6 +30,7 @@ use crate::{
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
+        .service(archive)
         .service(article_page)
         .service(gift_page)
         .service(email_copy_page)
@@ -46,33 +47,92 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_script);
 }
 
-/// How many articles the front page lists.
+/// How many articles a page of the front page lists.
 const HOME_PAGE_SIZE: i64 = 30;
 
+#[derive(serde::Deserialize)]
+struct HomeQuery {
+    page: Option<i64>,
+}
+
+/// The front page: the newest posts, 30 a page (`/?page=2`…), with newer
+/// and older links; a page past the end is a 404.
 #[get("/")]
 async fn home(
     req: HttpRequest,
     state: web::Data<AppState>,
     reader: CurrentReader,
+    query: web::Query<HomeQuery>,
 ) -> PageResult<HttpResponse> {
+    let number = query.page.unwrap_or(1);
+    let past_the_end = || {
+        Problem::not_found(format!(
+            "There is no page {number} of posts. The archive lists every one."
+        ))
+    };
+    if !(1..=100_000).contains(&number) {
+        return Err(past_the_end().into());
+    }
     let page = Page {
-        number: 1,
+        number,
         per_page: HOME_PAGE_SIZE,
     };
-    let articles = reading::latest(&state, reader.who(), page).await?;
+    let latest = reading::latest_page(&state, reader.who(), page).await?;
+    if number > 1 && latest.articles.is_empty() {
+        return Err(past_the_end().into());
+    }
     let layout = pages::layout(&req, &reader).await;
     let page = HomePage {
-        subscribe: reader
-            .user
-            .is_none()
+        subscribe: (reader.user.is_none() && number == 1)
             .then(|| join::form_view(&state, &layout.site, &SignupSource::Home)),
-        articles: articles
+        articles: latest
+            .articles
             .iter()
             .map(|a| summary(&a.article, &layout.site))
             .collect(),
+        newer: match number {
+            1 => None,
+            2 => Some("/".to_owned()),
+            n => Some(format!("/?page={}", n - 1)),
+        },
+        older: latest.has_older.then(|| format!("/?page={}", number + 1)),
         layout,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// Every post on the site by month, newest first: titles and dates only.
+#[get("/archive")]
+async fn archive(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+) -> PageResult<HttpResponse> {
+    let entries = reading::archive(&state).await?;
+    let layout = pages::layout(&req, &reader).await;
+    let mut months: Vec<views::ArchiveMonth> = Vec::new();
+    for entry in entries {
+        let published = entry.published_at.unwrap_or_else(crate::db::now);
+        let label = layout.site.month(published);
+        let post = views::ArchivePost {
+            slug: entry.slug,
+            title: entry.title,
+            published_iso: crate::domain::time::rfc3339(published),
+            published_human: layout.site.date(published),
+        };
+        match months.last_mut() {
+            Some(month) if month.label == label => month.posts.push(post),
+            _ => months.push(views::ArchiveMonth {
+                label,
+                posts: vec![post],
+            }),
+        }
+    }
+    Ok(pages::render(
+        &req,
+        StatusCode::OK,
+        &views::ArchivePage { layout, months },
+    )?)
 }
 
 #[get("/p/{slug}")]

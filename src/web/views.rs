@@ -113,6 +113,30 @@ pub struct HomePage {
     /// The email-only form, for visitors not signed in.
     pub subscribe: Option<SubscribeFormView>,
     pub articles: Vec<ArticleSummary>,
+    /// The page of newer posts, when this is not the first.
+    pub newer: Option<String>,
+    /// The page of older posts, when there are more.
+    pub older: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/archive.html")]
+pub struct ArchivePage {
+    pub layout: Layout,
+    pub months: Vec<ArchiveMonth>,
+}
+
+/// One month of the archive ("December 2026"), newest post first.
+pub struct ArchiveMonth {
+    pub label: String,
+    pub posts: Vec<ArchivePost>,
+}
+
+pub struct ArchivePost {
+    pub slug: String,
+    pub title: String,
+    pub published_iso: String,
+    pub published_human: String,
 }
 
 /// The box under a teaser.

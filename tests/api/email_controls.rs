@@ -288,6 +288,7 @@ async fn an_email_only_post_is_delivered_and_absent_from_the_site_json_and_feeds
 
     // Each recipient reads it on the web through their own signed link, as
     // their plan allows.
+    let mut links = Vec::new();
     for (to, full) in [(&paying, true), (&free, false)] {
         let message = mail_to(&sink, to, "Only in your inbox").pop().expect("delivered");
         let (text, _) = message.bodies();
@@ -321,7 +322,27 @@ async fn an_email_only_post_is_delivered_and_absent_from_the_site_json_and_feeds
             StatusCode::NOT_FOUND,
             "a link we did not sign opens nothing"
         );
+        links.push(link);
     }
+    let admin = app
+        .api_key_for("owner@example.com", broadsheet::domain::role::Role::Admin)
+        .await;
+    let free_id = app.user_id(&free).await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::DELETE,
+        &format!("/admin/api/members/{free_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get_text(&new_client(), &links[1]).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a deleted account's link dies with it"
+    );
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
 
     let paths = [
         "/".to_owned(),
+        "/?page=1".to_owned(),
+        "/archive".to_owned(),
         format!("/p/{paid}"),
         "/api/articles".to_owned(),
         "/api/articles?per_page=100".to_owned(),

@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod admin;
+mod archive;
 mod billing;
 mod browser;
 mod cli;

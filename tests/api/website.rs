@@ -253,6 +253,7 @@ async fn the_account_and_editor_pages_fit_a_phone_without_sideways_scrolling() {
         ("/admin/settings", "settings-phone"),
         ("/admin/articles/new", "editor-phone"),
         ("/", "home-phone"),
+        ("/archive", "archive-phone"),
     ] {
         browser.open(&app.url(path)).await;
         browser.screenshot(shot).await;
