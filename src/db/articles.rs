@@ -94,6 +94,8 @@ pub struct Article {
     pub tiers: Vec<access::TierId>,
     /// The same tiers by slug, for the admin API.
     pub tier_slugs: Vec<String>,
+    /// Its tags, in its writer's order.
+    pub tags: Vec<super::tags::TagRef>,
 }
 
 impl Article {
@@ -226,12 +228,15 @@ fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Artic
         .select((ArticleRow::as_select(), users::name))
         .first::<(ArticleRow, Option<String>)>(conn)
         .optional()?;
-    Ok(with_tiers(conn, found.into_iter().collect())?.pop())
+    Ok(with_tiers_and_tags(conn, found.into_iter().collect())?.pop())
 }
 
-/// Articles from their rows, with the tiers of the paid ones: one more
-/// statement, and none when no article is paid.
-fn with_tiers(conn: &mut DbConnection, rows: Vec<(ArticleRow, Option<String>)>) -> QueryResult<Vec<Article>> {
+/// Articles from their rows, with the tiers of the paid ones (one more
+/// statement, and none when no article is paid) and their tags (one more).
+fn with_tiers_and_tags(
+    conn: &mut DbConnection,
+    rows: Vec<(ArticleRow, Option<String>)>,
+) -> QueryResult<Vec<Article>> {
     let paid: Vec<i32> = rows
         .iter()
         .filter(|(row, _)| row.visibility == Visibility::Paid)
@@ -247,6 +252,8 @@ fn with_tiers(conn: &mut DbConnection, rows: Vec<(ArticleRow, Option<String>)>) 
             .select((article_tiers::article_id, article_tiers::tier_id, tiers::slug))
             .load(conn)?
     };
+    let ids: Vec<i32> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut tags = super::tags::of_articles(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|(row, author_name)| {
@@ -256,6 +263,7 @@ fn with_tiers(conn: &mut DbConnection, rows: Vec<(ArticleRow, Option<String>)>) 
                 .map(|(_, tier, slug)| (*tier, slug.clone()))
                 .unzip();
             Article {
+                tags: tags.remove(&row.id).unwrap_or_default(),
                 row,
                 author_name,
                 tiers,
@@ -285,7 +293,7 @@ const LIVE_STATUSES: [&str; 2] = ["published", "scheduled"];
 
 /// The SQL of `Article::is_live`: out by `now` and on the site.
 #[diesel::dsl::auto_type]
-fn live_on_site(now: PrimitiveDateTime) -> _ {
+pub(crate) fn live_on_site(now: PrimitiveDateTime) -> _ {
     let statuses: [&'static str; 2] = LIVE_STATUSES;
     articles::status
         .eq_any(statuses)
@@ -300,7 +308,7 @@ fn load_in_order(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Articl
         .filter(articles::id.eq_any(ids))
         .select((ArticleRow::as_select(), users::name))
         .load::<(ArticleRow, Option<String>)>(conn)?;
-    let mut found = with_tiers(conn, rows)?;
+    let mut found = with_tiers_and_tags(conn, rows)?;
     found.sort_by_key(|a| ids.iter().position(|id| *id == a.row.id));
     Ok(found)
 }
@@ -321,6 +329,18 @@ pub fn list_live(
         .offset(offset)
         .select(articles::id)
         .load(conn)?;
+    load_in_order(conn, &ids)
+}
+
+/// Live posts carrying tag `tag_id`, newest first.
+pub fn list_live_tagged(
+    conn: &mut DbConnection,
+    tag_id: i32,
+    now: PrimitiveDateTime,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Article>> {
+    let ids = super::tags::live_article_ids(conn, tag_id, now, limit, offset)?;
     load_in_order(conn, &ids)
 }
 
@@ -357,7 +377,7 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Article>> {
         .select((ArticleRow::as_select(), users::name))
         .first::<(ArticleRow, Option<String>)>(conn)
         .optional()?;
-    Ok(with_tiers(conn, found.into_iter().collect())?.pop())
+    Ok(with_tiers_and_tags(conn, found.into_iter().collect())?.pop())
 }
 
 /// Which articles an editor's list shows.

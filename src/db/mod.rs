@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod settings;
 pub mod stripe_objects;
 pub mod suppressions;
+pub mod tags;
 pub mod tiers;
 pub mod users;
 

@@ -360,7 +360,40 @@ diesel::allow_tables_to_appear_in_same_query!(
     labels,
     member_labels,
     member_events,
+    tags,
+    article_tags,
+    tag_redirects,
 );
+
+diesel::table! {
+    tags (id) {
+        id -> Integer,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> Integer,
+        tag_id -> Integer,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    tag_redirects (old_slug) {
+        old_slug -> Text,
+        tag_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(tag_redirects -> tags (tag_id));
 
 diesel::table! {
     slug_redirects (id) {

@@ -19,6 +19,7 @@ pub mod settings;
 pub mod signup_source;
 pub mod slug;
 pub mod subscription;
+pub mod tags;
 mod text_enum;
 pub mod tier;
 pub mod time;

@@ -5,6 +5,7 @@
 
 mod email;
 pub mod scheduler;
+pub mod tags;
 
 pub use email::{MAX_TEST_RECIPIENTS, TestEmail, email_article, send_test_email};
 
@@ -23,6 +24,7 @@ use crate::{
         editorial::Actor,
         markdown,
         slug::Slug,
+        tags::TagName,
     },
     newsletter,
     state::AppState,
@@ -47,6 +49,8 @@ pub struct ArticleDraft {
     /// `false`: an email-only post.
     pub on_site: bool,
     pub cover: Cover,
+    /// In the writer's order; made on first use.
+    pub tags: Vec<TagName>,
 }
 
 impl ArticleDraft {
@@ -66,6 +70,7 @@ impl ArticleDraft {
             email: EmailCopy::default(),
             on_site: true,
             cover: Cover::default(),
+            tags: Vec::new(),
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct ArticleEdit {
     pub feature_image: Option<Option<String>>,
     pub feature_image_alt: Option<Option<String>>,
     pub feature_image_caption: Option<Option<String>>,
+    /// Replaces the post's tags.
+    pub tags: Option<Vec<TagName>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -246,10 +253,11 @@ pub async fn create_article(
             InsertArticleError::SlugTaken(slug) => slug_conflict(&slug),
             InsertArticleError::Database(e) => e.into(),
         })?;
-        let article = if tiers.is_empty() {
+        let article = if tiers.is_empty() && draft.tags.is_empty() {
             article
         } else {
             articles::set_tiers(conn, article.row.id, &tiers)?;
+            set_tags(conn, article.row.id, &draft.tags, now)?;
             reload(conn, article.row.id)?
         };
         articles::drop_redirect(conn, &article.row.slug)?;
@@ -266,6 +274,21 @@ pub async fn create_article(
     state.mail_wakeup.ring();
     tracing::info!(article_id = article.row.id, slug = %article.row.slug, status = %article.row.status, "article created");
     Ok(article)
+}
+
+/// Gives a post these tags, making those used for the first time.
+fn set_tags(
+    conn: &mut DbConnection,
+    article_id: i32,
+    tags: &[TagName],
+    now: PrimitiveDateTime,
+) -> Result<(), PublishingError> {
+    let ids = tags
+        .iter()
+        .map(|tag| db::tags::find_or_create(conn, tag, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    db::tags::set_for_article(conn, article_id, &ids)?;
+    Ok(())
 }
 
 fn check_email_only(on_site: bool, segment: EmailSegment) -> Result<(), PublishingError> {
@@ -419,6 +442,9 @@ pub async fn edit_article(
                 articles::set_tiers(conn, id, &[])?;
             }
             None => {}
+        }
+        if let Some(tags) = &edit.tags {
+            set_tags(conn, id, tags, now)?;
         }
         articles::record_event(conn, id, "updated", Some(actor.user_id))?;
         if let Some(status) = status.filter(|s| *s != article.status()) {

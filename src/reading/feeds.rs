@@ -2,7 +2,7 @@
 //! allows the feed's reader: the public feed is an anonymous reader and gets
 //! previews; a private feed is its member and gets what they may read.
 
-use rss::{ChannelBuilder, GuidBuilder, ItemBuilder};
+use rss::{CategoryBuilder, ChannelBuilder, GuidBuilder, ItemBuilder};
 use time::format_description::well_known::Rfc2822;
 
 use crate::{config::Config, domain::settings::Publication, reading::ReadableArticle};
@@ -41,6 +41,14 @@ pub fn rss(
                         .and_then(|at| at.assume_utc().format(&Rfc2822).ok()),
                 )
                 .author(Some(readable.article.author().to_owned()))
+                .categories(
+                    readable
+                        .article
+                        .tags
+                        .iter()
+                        .map(|tag| CategoryBuilder::default().name(tag.name.clone()).build())
+                        .collect::<Vec<_>>(),
+                )
                 .description(Some(description.to_owned()))
                 .build()
         })

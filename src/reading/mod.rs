@@ -13,6 +13,7 @@ use crate::{
         self,
         articles::{self, Article, ArticleRow},
         meter,
+        tags::Tag,
     },
     domain::{
         access::{self, Access, Banner, Passes, Reader},
@@ -236,7 +237,14 @@ pub async fn email_copy(state: &AppState, token: &str) -> anyhow::Result<Option<
 /// A page of live articles, newest first, as `who` may see them. Nothing is
 /// opened: a free member's teasers say how many metered reads are left.
 pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<Vec<ReadableArticle>> {
-    latest_slice(state, who, page.per_page, page.offset()).await
+    live_slice(state, who, Listing::All, page.per_page, page.offset()).await
+}
+
+/// Which live posts a list shows.
+#[derive(Debug, Clone, Copy)]
+enum Listing {
+    All,
+    Tagged(i32),
 }
 
 /// A page of the front page's list, and whether an older page follows.
@@ -248,15 +256,53 @@ pub struct LatestPage {
 /// `latest`, reading one article more to know whether another page follows
 /// (no count of every post on each view of the front page).
 pub async fn latest_page(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Result<LatestPage> {
-    let mut articles = latest_slice(state, who, page.per_page + 1, page.offset()).await?;
+    listing_page(state, who, Listing::All, page).await
+}
+
+async fn listing_page(
+    state: &AppState,
+    who: Who<'_>,
+    listing: Listing,
+    page: Page,
+) -> anyhow::Result<LatestPage> {
+    let mut articles = live_slice(state, who, listing, page.per_page + 1, page.offset()).await?;
     let has_older = articles.len() as i64 > page.per_page;
     articles.truncate(page.per_page as usize);
     Ok(LatestPage { articles, has_older })
 }
 
-async fn latest_slice(
+/// What is at a tag's slug.
+pub enum TagLookup {
+    Found(Box<Tag>, LatestPage),
+    /// The tag was renamed; it lives at this slug now.
+    Moved(String),
+    Missing,
+}
+
+/// A page of the live posts carrying the tag at `slug`, as `who` may see
+/// them.
+pub async fn tagged(state: &AppState, who: Who<'_>, slug: String, page: Page) -> anyhow::Result<TagLookup> {
+    let found = db::run(&state.pool, move |conn| {
+        if let Some(tag) = db::tags::find_by_slug(conn, &slug)? {
+            return Ok(Ok(tag));
+        }
+        Ok(Err(db::tags::redirect_target(conn, &slug)?))
+    })
+    .await?;
+    Ok(match found {
+        Ok(tag) => {
+            let listed = listing_page(state, who, Listing::Tagged(tag.id), page).await?;
+            TagLookup::Found(Box::new(tag), listed)
+        }
+        Err(Some(new_slug)) => TagLookup::Moved(new_slug),
+        Err(None) => TagLookup::Missing,
+    })
+}
+
+async fn live_slice(
     state: &AppState,
     who: Who<'_>,
+    listing: Listing,
     limit: i64,
     offset: i64,
 ) -> anyhow::Result<Vec<ReadableArticle>> {
@@ -270,7 +316,10 @@ async fn latest_slice(
         )
     });
     let (found, meter_reads) = db::run(&state.pool, move |conn| {
-        let found = articles::list_live(conn, now, limit, offset)?;
+        let found = match listing {
+            Listing::All => articles::list_live(conn, now, limit, offset)?,
+            Listing::Tagged(tag_id) => articles::list_live_tagged(conn, tag_id, now, limit, offset)?,
+        };
         let reads = match metered_user {
             Some(user_id) => Some(meter::reads(conn, user_id, 0, now, false)?),
             None => None,

@@ -12,7 +12,7 @@ use utoipa::{
 
 use crate::web::error::{ApiResult, ErrorBody, Problem};
 use crate::web::tiers_api::{self, BenefitLines};
-use crate::web::{members_api, newsletters_api, offers_api};
+use crate::web::{api::TagJson, members_api, newsletters_api, offers_api, tags_api};
 use crate::{
     db::articles::{Article, ArticleFilter},
     domain::email::EmailAddress,
@@ -21,6 +21,7 @@ use crate::{
         article::{self, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         settings::{NavLink, SettingsPatch, SiteSettings, WelcomeEmail},
         slug::Slug,
+        tags::{self, TagName},
         time::{parse_rfc3339, rfc3339},
     },
     newsletter, publication,
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         members_api::member_activity, members_api::grant_comp, members_api::revoke_comp, members_api::member_billing,
         members_api::list_labels, members_api::create_label, members_api::patch_label, members_api::delete_label,
         newsletters_api::list_newsletters, newsletters_api::create_newsletter, newsletters_api::get_newsletter, newsletters_api::patch_newsletter,
+        tags_api::list_tags, tags_api::rename_tag,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
         tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price,
         offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer),
@@ -227,6 +229,14 @@ struct CreateArticleBody {
     /// One line, at most 500 characters.
     #[schema(max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     feature_image_caption: Option<String>,
+    /// Tag names in order (made on first use; "Rust" and "rust" are one
+    /// tag), at most 20, each 1 to 50 characters with a letter or digit.
+    #[schema(max_items = 20)]
+    tags: Option<Vec<String>>,
+}
+
+fn tag_names(names: Vec<String>) -> Result<Vec<TagName>, InvalidInput> {
+    tags::post_tags(&names)
 }
 
 fn on_site() -> bool {
@@ -300,6 +310,7 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
                 alt: checked(body.feature_image_alt, article::feature_image_alt)?,
                 caption: checked(body.feature_image_caption, article::feature_image_caption)?,
             },
+            tags: tag_names(body.tags.unwrap_or_default())?,
         })
     }
 }
@@ -368,6 +379,10 @@ struct PatchArticleBody {
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     feature_image_caption: Option<Option<String>>,
+    /// Replaces the tags; `null` or `[]`: none.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 20)]
+    tags: Option<Option<Vec<String>>>,
 }
 
 fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
@@ -412,6 +427,10 @@ impl TryFrom<PatchArticleBody> for ArticleEdit {
             feature_image: checked_patch(body.feature_image, article::feature_image)?,
             feature_image_alt: checked_patch(body.feature_image_alt, article::feature_image_alt)?,
             feature_image_caption: checked_patch(body.feature_image_caption, article::feature_image_caption)?,
+            tags: body
+                .tags
+                .map(|tags| tag_names(tags.unwrap_or_default()))
+                .transpose()?,
         })
     }
 }
@@ -473,6 +492,8 @@ struct AdminArticle {
     feature_image: Option<String>,
     feature_image_alt: Option<String>,
     feature_image_caption: Option<String>,
+    /// In the writer's order.
+    tags: Vec<TagJson>,
 }
 
 impl AdminArticle {
@@ -484,6 +505,7 @@ impl AdminArticle {
             article.email_segment(),
         );
         let tiers = article.tier_slugs;
+        let tags = article.tags.iter().map(TagJson::from).collect();
         let row = article.row;
         let body = row.full_body(proof);
         let (markdown, html) = (body.markdown.to_owned(), body.html.to_owned());
@@ -514,6 +536,7 @@ impl AdminArticle {
             feature_image: row.feature_image,
             feature_image_alt: row.feature_image_alt,
             feature_image_caption: row.feature_image_caption,
+            tags,
         }
     }
 

@@ -33,6 +33,24 @@ pub struct ArticleJson {
     access: &'static str,
     html: String,
     cta: Option<CtaJson>,
+    /// In the writer's order.
+    tags: Vec<TagJson>,
+}
+
+/// A tag as a post carries it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TagJson {
+    slug: String,
+    name: String,
+}
+
+impl From<&crate::db::tags::TagRef> for TagJson {
+    fn from(tag: &crate::db::tags::TagRef) -> Self {
+        Self {
+            slug: tag.slug.clone(),
+            name: tag.name.clone(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -62,6 +80,7 @@ impl ArticleJson {
                 message: link.message(),
                 url: state.config.url_for(&link.path),
             }),
+            tags: readable.article.tags.iter().map(TagJson::from).collect(),
         }
     }
 }
@@ -78,6 +97,8 @@ struct ArticleList {
 struct ListQuery {
     page: Option<i64>,
     per_page: Option<i64>,
+    /// Only the posts carrying the tag with this slug.
+    tag: Option<String>,
 }
 
 #[get("/articles")]
@@ -87,12 +108,34 @@ async fn list_articles(
     query: web::Query<ListQuery>,
 ) -> ApiResult<web::Json<ArticleList>> {
     let page = Page::parse(query.page, query.per_page).map_err(Problem::bad_input)?;
-    let articles = reading::latest(&state, reader.who(), page).await?;
+    let articles = match &query.tag {
+        None => reading::latest(&state, reader.who(), page).await?,
+        Some(slug) => tagged(&state, &reader, slug, page).await?,
+    };
     Ok(web::Json(ArticleList {
         articles: articles.iter().map(|a| ArticleJson::new(a, &state)).collect(),
         page: page.number,
         per_page: page.per_page,
     }))
+}
+
+/// A page of the posts carrying the tag at `slug` (or at the slug it was
+/// renamed to).
+async fn tagged(
+    state: &AppState,
+    reader: &CurrentReader,
+    slug: &str,
+    page: Page,
+) -> Result<Vec<ReadableArticle>, Problem> {
+    let mut slug = slug.to_owned();
+    for _renames in 0..2 {
+        match reading::tagged(state, reader.who(), slug.clone(), page).await? {
+            reading::TagLookup::Found(_, listed) => return Ok(listed.articles),
+            reading::TagLookup::Moved(new_slug) => slug = new_slug,
+            reading::TagLookup::Missing => break,
+        }
+    }
+    Err(Problem::not_found(format!("There is no tag {slug:?}.")).on_field("tag"))
 }
 
 #[get("/articles/{slug}")]

@@ -17,6 +17,7 @@ use crate::{
         InvalidInput,
         article::{self, ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
         markdown,
+        tags::{self, TagName},
     },
     newsletter,
     publishing::{self, ArticleDraft, ArticleEdit, Cover, EmailCopy, PublishOptions, PublishingError},
@@ -98,6 +99,9 @@ struct EditorForm {
     feature_image_alt: String,
     #[serde(default)]
     feature_image_caption: String,
+    /// Comma-separated.
+    #[serde(default)]
+    tags: String,
 }
 
 /// A validated form.
@@ -111,6 +115,7 @@ struct Parsed {
     email: EmailCopy,
     on_site: bool,
     cover: Cover,
+    tags: Vec<TagName>,
 }
 
 /// An optional field: empty is `None`, anything else must pass `check`.
@@ -150,6 +155,7 @@ impl EditorForm {
                 alt: optional(&self.feature_image_alt, article::feature_image_alt)?,
                 caption: optional(&self.feature_image_caption, article::feature_image_caption)?,
             },
+            tags: tags::from_field(&self.tags)?,
         })
     }
 }
@@ -246,6 +252,7 @@ async fn editor_page(
         feature_image: form.feature_image.clone(),
         feature_image_alt: form.feature_image_alt.clone(),
         feature_image_caption: form.feature_image_caption.clone(),
+        tags: form.tags.clone(),
         visibilities: VISIBILITIES.to_vec(),
         segments: SEGMENTS.to_vec(),
         can_publish: reader.actor.role.can_publish(),
@@ -271,6 +278,12 @@ fn form_of(article: &Article, proof: access::FullBody) -> EditorForm {
         feature_image: row.feature_image.clone().unwrap_or_default(),
         feature_image_alt: row.feature_image_alt.clone().unwrap_or_default(),
         feature_image_caption: row.feature_image_caption.clone().unwrap_or_default(),
+        tags: article
+            .tags
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -331,6 +344,7 @@ async fn create(
         email: parsed.email,
         on_site: parsed.on_site,
         cover: parsed.cover,
+        tags: parsed.tags,
     };
     match publishing::create_article(&state, actor, draft).await {
         Ok(article) => Ok(pages::redirect_with_flash(
@@ -433,6 +447,7 @@ async fn update(
                 feature_image: Some(parsed.cover.image),
                 feature_image_alt: Some(parsed.cover.alt),
                 feature_image_caption: Some(parsed.cover.caption),
+                tags: Some(parsed.tags),
             };
             match publishing::edit_article(&state, actor, id, edit).await {
                 Ok(_) if action == "publish" => {

@@ -14,7 +14,10 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(public_feed).service(private_feed).service(sitemap);
+    cfg.service(public_feed)
+        .service(tag_feed)
+        .service(private_feed)
+        .service(sitemap);
 }
 
 /// Feeds and the sitemap list this many of the newest articles.
@@ -41,6 +44,40 @@ async fn public_feed(state: web::Data<AppState>) -> PageResult<HttpResponse> {
         &site,
         site.title(),
         &articles,
+        Bodies::PreviewsOnly,
+    );
+    Ok(xml(
+        "application/rss+xml; charset=utf-8",
+        body,
+        "public, max-age=300",
+    ))
+}
+
+/// The public feed of one tag's posts; a renamed tag's old address
+/// answers 301.
+#[get("/tag/{slug}/feed.xml")]
+async fn tag_feed(state: web::Data<AppState>, slug: web::Path<String>) -> PageResult<HttpResponse> {
+    let page = Page {
+        number: 1,
+        per_page: FEED_LENGTH,
+    };
+    let anonymous = reading::Who::uncounted(&Reader::Anonymous);
+    let (tag, listed) = match reading::tagged(&state, anonymous, slug.into_inner(), page).await? {
+        reading::TagLookup::Found(tag, listed) => (tag, listed),
+        reading::TagLookup::Moved(new_slug) => {
+            return Ok(crate::web::pages::moved_permanently(&format!(
+                "/tag/{new_slug}/feed.xml"
+            )));
+        }
+        reading::TagLookup::Missing => return Err(Problem::not_found("There is no tag by that name.").into()),
+    };
+    let site = crate::publication::current(&state).await;
+    let title = format!("{} — {}", tag.name, site.title());
+    let body = feeds::rss(
+        &state.config,
+        &site,
+        &title,
+        &listed.articles,
         Bodies::PreviewsOnly,
     );
     Ok(xml(

@@ -24,6 +24,7 @@ pub(crate) mod pages;
 pub mod site;
 mod site_settings;
 pub mod startup;
+mod tags_api;
 mod tiers_api;
 pub mod views;
 
@@ -75,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(offers_api::configure)
             .configure(members_api::configure)
             .configure(newsletters_api::configure)
+            .configure(tags_api::configure)
             .default_service(web::to(not_found)),
     )
     .service(

@@ -23,7 +23,7 @@ use crate::{
         extract::{CurrentReader, SignedIn},
         views::{
             self, AccountPage, ArticlePage, ArticleSummary, BannerView, CtaView, GiftLinkView, HomePage,
-            NewsletterChoiceView, SessionView,
+            NewsletterChoiceView, Pager, SessionView,
         },
     },
 };
@@ -31,6 +31,7 @@ use crate::{
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(archive)
+        .service(tag_page)
         .service(article_page)
         .service(gift_page)
         .service(email_copy_page)
@@ -64,22 +65,14 @@ async fn home(
     reader: CurrentReader,
     query: web::Query<HomeQuery>,
 ) -> PageResult<HttpResponse> {
-    let number = query.page.unwrap_or(1);
-    let past_the_end = || {
-        Problem::not_found(format!(
-            "There is no page {number} of posts. The archive lists every one."
-        ))
-    };
-    if !(1..=100_000).contains(&number) {
-        return Err(past_the_end().into());
-    }
+    let number = page_number(query.page)?;
     let page = Page {
         number,
         per_page: HOME_PAGE_SIZE,
     };
     let latest = reading::latest_page(&state, reader.who(), page).await?;
     if number > 1 && latest.articles.is_empty() {
-        return Err(past_the_end().into());
+        return Err(past_the_end(number).into());
     }
     let layout = pages::layout(&req, &reader).await;
     let page = HomePage {
@@ -90,12 +83,64 @@ async fn home(
             .iter()
             .map(|a| summary(&a.article, &layout.site))
             .collect(),
-        newer: match number {
-            1 => None,
-            2 => Some("/".to_owned()),
-            n => Some(format!("/?page={}", n - 1)),
-        },
-        older: latest.has_older.then(|| format!("/?page={}", number + 1)),
+        pager: Pager::new("/", number, latest.has_older),
+        layout,
+    };
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// A list page's page number from `?page=`, or the 404 for one that cannot
+/// exist.
+fn page_number(raw: Option<i64>) -> Result<i64, Problem> {
+    let number = raw.unwrap_or(1);
+    if (1..=100_000).contains(&number) {
+        Ok(number)
+    } else {
+        Err(past_the_end(number))
+    }
+}
+
+fn past_the_end(number: i64) -> Problem {
+    Problem::not_found(format!(
+        "There is no page {number} of posts. The archive lists every one."
+    ))
+}
+
+/// The posts carrying a tag, 30 a page, newest first; a renamed tag's old
+/// slug answers 301.
+#[get("/tag/{slug}")]
+async fn tag_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+    query: web::Query<HomeQuery>,
+) -> PageResult<HttpResponse> {
+    let number = page_number(query.page)?;
+    let page = Page {
+        number,
+        per_page: HOME_PAGE_SIZE,
+    };
+    let (tag, listed) = match reading::tagged(&state, reader.who(), slug.into_inner(), page).await? {
+        reading::TagLookup::Found(tag, listed) => (tag, listed),
+        reading::TagLookup::Moved(new_slug) => {
+            return Ok(pages::moved_permanently(&format!("/tag/{new_slug}")));
+        }
+        reading::TagLookup::Missing => return Err(Problem::not_found("There is no tag by that name.").into()),
+    };
+    if number > 1 && listed.articles.is_empty() {
+        return Err(past_the_end(number).into());
+    }
+    let layout = pages::layout(&req, &reader).await;
+    let page = views::TagPage {
+        articles: listed
+            .articles
+            .iter()
+            .map(|a| summary(&a.article, &layout.site))
+            .collect(),
+        pager: Pager::new(&format!("/tag/{}", tag.slug), number, listed.has_older),
+        name: tag.name,
+        slug: tag.slug,
         layout,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
@@ -683,6 +728,7 @@ fn summary(article: &Article, site: &Publication) -> ArticleSummary {
         published_human: site.date(published),
         preview_html: row.preview_html.clone(),
         excerpt: row.excerpt.clone(),
+        tags: article.tags.clone(),
         cover: row.feature_image.clone().map(|url| views::CoverImage {
             url,
             alt: row.feature_image_alt.clone().unwrap_or_default(),

@@ -97,6 +97,7 @@ pub struct ArticleSummary {
     pub preview_html: String,
     pub excerpt: String,
     pub cover: Option<CoverImage>,
+    pub tags: Vec<crate::db::tags::TagRef>,
 }
 
 /// A post's cover image as a page shows it.
@@ -113,10 +114,42 @@ pub struct HomePage {
     /// The email-only form, for visitors not signed in.
     pub subscribe: Option<SubscribeFormView>,
     pub articles: Vec<ArticleSummary>,
+    pub pager: Pager,
+}
+
+/// A list's links to its newer and older pages.
+pub struct Pager {
     /// The page of newer posts, when this is not the first.
     pub newer: Option<String>,
     /// The page of older posts, when there are more.
     pub older: Option<String>,
+}
+
+impl Pager {
+    /// For page `number` of the list at `base` (`/`, `/tag/rust`).
+    pub fn new(base: &str, number: i64, has_older: bool) -> Self {
+        let at = |n: i64| {
+            if n == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}?page={n}")
+            }
+        };
+        Self {
+            newer: (number > 1).then(|| at(number - 1)),
+            older: has_older.then(|| at(number + 1)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/tag.html")]
+pub struct TagPage {
+    pub layout: Layout,
+    pub name: String,
+    pub slug: String,
+    pub articles: Vec<ArticleSummary>,
+    pub pager: Pager,
 }
 
 #[derive(Template)]
@@ -544,6 +577,8 @@ pub struct AdminEditPage {
     pub feature_image: String,
     pub feature_image_alt: String,
     pub feature_image_caption: String,
+    /// Comma-separated.
+    pub tags: String,
     pub visibilities: Vec<(&'static str, &'static str)>,
     pub segments: Vec<(&'static str, &'static str)>,
     pub can_publish: bool,

@@ -31,6 +31,7 @@ mod settings;
 mod smtp;
 mod stripe;
 mod subscribe;
+mod tags;
 mod tiers;
 mod website;
 mod welcome;

@@ -1,0 +1,3 @@
+DROP TABLE tag_redirects;
+DROP TABLE article_tags;
+DROP TABLE tags;
