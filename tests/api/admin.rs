@@ -282,7 +282,7 @@ async fn an_idempotency_key_with_a_space_is_refused_with_a_400_and_writes_nothin
 #[tokio::test]
 async fn only_a_live_api_key_claims_an_idempotency_key_and_refusals_are_never_stored() {
     let app = spawn_app().await;
-    let author = app.api_key_for("author@example.com", Role::Author).await;
+    let author = app.author_key().await;
     let publish = json!({"title": "T", "markdown": "Body.", "visibility": "public", "publish": true});
     for (n, key) in ["bs_not_a_real_key", author.as_str()].into_iter().enumerate() {
         let response = new_client()

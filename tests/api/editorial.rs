@@ -27,7 +27,7 @@ async fn create(app: &TestApp, key: &str, body: Value) -> i64 {
 async fn fixture() -> Fixture {
     let app = spawn_app().await;
     let editor = app.editor_key().await;
-    let author = app.api_key_for("author@example.com", Role::Author).await;
+    let author = app.author_key().await;
     let editors_draft = create(
         &app,
         &editor,

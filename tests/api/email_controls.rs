@@ -135,9 +135,7 @@ async fn a_post_goes_out_under_its_own_subject_and_preheader_and_null_gives_back
 async fn a_test_email_reaches_the_staff_address_with_the_segments_body_and_leaves_no_delivery_row() {
     let sink = SmtpSink::start().await;
     let (app, key) = emailing_app(&sink).await;
-    let author_key = app
-        .api_key_for("author@example.com", broadsheet::domain::role::Role::Author)
-        .await;
+    let author_key = app.author_key().await;
     let draft = create(&app, &key, paid_post("Draft for testing", json!({}))).await;
     let path = format!("/admin/api/articles/{}/test-email", draft["id"]);
 
@@ -383,9 +381,7 @@ async fn a_published_post_is_emailed_later_once_and_only_once_published() {
         "it names no audience: {error}"
     );
 
-    let author = app
-        .api_key_for("author@example.com", broadsheet::domain::role::Role::Author)
-        .await;
+    let author = app.author_key().await;
     let (status, _) = call(
         &app,
         &author,

@@ -431,6 +431,11 @@ impl TestApp {
         )
     }
 
+    /// An author's key (author@example.com): writes, never publishes.
+    pub async fn author_key(&self) -> String {
+        self.api_key_for("author@example.com", Role::Author).await
+    }
+
     pub async fn editor_key(&self) -> String {
         self.api_key_for("editor@example.com", Role::Editor).await
     }

@@ -106,7 +106,6 @@ async fn the_paid_marker_does_reach_a_subscriber_so_the_scan_above_means_somethi
 
 #[tokio::test]
 async fn a_lapsed_subscribers_private_feed_and_an_authors_key_never_carry_the_paid_part() {
-    use broadsheet::domain::role::Role;
     let app = spawn_app().await;
     app.publish_one_of_each().await;
 
@@ -122,7 +121,7 @@ async fn a_lapsed_subscribers_private_feed_and_an_authors_key_never_carry_the_pa
         "a lapsed subscriber's private feed leaked"
     );
 
-    let author = app.api_key_for("author@example.com", Role::Author).await;
+    let author = app.author_key().await;
     let list = app
         .admin(reqwest::Method::GET, Some(&author), "/admin/api/articles", None)
         .await;

@@ -195,7 +195,7 @@ async fn bad_list_queries_get_a_clear_422_and_never_a_500() {
 async fn editors_read_members_and_may_not_change_them_and_authors_may_do_neither() {
     let app = spawn_app().await;
     let editor = app.api_key_for("editor@example.com", Role::Editor).await;
-    let author = app.api_key_for("author@example.com", Role::Author).await;
+    let author = app.author_key().await;
     let (_, reader) = app.member("reader@example.com").await;
     let path = format!("/admin/api/members/{reader}");
     assert_eq!(

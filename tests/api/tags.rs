@@ -156,9 +156,7 @@ async fn renaming_a_tag_moves_its_pages_and_the_old_address_answers_301() {
         .clone();
     let path = format!("/admin/api/tags/{rivers}");
 
-    let author = app
-        .api_key_for("author@example.com", broadsheet::domain::role::Role::Author)
-        .await;
+    let author = app.author_key().await;
     let (status, _) = call(
         &app,
         &author,
