@@ -39,8 +39,8 @@ use crate::{
 #[derive(Clone)]
 pub enum AtSlug {
     Live(Arc<Article>),
-    /// The article was renamed; it lives at this slug now.
-    Moved(String),
+    /// The article was renamed; it lives there now.
+    Moved(crate::db::articles::MovedTo),
     Missing,
 }
 

@@ -187,6 +187,9 @@ async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow:
         Ok((editor_id, "bench-0".to_owned()))
     })
     .await?;
+    // The search index, as publishing would have kept it (else the server
+    // under test would write it while the benchmark waits for it to start).
+    broadsheet::publishing::search::index_unindexed(&state.pool, state.config.preview_chars).await?;
     Ok(Seeded {
         editor: Actor {
             user_id: editor_id,

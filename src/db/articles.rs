@@ -3,11 +3,11 @@ use time::PrimitiveDateTime;
 
 use crate::db::{
     DbConnection, is_unique_violation,
-    schema::{article_events, article_tiers, articles, slug_redirects, tiers, users},
+    schema::{article_events, article_tiers, articles, slug_redirects, tiers},
 };
 use crate::domain::{
     access,
-    article::{ArticleStatus, EmailSegment, Visibility},
+    article::{ArticleKind, ArticleStatus, EmailSegment, Visibility},
     slug::Slug,
 };
 
@@ -50,6 +50,9 @@ pub struct ArticleRow {
     pub feature_image: Option<String>,
     pub feature_image_alt: Option<String>,
     pub feature_image_caption: Option<String>,
+    /// A post, or a page at `/{slug}` (never listed, fed or emailed).
+    #[diesel(deserialize_as = String)]
+    pub kind: ArticleKind,
 }
 
 /// The whole body of an article.
@@ -85,12 +88,24 @@ impl ArticleRow {
     }
 }
 
-/// An article with its author's display name and, for a paid article, the
-/// tiers it is for (none: any paid tier).
+/// What the search index holds of an article: plain text, its free part
+/// apart from its whole body.
+#[derive(Debug, Clone)]
+pub struct SearchText {
+    pub title: String,
+    pub tags: String,
+    pub authors: String,
+    pub preview: String,
+    pub body: String,
+}
+
+/// An article with its byline and, for a paid article, the tiers it is for
+/// (none: any paid tier).
 #[derive(Debug, Clone)]
 pub struct Article {
     pub row: ArticleRow,
-    pub author_name: Option<String>,
+    /// Its byline, in order.
+    pub authors: Vec<super::authors::AuthorRef>,
     pub tiers: Vec<access::TierId>,
     /// The same tiers by slug, for the admin API.
     pub tier_slugs: Vec<String>,
@@ -130,8 +145,46 @@ impl Article {
         self.row.email
     }
 
-    pub fn author(&self) -> &str {
-        self.author_name.as_deref().unwrap_or("The editors")
+    /// The byline as one line: "Ada and Grace".
+    pub fn author(&self) -> String {
+        let names: Vec<&str> = self.authors.iter().map(|a| a.display_name()).collect();
+        match names.is_empty() {
+            true => "The editors".to_owned(),
+            false => crate::domain::author::byline(&names),
+        }
+    }
+
+    pub fn kind(&self) -> ArticleKind {
+        self.row.kind
+    }
+
+    /// Its text for the search index. The whole body's text goes only
+    /// there, where a reader's search may match it only after an access
+    /// decision let them read it (`reading::search`).
+    pub fn search_text(&self, preview_chars: usize) -> SearchText {
+        use crate::domain::markdown::excerpt;
+        SearchText {
+            title: self.row.title.clone(),
+            tags: self
+                .tags
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            authors: self
+                .authors
+                .iter()
+                .map(|a| a.display_name())
+                .collect::<Vec<_>>()
+                .join(" "),
+            preview: excerpt(&self.row.preview_markdown(preview_chars), usize::MAX),
+            body: excerpt(&self.row.body_markdown, usize::MAX),
+        }
+    }
+
+    /// Where readers find it: `/p/{slug}` for a post, `/{slug}` for a page.
+    pub fn path(&self) -> String {
+        path_of(self.row.kind, &self.row.slug)
     }
 }
 
@@ -160,6 +213,15 @@ pub struct NewArticle<'a> {
     pub feature_image: Option<&'a str>,
     pub feature_image_alt: Option<&'a str>,
     pub feature_image_caption: Option<&'a str>,
+    pub kind: &'a str,
+}
+
+/// Where readers find an article of `kind` at `slug`.
+pub fn path_of(kind: ArticleKind, slug: &str) -> String {
+    match kind {
+        ArticleKind::Post => format!("/p/{slug}"),
+        ArticleKind::Page => format!("/{slug}"),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,24 +285,21 @@ fn slug_exists(conn: &mut DbConnection, slug: &str) -> QueryResult<bool> {
 
 fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Article>> {
     let found = articles::table
-        .inner_join(users::table)
         .filter(articles::slug.eq(slug))
-        .select((ArticleRow::as_select(), users::name))
-        .first::<(ArticleRow, Option<String>)>(conn)
+        .select(ArticleRow::as_select())
+        .first(conn)
         .optional()?;
-    Ok(with_tiers_and_tags(conn, found.into_iter().collect())?.pop())
+    Ok(with_details(conn, found.into_iter().collect())?.pop())
 }
 
 /// Articles from their rows, with the tiers of the paid ones (one more
-/// statement, and none when no article is paid) and their tags (one more).
-fn with_tiers_and_tags(
-    conn: &mut DbConnection,
-    rows: Vec<(ArticleRow, Option<String>)>,
-) -> QueryResult<Vec<Article>> {
+/// statement, and none when no article is paid), their tags and their
+/// bylines (one more each).
+fn with_details(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<Article>> {
     let paid: Vec<i32> = rows
         .iter()
-        .filter(|(row, _)| row.visibility == Visibility::Paid)
-        .map(|(row, _)| row.id)
+        .filter(|row| row.visibility == Visibility::Paid)
+        .map(|row| row.id)
         .collect();
     let gated: Vec<(i32, i32, String)> = if paid.is_empty() {
         Vec::new()
@@ -252,11 +311,12 @@ fn with_tiers_and_tags(
             .select((article_tiers::article_id, article_tiers::tier_id, tiers::slug))
             .load(conn)?
     };
-    let ids: Vec<i32> = rows.iter().map(|(row, _)| row.id).collect();
+    let ids: Vec<i32> = rows.iter().map(|row| row.id).collect();
     let mut tags = super::tags::of_articles(conn, &ids)?;
+    let mut authors = super::authors::of_articles(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(|(row, author_name)| {
+        .map(|row| {
             let (tiers, tier_slugs) = gated
                 .iter()
                 .filter(|(article_id, _, _)| *article_id == row.id)
@@ -264,8 +324,8 @@ fn with_tiers_and_tags(
                 .unzip();
             Article {
                 tags: tags.remove(&row.id).unwrap_or_default(),
+                authors: authors.remove(&row.id).unwrap_or_default(),
                 row,
-                author_name,
                 tiers,
                 tier_slugs,
             }
@@ -301,14 +361,25 @@ pub(crate) fn live_on_site(now: PrimitiveDateTime) -> _ {
         .and(articles::on_site.eq(true))
 }
 
+/// The SQL of what lists show: live posts on the site (never pages).
+#[diesel::dsl::auto_type]
+pub(crate) fn listed_on_site(now: PrimitiveDateTime) -> _ {
+    let statuses: [&'static str; 2] = LIVE_STATUSES;
+    let post: &'static str = "post";
+    articles::status
+        .eq_any(statuses)
+        .and(articles::published_at.le(now))
+        .and(articles::on_site.eq(true))
+        .and(articles::kind.eq(post))
+}
+
 /// The articles with these ids, in the order of `ids`.
-fn load_in_order(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Article>> {
+pub fn load_in_order(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<Article>> {
     let rows = articles::table
-        .inner_join(users::table)
         .filter(articles::id.eq_any(ids))
-        .select((ArticleRow::as_select(), users::name))
-        .load::<(ArticleRow, Option<String>)>(conn)?;
-    let mut found = with_tiers_and_tags(conn, rows)?;
+        .select(ArticleRow::as_select())
+        .load(conn)?;
+    let mut found = with_details(conn, rows)?;
     found.sort_by_key(|a| ids.iter().position(|id| *id == a.row.id));
     Ok(found)
 }
@@ -323,24 +394,12 @@ pub fn list_live(
     offset: i64,
 ) -> QueryResult<Vec<Article>> {
     let ids: Vec<i32> = articles::table
-        .filter(live_on_site(now))
+        .filter(listed_on_site(now))
         .order((articles::published_at.desc(), articles::id.desc()))
         .limit(limit)
         .offset(offset)
         .select(articles::id)
         .load(conn)?;
-    load_in_order(conn, &ids)
-}
-
-/// Live posts carrying tag `tag_id`, newest first.
-pub fn list_live_tagged(
-    conn: &mut DbConnection,
-    tag_id: i32,
-    now: PrimitiveDateTime,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<Article>> {
-    let ids = super::tags::live_article_ids(conn, tag_id, now, limit, offset)?;
     load_in_order(conn, &ids)
 }
 
@@ -355,10 +414,42 @@ pub struct ArchiveEntry {
 /// Every live post on the site, newest first, without bodies.
 pub fn archive(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<Vec<ArchiveEntry>> {
     articles::table
-        .filter(live_on_site(now))
+        .filter(listed_on_site(now))
         .order((articles::published_at.desc(), articles::id.desc()))
         .select((articles::slug, articles::title, articles::published_at))
         .load(conn)
+}
+
+/// A live post or page as the sitemap lists it.
+#[derive(Debug, Clone)]
+pub struct SitemapEntry {
+    pub slug: String,
+    pub kind: ArticleKind,
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// Every live post and page on the site (newest first), at most `limit`.
+pub fn sitemap(
+    conn: &mut DbConnection,
+    now: PrimitiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<SitemapEntry>> {
+    let rows: Vec<(String, String, PrimitiveDateTime)> = articles::table
+        .filter(live_on_site(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .select((articles::slug, articles::kind, articles::updated_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(slug, kind, updated_at)| {
+            Some(SitemapEntry {
+                slug,
+                kind: ArticleKind::parse(&kind).ok()?,
+                updated_at,
+            })
+        })
+        .collect())
 }
 
 /// The live article at `slug`, if any: drafts and future posts are not found.
@@ -372,12 +463,11 @@ pub fn find_live_by_slug(
 
 pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Article>> {
     let found = articles::table
-        .inner_join(users::table)
         .filter(articles::id.eq(id))
-        .select((ArticleRow::as_select(), users::name))
-        .first::<(ArticleRow, Option<String>)>(conn)
+        .select(ArticleRow::as_select())
+        .first(conn)
         .optional()?;
-    Ok(with_tiers_and_tags(conn, found.into_iter().collect())?.pop())
+    Ok(with_details(conn, found.into_iter().collect())?.pop())
 }
 
 /// Which articles an editor's list shows.
@@ -443,6 +533,7 @@ pub struct ArticleChanges<'a> {
     pub feature_image: Option<Option<&'a str>>,
     pub feature_image_alt: Option<Option<&'a str>>,
     pub feature_image_caption: Option<Option<&'a str>>,
+    pub kind: Option<&'a str>,
 }
 
 /// Applies `changes` to article `id`. Where `from_statuses` is given, only
@@ -483,6 +574,7 @@ pub fn due_emails(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResul
         .filter(articles::email_at.le(now))
         .filter(articles::status.eq(ArticleStatus::Published.as_str()))
         .filter(articles::email.ne(EmailSegment::None.as_str()))
+        .filter(articles::kind.eq(ArticleKind::Post.as_str()))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             sends::table.filter(sends::article_id.eq(articles::id)),
         )))
@@ -516,19 +608,36 @@ pub fn drop_redirect(conn: &mut DbConnection, slug: &str) -> QueryResult<usize> 
     diesel::delete(slug_redirects::table.filter(slug_redirects::old_slug.eq(slug))).execute(conn)
 }
 
-/// The current slug of the live article that used to be at `old_slug`.
+/// Where a renamed article lives now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedTo {
+    pub slug: String,
+    pub kind: ArticleKind,
+}
+
+impl MovedTo {
+    pub fn path(&self) -> String {
+        path_of(self.kind, &self.slug)
+    }
+}
+
+/// Where the live article that used to be at `old_slug` is now.
 pub fn redirect_target(
     conn: &mut DbConnection,
     old_slug: &str,
     now: PrimitiveDateTime,
-) -> QueryResult<Option<String>> {
-    slug_redirects::table
+) -> QueryResult<Option<MovedTo>> {
+    let found: Option<(String, String)> = slug_redirects::table
         .inner_join(articles::table)
         .filter(slug_redirects::old_slug.eq(old_slug))
         .filter(live_on_site(now))
-        .select(articles::slug)
+        .select((articles::slug, articles::kind))
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(found.map(|(slug, kind)| MovedTo {
+        slug,
+        kind: ArticleKind::parse(&kind).unwrap_or(ArticleKind::Post),
+    }))
 }
 
 pub fn record_event(

@@ -176,7 +176,11 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
             result
         }
     };
-    applied.map_err(|e| anyhow!("applying migrations: {e}"))
+    let applied = applied.map_err(|e| anyhow!("applying migrations: {e}"))?;
+    // Data no SQL migration can make: slugs from writers' names.
+    crate::db::authors::give_bylines_profiles(conn, crate::db::now())
+        .context("giving the writers of existing posts their profiles")?;
+    Ok(applied)
 }
 
 fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod articles;
+pub mod authors;
 pub mod billing;
 mod connection;
 pub mod gift_subscriptions;
@@ -23,6 +24,7 @@ pub mod outbox;
 pub mod pending_signups;
 pub mod personal_data;
 pub mod schema;
+pub mod search;
 pub mod secrets;
 pub mod seed;
 pub mod sends;

@@ -93,6 +93,7 @@ diesel::table! {
         feature_image -> Nullable<Text>,
         feature_image_alt -> Nullable<Text>,
         feature_image_caption -> Nullable<Text>,
+        kind -> Text,
     }
 }
 
@@ -363,7 +364,32 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     article_tags,
     tag_redirects,
+    author_profiles,
+    article_authors,
 );
+
+diesel::table! {
+    author_profiles (user_id) {
+        user_id -> Integer,
+        slug -> Text,
+        bio -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_authors (article_id, user_id) {
+        article_id -> Integer,
+        user_id -> Integer,
+        position -> Integer,
+    }
+}
+
+diesel::joinable!(author_profiles -> users (user_id));
+diesel::joinable!(article_authors -> articles (article_id));
+diesel::joinable!(article_authors -> users (user_id));
 
 diesel::table! {
     tags (id) {

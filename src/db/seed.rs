@@ -102,6 +102,12 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
             .collect();
         crate::per_backend!(conn, |c| diesel::insert_into(a::table).values(&rows).execute(c))?;
     }
+    // Every post's byline: its writer, as publishing would have made it.
+    diesel::sql_query(
+        "INSERT INTO article_authors (article_id, user_id, position) SELECT id, author_id, 0 FROM articles",
+    )
+    .execute(conn)?;
+    super::authors::ensure_profile(conn, editor_id, now)?;
     Ok(editor_id)
 }
 

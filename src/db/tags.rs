@@ -171,6 +171,14 @@ pub fn rename(conn: &mut DbConnection, tag: &Tag, to: &TagName, now: PrimitiveDa
     Ok(())
 }
 
+/// Ids of every article carrying `tag_id`, drafts included.
+pub fn article_ids(conn: &mut DbConnection, tag_id: i32) -> QueryResult<Vec<i32>> {
+    article_tags::table
+        .filter(article_tags::tag_id.eq(tag_id))
+        .select(article_tags::article_id)
+        .load(conn)
+}
+
 /// Ids of the live posts on the site carrying `tag_id`, newest first.
 pub fn live_article_ids(
     conn: &mut DbConnection,
@@ -182,7 +190,7 @@ pub fn live_article_ids(
     article_tags::table
         .inner_join(articles::table)
         .filter(article_tags::tag_id.eq(tag_id))
-        .filter(super::articles::live_on_site(now))
+        .filter(super::articles::listed_on_site(now))
         .order((articles::published_at.desc(), articles::id.desc()))
         .limit(limit)
         .offset(offset)

@@ -32,6 +32,90 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// A post (listed, fed, emailed) or a page (About, Terms…: at `/{slug}`
+    /// and nowhere else).
+    pub enum ArticleKind("type") {
+        Post => "post",
+        Page => "page",
+    }
+}
+
+/// First path segments the site uses or keeps for itself: a page cannot
+/// take one as its slug (`/{slug}` would never reach it, or would shadow a
+/// route added later).
+pub const RESERVED_PAGE_SLUGS: &[&str] = &[
+    "account",
+    "admin",
+    "api",
+    "archive",
+    "assets",
+    "author",
+    "authors",
+    "billing",
+    "email",
+    "embed",
+    "feed",
+    "feeds",
+    "g",
+    "gift",
+    "gifts",
+    "healthz",
+    "join",
+    "login",
+    "logout",
+    "media",
+    "members",
+    "metrics",
+    "offer",
+    "offers",
+    "p",
+    "page",
+    "pages",
+    "posts",
+    "readyz",
+    "redeem",
+    "reset",
+    "rss",
+    "search",
+    "signup",
+    "static",
+    "stripe",
+    "subscribe",
+    "tag",
+    "tags",
+    "unsubscribe",
+    "verify",
+];
+
+/// Whether a page may live at `/{slug}`.
+pub fn page_slug_is_free(slug: &str) -> bool {
+    !RESERVED_PAGE_SLUGS.contains(&slug)
+}
+
+/// A page's slug must not be one the site keeps.
+pub fn check_page_slug(slug: &str) -> Result<(), InvalidInput> {
+    if page_slug_is_free(slug) {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "slug",
+            format!("/{slug} is kept for the site itself; give the page another slug"),
+        ))
+    }
+}
+
+/// Pages are never emailed.
+pub fn check_page_email(kind: ArticleKind, email: EmailSegment) -> Result<(), InvalidInput> {
+    if kind == ArticleKind::Page && email != EmailSegment::None {
+        return Err(InvalidInput::new(
+            "email",
+            "a page is never emailed: leave email at none, or make it a post",
+        ));
+    }
+    Ok(())
+}
+
 /// An article title: trimmed, 1 to 300 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleTitle(String);

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod article;
+pub mod author;
 pub mod delivery;
 pub mod editorial;
 pub mod email;
@@ -15,6 +16,7 @@ pub mod newsletters;
 pub mod offer;
 pub mod password;
 pub mod role;
+pub mod search;
 pub mod settings;
 pub mod signup_source;
 pub mod slug;

@@ -109,6 +109,7 @@ impl<'a> Copies<'a> {
             alt: row.feature_image_alt.clone().unwrap_or_default(),
             caption: row.feature_image_caption.clone().unwrap_or_default(),
         });
+        let author = article.author();
         NewsletterIssue {
             site: self.site,
             sender_name: through
@@ -119,7 +120,7 @@ impl<'a> Copies<'a> {
             subject: row.subject(),
             preheader: row.preheader(),
             title: &row.title,
-            author: article.author(),
+            author: &author,
             date: self.site.date(row.published_at.unwrap_or_else(db::now)),
             cover,
             html: body.html(),

@@ -21,7 +21,7 @@ use crate::{
     },
     domain::{
         access::{Policy, Standing},
-        article::EmailSegment,
+        article::{ArticleKind, EmailSegment},
         newsletters::NewsletterVisibility,
         role::Role,
     },
@@ -33,7 +33,8 @@ use crate::{
 /// publishing and queuing happen together or not at all.
 pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> anyhow::Result<Option<i32>> {
     let segment = article.email_segment();
-    if segment == EmailSegment::None {
+    // A page is never emailed, whatever its row says.
+    if segment == EmailSegment::None || article.kind() == ArticleKind::Page {
         return Ok(None);
     }
     let now = db::now();

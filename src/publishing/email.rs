@@ -46,6 +46,7 @@ pub async fn email_article(
             });
         }
         let segment = segment.unwrap_or(article.email_segment());
+        crate::domain::article::check_page_email(article.kind(), segment)?;
         if segment == EmailSegment::None {
             return Err(
                 InvalidInput::new("email", "say who gets it: email must be all, paid or free").into(),

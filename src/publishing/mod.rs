@@ -3,8 +3,10 @@
 //! Markdown is rendered and sanitized here, once, on save. Every change is
 //! one transaction with its history row.
 
+pub mod authors;
 mod email;
 pub mod scheduler;
+pub mod search;
 pub mod tags;
 
 pub use email::{MAX_TEST_RECIPIENTS, TestEmail, email_article, send_test_email};
@@ -20,7 +22,7 @@ use crate::{
     domain::{
         InvalidInput,
         access::TierId,
-        article::{ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
+        article::{ArticleKind, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
         markdown,
         slug::Slug,
@@ -51,6 +53,10 @@ pub struct ArticleDraft {
     pub cover: Cover,
     /// In the writer's order; made on first use.
     pub tags: Vec<TagName>,
+    pub kind: ArticleKind,
+    /// The byline by profile slug, in order (editors only); empty: the
+    /// writer alone.
+    pub authors: Vec<Slug>,
 }
 
 impl ArticleDraft {
@@ -71,6 +77,8 @@ impl ArticleDraft {
             on_site: true,
             cover: Cover::default(),
             tags: Vec::new(),
+            kind: ArticleKind::Post,
+            authors: Vec::new(),
         }
     }
 }
@@ -118,6 +126,9 @@ pub struct ArticleEdit {
     pub feature_image_caption: Option<Option<String>>,
     /// Replaces the post's tags.
     pub tags: Option<Vec<TagName>>,
+    pub kind: Option<ArticleKind>,
+    /// Replaces the byline (editors only).
+    pub authors: Option<Vec<Slug>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +155,45 @@ impl From<diesel::result::Error> for PublishingError {
 }
 
 const AUTHORS_DRAFT_ONLY: &str = "Authors write and edit their own drafts; an editor publishes them.";
+const EDITORS_CHOOSE_AUTHORS: &str = "Only editors and admins change who is on a byline.";
+
+/// The user ids of a byline given by profile slugs, each once.
+fn resolve_authors(conn: &mut DbConnection, slugs: &[Slug]) -> Result<Vec<i32>, PublishingError> {
+    if slugs.len() > crate::domain::author::MAX_PER_POST {
+        return Err(InvalidInput::new(
+            "authors",
+            format!(
+                "a byline has at most {} authors",
+                crate::domain::author::MAX_PER_POST
+            ),
+        )
+        .into());
+    }
+    let mut unique: Vec<Slug> = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        if !unique.contains(slug) {
+            unique.push(slug.clone());
+        }
+    }
+    db::authors::staff_ids_by_slug(conn, &unique)?.map_err(|slug| {
+        InvalidInput::new(
+            "authors",
+            format!("there is no staff member with the author slug {slug}"),
+        )
+        .into()
+    })
+}
+
+/// The slug a page made from its title takes: the title's, unless the site
+/// keeps that one (a page called "Search" lives at /search-page).
+fn page_slug_from_title(title: &str) -> Slug {
+    let slug = Slug::from_title(title);
+    if crate::domain::article::page_slug_is_free(slug.as_str()) {
+        slug
+    } else {
+        Slug::parse(&format!("{slug}-page")).unwrap_or(slug)
+    }
+}
 
 /// Where a new article stands: a future `publish_at` schedules it, a past
 /// one backdates it, `publish` alone publishes now.
@@ -213,17 +263,24 @@ pub async fn create_article(
     if !actor.role.can_publish() && (draft.publish || draft.publish_at.is_some()) {
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
     }
+    if !actor.role.can_publish() && !draft.authors.is_empty() {
+        return Err(PublishingError::Forbidden(EDITORS_CHOOSE_AUTHORS));
+    }
     check_email_only(draft.on_site, draft.segment)?;
+    crate::domain::article::check_page_email(draft.kind, draft.segment)?;
+    if let (ArticleKind::Page, Some(slug)) = (draft.kind, &draft.slug) {
+        crate::domain::article::check_page_slug(slug.as_str())?;
+    }
     let preview_chars = state.config.preview_chars;
     let policy = state.policy;
     let article = in_transaction(state, move |conn| {
         let rendered = markdown::render(draft.markdown.as_str(), preview_chars);
         let now = db::now();
         let (status, published_at) = status_of(&draft, now);
-        let slug = draft
-            .slug
-            .clone()
-            .unwrap_or_else(|| Slug::from_title(draft.title.as_str()));
+        let slug = draft.slug.clone().unwrap_or_else(|| match draft.kind {
+            ArticleKind::Post => Slug::from_title(draft.title.as_str()),
+            ArticleKind::Page => page_slug_from_title(draft.title.as_str()),
+        });
         let new = NewArticle {
             slug: slug.as_str(),
             title: draft.title.as_str(),
@@ -247,19 +304,22 @@ pub async fn create_article(
             feature_image: draft.cover.image.as_deref(),
             feature_image_alt: draft.cover.image.as_ref().and(draft.cover.alt.as_deref()),
             feature_image_caption: draft.cover.image.as_ref().and(draft.cover.caption.as_deref()),
+            kind: draft.kind.as_str(),
         };
         let tiers = resolve_tiers(conn, draft.visibility, &draft.tiers)?;
+        let byline = match draft.authors.is_empty() {
+            true => vec![actor.user_id],
+            false => resolve_authors(conn, &draft.authors)?,
+        };
         let article = new.insert(conn, draft.slug.is_some()).map_err(|e| match e {
             InsertArticleError::SlugTaken(slug) => slug_conflict(&slug),
             InsertArticleError::Database(e) => e.into(),
         })?;
-        let article = if tiers.is_empty() && draft.tags.is_empty() {
-            article
-        } else {
-            articles::set_tiers(conn, article.row.id, &tiers)?;
-            set_tags(conn, article.row.id, &draft.tags, now)?;
-            reload(conn, article.row.id)?
-        };
+        articles::set_tiers(conn, article.row.id, &tiers)?;
+        set_tags(conn, article.row.id, &draft.tags, now)?;
+        db::authors::set_for_article(conn, article.row.id, &byline, now)?;
+        search::reindex(conn, &[article.row.id], preview_chars)?;
+        let article = reload(conn, article.row.id)?;
         articles::drop_redirect(conn, &article.row.slug)?;
         articles::record_event(conn, article.row.id, "created", Some(actor.user_id))?;
         if status != ArticleStatus::Draft {
@@ -362,24 +422,32 @@ pub async fn edit_article(
     if edit.publish_at.is_some() && !actor.role.can_publish() {
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
     }
+    if edit.authors.is_some() && !actor.role.can_publish() {
+        return Err(PublishingError::Forbidden(EDITORS_CHOOSE_AUTHORS));
+    }
     let preview_chars = state.config.preview_chars;
     in_transaction(state, move |conn| {
         let article = editable(conn, actor, id)?;
-        check_email_only(
-            edit.on_site.unwrap_or(article.row.on_site),
-            edit.segment.unwrap_or(article.email_segment()),
-        )?;
+        let segment = edit.segment.unwrap_or(article.email_segment());
+        let kind = edit.kind.unwrap_or(article.kind());
+        check_email_only(edit.on_site.unwrap_or(article.row.on_site), segment)?;
+        crate::domain::article::check_page_email(kind, segment)?;
         let now = db::now();
         let title = edit
             .title
             .as_ref()
             .map_or(article.row.title.as_str(), |t| t.as_str());
-        let new_slug = match &edit.slug {
-            Some(Some(slug)) => Some(slug.clone()),
-            Some(None) => Some(Slug::from_title(title)),
-            None => None,
+        let new_slug = match (&edit.slug, kind) {
+            (Some(Some(slug)), _) => Some(slug.clone()),
+            (Some(None), ArticleKind::Post) => Some(Slug::from_title(title)),
+            (Some(None), ArticleKind::Page) => Some(page_slug_from_title(title)),
+            (None, _) => None,
         }
         .filter(|slug| slug.as_str() != article.row.slug);
+        if kind == ArticleKind::Page {
+            let slug = new_slug.as_ref().map_or(article.row.slug.as_str(), Slug::as_str);
+            crate::domain::article::check_page_slug(slug)?;
+        }
         if let Some(slug) = &new_slug {
             if articles::slug_taken_by_other(conn, slug.as_str(), id)? {
                 return Err(slug_conflict(slug.as_str()));
@@ -429,8 +497,16 @@ pub async fn edit_article(
                 Some(None) => Some(None),
                 _ => edit.feature_image_caption.as_ref().map(Option::as_deref),
             },
+            kind: edit.kind.map(ArticleKind::as_str),
         };
         articles::update(conn, id, None, &changes)?;
+        if let Some(slugs) = &edit.authors {
+            let byline = match slugs.is_empty() {
+                true => vec![article.row.author_id],
+                false => resolve_authors(conn, slugs)?,
+            };
+            db::authors::set_for_article(conn, id, &byline, now)?;
+        }
         let visibility = edit.visibility.unwrap_or(article.visibility());
         match &edit.tiers {
             Some(slugs) => {
@@ -450,6 +526,7 @@ pub async fn edit_article(
         if let Some(status) = status.filter(|s| *s != article.status()) {
             articles::record_event(conn, id, status_event(status), Some(actor.user_id))?;
         }
+        search::reindex(conn, &[id], preview_chars)?;
         reload(conn, id)
     })
     .await
@@ -566,6 +643,7 @@ pub async fn delete_article(state: &AppState, actor: Actor, id: i32) -> Result<(
             });
         }
         articles::delete(conn, id)?;
+        db::search::remove(conn, id)?;
         tracing::info!(article_id = id, actor_id = actor.user_id, "article deleted");
         Ok(())
     })

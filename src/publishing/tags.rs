@@ -28,6 +28,7 @@ pub async fn rename(
     if !actor.role.can_publish() {
         return Err(PublishingError::Forbidden("Editors and admins rename tags."));
     }
+    let preview_chars = state.config.preview_chars;
     let tag = in_transaction(state, move |conn| {
         let tag = db::tags::find(conn, id)?.ok_or(PublishingError::NotFound)?;
         if db::tags::slug_taken_by_other(conn, to.slug.as_str(), id)? {
@@ -37,6 +38,9 @@ pub async fn rename(
             });
         }
         db::tags::rename(conn, &tag, &to, db::now())?;
+        // Searches match tag names: the posts carrying it, anew.
+        let carrying = db::tags::article_ids(conn, id)?;
+        super::search::reindex(conn, &carrying, preview_chars)?;
         let count = db::tags::list_with_counts(conn)?
             .into_iter()
             .find(|(t, _)| t.id == id)

@@ -17,7 +17,9 @@ use crate::{
     },
     domain::{
         access::{self, Access, Banner, Passes, Reader},
+        article::ArticleKind,
         markdown,
+        search::SearchQuery,
     },
     state::AppState,
 };
@@ -104,8 +106,8 @@ impl<'a> AllowedBody<'a> {
 /// What is at a slug.
 pub enum Lookup {
     Found(Box<ReadableArticle>),
-    /// The article was renamed; it lives at this slug now.
-    Moved(String),
+    /// The article was renamed; it lives there now.
+    Moved(articles::MovedTo),
     Missing,
 }
 
@@ -128,11 +130,24 @@ impl<'a> Who<'a> {
 
 /// The live article at `slug` as `who` may see it, opening it: a free
 /// member may spend a metered read on it. The lookup may come from the read
-/// cache; the decision is made afresh every time.
-pub async fn article(state: &AppState, who: Who<'_>, slug: String) -> anyhow::Result<Lookup> {
+/// cache; the decision is made afresh every time. When `kind` is given and
+/// the article is of the other kind, it is `Moved` to its own address
+/// (unopened).
+pub async fn article(
+    state: &AppState,
+    who: Who<'_>,
+    slug: String,
+    kind: Option<ArticleKind>,
+) -> anyhow::Result<Lookup> {
     Ok(match lookup(state, slug).await? {
+        AtSlug::Live(article) if kind.is_some_and(|k| k != article.kind()) => {
+            Lookup::Moved(articles::MovedTo {
+                slug: article.row.slug.clone(),
+                kind: article.kind(),
+            })
+        }
         AtSlug::Live(article) => Lookup::Found(Box::new(open(state, who, article, Passes::default()).await?)),
-        AtSlug::Moved(new_slug) => Lookup::Moved(new_slug),
+        AtSlug::Moved(moved) => Lookup::Moved(moved),
         AtSlug::Missing => Lookup::Missing,
     })
 }
@@ -147,7 +162,7 @@ pub(crate) async fn lookup(state: &AppState, slug: String) -> anyhow::Result<AtS
                 return Ok(AtSlug::Live(Arc::new(article)));
             }
             Ok(match articles::redirect_target(conn, &slug, now)? {
-                Some(new_slug) => AtSlug::Moved(new_slug),
+                Some(moved) => AtSlug::Moved(moved),
                 None => AtSlug::Missing,
             })
         }
@@ -245,6 +260,8 @@ pub async fn latest(state: &AppState, who: Who<'_>, page: Page) -> anyhow::Resul
 enum Listing {
     All,
     Tagged(i32),
+    /// With this writer (user id) on the byline.
+    ByAuthor(i32),
 }
 
 /// A page of the front page's list, and whether an older page follows.
@@ -299,6 +316,25 @@ pub async fn tagged(state: &AppState, who: Who<'_>, slug: String, page: Page) ->
     })
 }
 
+/// A writer's profile and a page of their live posts, as `who` may see
+/// them; `None` when no profile has that slug.
+pub async fn by_author(
+    state: &AppState,
+    who: Who<'_>,
+    slug: String,
+    page: Page,
+) -> anyhow::Result<Option<(db::authors::AuthorProfile, LatestPage)>> {
+    let Some(profile) = db::run(&state.pool, move |conn| {
+        Ok(db::authors::find_by_slug(conn, &slug)?)
+    })
+    .await?
+    else {
+        return Ok(None);
+    };
+    let listed = listing_page(state, who, Listing::ByAuthor(profile.user_id), page).await?;
+    Ok(Some((profile, listed)))
+}
+
 async fn live_slice(
     state: &AppState,
     who: Who<'_>,
@@ -318,7 +354,14 @@ async fn live_slice(
     let (found, meter_reads) = db::run(&state.pool, move |conn| {
         let found = match listing {
             Listing::All => articles::list_live(conn, now, limit, offset)?,
-            Listing::Tagged(tag_id) => articles::list_live_tagged(conn, tag_id, now, limit, offset)?,
+            Listing::Tagged(tag_id) => {
+                let ids = db::tags::live_article_ids(conn, tag_id, now, limit, offset)?;
+                articles::load_in_order(conn, &ids)?
+            }
+            Listing::ByAuthor(user_id) => {
+                let ids = db::authors::live_article_ids(conn, user_id, now, limit, offset)?;
+                articles::load_in_order(conn, &ids)?
+            }
         };
         let reads = match metered_user {
             Some(user_id) => Some(meter::reads(conn, user_id, 0, now, false)?),
@@ -341,6 +384,14 @@ async fn live_slice(
 /// carries no part of any body.
 pub async fn archive(state: &AppState) -> anyhow::Result<Vec<articles::ArchiveEntry>> {
     db::run(&state.pool, |conn| Ok(articles::archive(conn, db::now())?)).await
+}
+
+/// What the sitemap lists: live posts and pages, no bodies.
+pub async fn sitemap(state: &AppState, limit: i64) -> anyhow::Result<Vec<articles::SitemapEntry>> {
+    db::run(&state.pool, move |conn| {
+        Ok(articles::sitemap(conn, db::now(), limit)?)
+    })
+    .await
 }
 
 /// Which slice of a list: 1-based page number, bounded page size.
@@ -374,4 +425,61 @@ impl Page {
     pub fn offset(self) -> i64 {
         (self.number - 1) * self.per_page
     }
+}
+
+/// The most results one search answers (best first).
+pub const SEARCH_LIMIT: i64 = 50;
+
+/// One search result: the article as the reader may see it, and a snippet
+/// (safe HTML, matches in `<mark>`) cut only from text they may read.
+pub struct SearchResult {
+    pub readable: ReadableArticle,
+    pub snippet_html: String,
+}
+
+/// Live posts and pages matching `query`, best first, searched only in what
+/// `who` may read: everyone's matches come from titles, tags, authors and
+/// free previews; a match in the rest of a body counts only where the
+/// access policy lets this reader read that body in full, and only then
+/// may its snippet quote it. Nothing is opened (no metered read is spent).
+pub async fn search(state: &AppState, who: Who<'_>, query: SearchQuery) -> anyhow::Result<Vec<SearchResult>> {
+    let now = db::now();
+    let (open, full, found) = db::run(&state.pool, move |conn| {
+        let open = db::search::open_matches(conn, &query, now, SEARCH_LIMIT)?;
+        let full = db::search::full_matches(conn, &query, now, SEARCH_LIMIT)?;
+        let mut ids: Vec<i32> = open.iter().map(|hit| hit.article_id).collect();
+        ids.extend(
+            full.iter()
+                .map(|hit| hit.article_id)
+                .filter(|id| !ids.contains(id))
+                .collect::<Vec<_>>(),
+        );
+        Ok((open, full, articles::load_in_order(conn, &ids)?))
+    })
+    .await?;
+    let mut results: Vec<(f64, SearchResult)> = found
+        .into_iter()
+        .filter_map(|article| {
+            let id = article.row.id;
+            let readable = ReadableArticle::decide(Arc::new(article), who.reader, Passes::default(), state);
+            let in_body = full.iter().find(|hit| hit.article_id == id);
+            let in_open = open.iter().find(|hit| hit.article_id == id);
+            let (rank, snippet) = match (readable.access, in_body, in_open) {
+                (Access::Full { proof, .. }, Some(hit), _) => (hit.rank, hit.snippet(proof).to_owned()),
+                (_, _, Some(hit)) => (hit.rank, hit.snippet.clone()),
+                // Found only in a body this reader may not read.
+                (_, _, None) => return None,
+            };
+            let snippet_html = crate::domain::search::snippet_html(&snippet);
+            Some((
+                rank,
+                SearchResult {
+                    readable,
+                    snippet_html,
+                },
+            ))
+        })
+        .collect();
+    results.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(results.into_iter().map(|(_, result)| result).collect())
 }

@@ -12,13 +12,18 @@ use utoipa::{
 
 use crate::web::error::{ApiResult, ErrorBody, Problem};
 use crate::web::tiers_api::{self, BenefitLines};
-use crate::web::{api::TagJson, members_api, newsletters_api, offers_api, tags_api};
+use crate::web::{
+    api::{AuthorJson, TagJson},
+    authors_api, members_api, newsletters_api, offers_api, tags_api,
+};
 use crate::{
     db::articles::{Article, ArticleFilter},
     domain::email::EmailAddress,
     domain::{
         InvalidInput,
-        article::{self, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
+        article::{
+            self, ArticleKind, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility,
+        },
         settings::{NavLink, SettingsPatch, SiteSettings, WelcomeEmail},
         slug::Slug,
         tags::{self, TagName},
@@ -59,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         members_api::list_labels, members_api::create_label, members_api::patch_label, members_api::delete_label,
         newsletters_api::list_newsletters, newsletters_api::create_newsletter, newsletters_api::get_newsletter, newsletters_api::patch_newsletter,
         tags_api::list_tags, tags_api::rename_tag,
+        authors_api::list_authors, authors_api::get_author, authors_api::patch_author,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
         tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price,
         offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer),
@@ -233,6 +239,35 @@ struct CreateArticleBody {
     /// tag), at most 20, each 1 to 50 characters with a letter or digit.
     #[schema(max_items = 20)]
     tags: Option<Vec<String>>,
+    /// `post` (default) or `page`: a page (About, Terms…) lives at
+    /// `/{slug}` and is never listed, in feeds or emailed.
+    #[serde(rename = "type")]
+    kind: Option<ArticleKind>,
+    /// The byline: staff profile slugs in order (`/admin/api/authors`).
+    /// Editors and admins only; left out: the writer alone.
+    #[schema(max_items = 10)]
+    authors: Option<Vec<AuthorSlug>>,
+}
+
+/// An author's profile slug (`/admin/api/authors`).
+#[derive(Deserialize, ToSchema)]
+#[schema(value_type = String, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+#[serde(transparent)]
+struct AuthorSlug(String);
+
+fn author_slugs(raw: Vec<AuthorSlug>) -> Result<Vec<Slug>, InvalidInput> {
+    if raw.len() > crate::domain::author::MAX_PER_POST {
+        return Err(InvalidInput::new(
+            "authors",
+            format!(
+                "a byline has at most {} authors",
+                crate::domain::author::MAX_PER_POST
+            ),
+        ));
+    }
+    raw.iter()
+        .map(|slug| Slug::parse(&slug.0).map_err(|e| InvalidInput::new("authors", e.message)))
+        .collect()
 }
 
 fn tag_names(names: Vec<String>) -> Result<Vec<TagName>, InvalidInput> {
@@ -311,6 +346,8 @@ impl TryFrom<CreateArticleBody> for ArticleDraft {
                 caption: checked(body.feature_image_caption, article::feature_image_caption)?,
             },
             tags: tag_names(body.tags.unwrap_or_default())?,
+            kind: body.kind.unwrap_or(ArticleKind::Post),
+            authors: author_slugs(body.authors.unwrap_or_default())?,
         })
     }
 }
@@ -383,6 +420,15 @@ struct PatchArticleBody {
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     #[schema(value_type = Option<Vec<String>>, max_items = 20)]
     tags: Option<Option<Vec<String>>>,
+    /// `post` or `page`.
+    #[serde(rename = "type", default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = ArticleKind, required = false)]
+    kind: Option<Option<ArticleKind>>,
+    /// Replaces the byline (editors and admins); `null` or `[]`: the
+    /// writer alone.
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 10)]
+    authors: Option<Option<Vec<AuthorSlug>>>,
 }
 
 fn required<T>(field: &'static str, value: Option<Option<T>>) -> Result<Option<T>, InvalidInput> {
@@ -430,6 +476,11 @@ impl TryFrom<PatchArticleBody> for ArticleEdit {
             tags: body
                 .tags
                 .map(|tags| tag_names(tags.unwrap_or_default()))
+                .transpose()?,
+            kind: required("type", body.kind)?,
+            authors: body
+                .authors
+                .map(|slugs| author_slugs(slugs.unwrap_or_default()))
                 .transpose()?,
         })
     }
@@ -494,6 +545,11 @@ struct AdminArticle {
     feature_image_caption: Option<String>,
     /// In the writer's order.
     tags: Vec<TagJson>,
+    /// `post` or `page`.
+    #[serde(rename = "type")]
+    kind: ArticleKind,
+    /// The byline, in order.
+    authors: Vec<AuthorJson>,
 }
 
 impl AdminArticle {
@@ -504,13 +560,21 @@ impl AdminArticle {
             article.visibility(),
             article.email_segment(),
         );
+        let url = state.config.url_for(&article.path());
         let tiers = article.tier_slugs;
         let tags = article.tags.iter().map(TagJson::from).collect();
+        let authors = article
+            .authors
+            .iter()
+            .map(|a| AuthorJson::new(a, &state.config))
+            .collect();
         let row = article.row;
         let body = row.full_body(proof);
         let (markdown, html) = (body.markdown.to_owned(), body.html.to_owned());
         Self {
-            url: state.config.url_for(&format!("/p/{}", row.slug)),
+            url,
+            kind: row.kind,
+            authors,
             id: row.id,
             slug: row.slug,
             title: row.title,

@@ -35,6 +35,13 @@ pub struct ArticleJson {
     cta: Option<CtaJson>,
     /// In the writer's order.
     tags: Vec<TagJson>,
+    /// The byline, in order.
+    authors: Vec<AuthorJson>,
+    /// `post` or `page`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// Where it is read on the site.
+    url: String,
 }
 
 /// A tag as a post carries it.
@@ -49,6 +56,25 @@ impl From<&crate::db::tags::TagRef> for TagJson {
         Self {
             slug: tag.slug.clone(),
             name: tag.name.clone(),
+        }
+    }
+}
+
+/// An author on a byline.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct AuthorJson {
+    name: String,
+    slug: String,
+    /// Their page: `/author/{slug}`.
+    url: String,
+}
+
+impl AuthorJson {
+    pub(crate) fn new(author: &crate::db::authors::AuthorRef, config: &crate::config::Config) -> Self {
+        Self {
+            name: author.display_name().to_owned(),
+            url: config.url_for(&format!("/author/{}", author.slug)),
+            slug: author.slug.clone(),
         }
     }
 }
@@ -81,6 +107,14 @@ impl ArticleJson {
                 url: state.config.url_for(&link.path),
             }),
             tags: readable.article.tags.iter().map(TagJson::from).collect(),
+            authors: readable
+                .article
+                .authors
+                .iter()
+                .map(|a| AuthorJson::new(a, &state.config))
+                .collect(),
+            kind: readable.article.kind().as_str(),
+            url: state.config.url_for(&readable.article.path()),
         }
     }
 }
@@ -99,6 +133,8 @@ struct ListQuery {
     per_page: Option<i64>,
     /// Only the posts carrying the tag with this slug.
     tag: Option<String>,
+    /// Only the posts with this author (profile slug) on the byline.
+    author: Option<String>,
 }
 
 #[get("/articles")]
@@ -108,9 +144,21 @@ async fn list_articles(
     query: web::Query<ListQuery>,
 ) -> ApiResult<web::Json<ArticleList>> {
     let page = Page::parse(query.page, query.per_page).map_err(Problem::bad_input)?;
-    let articles = match &query.tag {
-        None => reading::latest(&state, reader.who(), page).await?,
-        Some(slug) => tagged(&state, &reader, slug, page).await?,
+    let articles = match (&query.tag, &query.author) {
+        (None, None) => reading::latest(&state, reader.who(), page).await?,
+        (Some(slug), None) => tagged(&state, &reader, slug, page).await?,
+        (None, Some(slug)) => {
+            reading::by_author(&state, reader.who(), slug.clone(), page)
+                .await?
+                .ok_or_else(|| {
+                    Problem::not_found(format!("There is no author {slug:?}.")).on_field("author")
+                })?
+                .1
+                .articles
+        }
+        (Some(_), Some(_)) => {
+            return Err(Problem::bad_request("Filter by tag or by author, not both.").into());
+        }
     };
     Ok(web::Json(ArticleList {
         articles: articles.iter().map(|a| ArticleJson::new(a, &state)).collect(),
@@ -145,10 +193,11 @@ async fn get_article(
     slug: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let slug = slug.into_inner();
-    match reading::article(&state, reader.who(), slug.clone()).await? {
+    match reading::article(&state, reader.who(), slug.clone(), None).await? {
         Lookup::Found(readable) => Ok(HttpResponse::Ok().json(ArticleJson::new(&readable, &state))),
-        Lookup::Moved(new_slug) => Ok(super::pages::moved_permanently(&format!(
-            "/api/articles/{new_slug}"
+        Lookup::Moved(moved) => Ok(super::pages::moved_permanently(&format!(
+            "/api/articles/{}",
+            moved.slug
         ))),
         Lookup::Missing => {
             Err(Problem::not_found(format!("There is no published article with the slug {slug:?}.")).into())

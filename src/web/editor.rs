@@ -15,8 +15,9 @@ use crate::{
     db::articles::{Article, ArticleFilter},
     domain::{
         InvalidInput,
-        article::{self, ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
+        article::{self, ArticleKind, ArticleMarkdown, ArticleTitle, EmailSegment, Visibility},
         markdown,
+        slug::Slug,
         tags::{self, TagName},
     },
     newsletter,
@@ -102,6 +103,11 @@ struct EditorForm {
     /// Comma-separated.
     #[serde(default)]
     tags: String,
+    /// `post` or `page`; empty: a post.
+    #[serde(default)]
+    kind: String,
+    /// Author slugs, comma-separated (editors only; absent: unchanged).
+    authors: Option<String>,
 }
 
 /// A validated form.
@@ -116,6 +122,8 @@ struct Parsed {
     on_site: bool,
     cover: Cover,
     tags: Vec<TagName>,
+    kind: ArticleKind,
+    authors: Option<Vec<Slug>>,
 }
 
 /// An optional field: empty is `None`, anything else must pass `check`.
@@ -156,8 +164,25 @@ impl EditorForm {
                 caption: optional(&self.feature_image_caption, article::feature_image_caption)?,
             },
             tags: tags::from_field(&self.tags)?,
+            kind: match self.kind.trim() {
+                "" => ArticleKind::Post,
+                kind => ArticleKind::parse(kind)?,
+            },
+            authors: self.authors.as_deref().map(author_slugs).transpose()?,
         })
     }
+}
+
+/// Author slugs typed in one field ("ada, grace").
+fn author_slugs(field: &str) -> Result<Vec<Slug>, InvalidInput> {
+    field
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Slug::parse(s).map_err(|_| InvalidInput::new("authors", format!("{s:?} is not an author's slug")))
+        })
+        .collect()
 }
 
 fn optional_time(raw: &str, field: &'static str) -> Result<Option<time::PrimitiveDateTime>, InvalidInput> {
@@ -227,7 +252,7 @@ async fn editor_page(
             format!("/admin/articles/{}", a.row.id)
         }),
         status: article.map(|a| a.row.status.to_string()),
-        url: article.map(|a| format!("/p/{}", a.row.slug)),
+        url: article.map(Article::path),
         send: None,
         error: None,
         title: form.title.clone(),
@@ -253,6 +278,12 @@ async fn editor_page(
         feature_image_alt: form.feature_image_alt.clone(),
         feature_image_caption: form.feature_image_caption.clone(),
         tags: form.tags.clone(),
+        kind: if form.kind.is_empty() {
+            "post".into()
+        } else {
+            form.kind.clone()
+        },
+        authors: form.authors.clone().unwrap_or_default(),
         visibilities: VISIBILITIES.to_vec(),
         segments: SEGMENTS.to_vec(),
         can_publish: reader.actor.role.can_publish(),
@@ -284,6 +315,15 @@ fn form_of(article: &Article, proof: access::FullBody) -> EditorForm {
             .map(|t| t.name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        kind: row.kind.to_string(),
+        authors: Some(
+            article
+                .authors
+                .iter()
+                .map(|a| a.slug.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     }
 }
 
@@ -343,6 +383,11 @@ async fn create(
         newsletter_id: parsed.newsletter_id,
         email: parsed.email,
         on_site: parsed.on_site,
+        kind: parsed.kind,
+        authors: parsed
+            .authors
+            .filter(|_| actor.role.can_publish())
+            .unwrap_or_default(),
         cover: parsed.cover,
         tags: parsed.tags,
     };
@@ -448,6 +493,9 @@ async fn update(
                 feature_image_alt: Some(parsed.cover.alt),
                 feature_image_caption: Some(parsed.cover.caption),
                 tags: Some(parsed.tags),
+                kind: Some(parsed.kind),
+                // Only editors see the field; an author's form keeps the byline.
+                authors: parsed.authors.filter(|_| actor.role.can_publish()),
             };
             match publishing::edit_article(&state, actor, id, edit).await {
                 Ok(_) if action == "publish" => {

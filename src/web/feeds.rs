@@ -6,10 +6,7 @@ use crate::web::error::{PageResult, Problem};
 use crate::{
     accounts,
     domain::access::Reader,
-    reading::{
-        self, Page,
-        feeds::{self, Bodies},
-    },
+    reading::{self, Page, feeds},
     state::AppState,
 };
 
@@ -39,13 +36,7 @@ async fn public_feed(state: web::Data<AppState>) -> PageResult<HttpResponse> {
     };
     let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
     let site = crate::publication::current(&state).await;
-    let body = feeds::rss(
-        &state.config,
-        &site,
-        site.title(),
-        &articles,
-        Bodies::PreviewsOnly,
-    );
+    let body = feeds::rss(&state.config, &site, site.title(), &articles);
     Ok(xml(
         "application/rss+xml; charset=utf-8",
         body,
@@ -73,13 +64,7 @@ async fn tag_feed(state: web::Data<AppState>, slug: web::Path<String>) -> PageRe
     };
     let site = crate::publication::current(&state).await;
     let title = format!("{} — {}", tag.name, site.title());
-    let body = feeds::rss(
-        &state.config,
-        &site,
-        &title,
-        &listed.articles,
-        Bodies::PreviewsOnly,
-    );
+    let body = feeds::rss(&state.config, &site, &title, &listed.articles);
     Ok(xml(
         "application/rss+xml; charset=utf-8",
         body,
@@ -101,7 +86,7 @@ async fn private_feed(state: web::Data<AppState>, token: web::Path<String>) -> P
     let articles = reading::latest(&state, reading::Who::uncounted(&reader), page).await?;
     let site = crate::publication::current(&state).await;
     let title = format!("{} for {}", site.title(), user.email);
-    let body = feeds::rss(&state.config, &site, &title, &articles, Bodies::AsAllowed);
+    let body = feeds::rss(&state.config, &site, &title, &articles);
     Ok(xml(
         "application/rss+xml; charset=utf-8",
         body,
@@ -111,14 +96,10 @@ async fn private_feed(state: web::Data<AppState>, token: web::Path<String>) -> P
 
 #[get("/sitemap.xml")]
 async fn sitemap(state: web::Data<AppState>) -> PageResult<HttpResponse> {
-    let page = Page {
-        number: 1,
-        per_page: SITEMAP_LENGTH,
-    };
-    let articles = reading::latest(&state, reading::Who::uncounted(&Reader::Anonymous), page).await?;
+    let entries = reading::sitemap(&state, SITEMAP_LENGTH).await?;
     Ok(xml(
         "application/xml; charset=utf-8",
-        feeds::sitemap(&state.config, &articles),
+        feeds::sitemap(&state.config, &entries),
         "public, max-age=300",
     ))
 }

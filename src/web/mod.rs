@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+mod authors_api;
 mod billing;
 pub mod csrf;
 mod data_rights;
@@ -21,6 +22,9 @@ mod newsletters_api;
 mod offers_api;
 pub mod ops;
 pub(crate) mod pages;
+mod profile_page;
+mod search;
+mod sharing;
 pub mod site;
 mod site_settings;
 pub mod startup;
@@ -77,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(members_api::configure)
             .configure(newsletters_api::configure)
             .configure(tags_api::configure)
+            .configure(authors_api::configure)
             .default_service(web::to(not_found)),
     )
     .service(
@@ -84,6 +89,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(json_writes_from_this_site))
             .configure(api::configure)
             .configure(join::configure_api)
+            .configure(search::configure_api)
             .default_service(web::to(not_found)),
     )
     .service(
@@ -95,12 +101,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(gift_subscriptions::configure)
             .configure(editor::configure)
             .configure(site_settings::configure)
+            .configure(profile_page::configure)
             .configure(members_page::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
             .configure(data_rights::configure)
             .configure(links::configure)
             .configure(join::configure)
+            .configure(search::configure_page)
+            .configure(site::configure_pages)
             .default_service(web::to(not_found)),
     );
 }

@@ -12,7 +12,7 @@ use crate::{
     db::{self, articles::Article, billing},
     domain::{
         access::{Access, Banner, Reader, Standing},
-        article::Visibility,
+        article::{ArticleKind, Visibility},
         settings::Publication,
     },
     gifts::{self, GiftError, GiftRequest},
@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(home)
         .service(archive)
         .service(tag_page)
+        .service(author_page)
         .service(article_page)
         .service(gift_page)
         .service(email_copy_page)
@@ -46,6 +47,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(theme)
         .service(favicon)
         .service(admin_script);
+}
+
+/// `/{slug}`: the site's pages (About, Terms…). Registered after every
+/// other route, so it only sees single-segment paths nothing else took.
+pub fn configure_pages(cfg: &mut web::ServiceConfig) {
+    cfg.service(static_page);
 }
 
 /// How many articles a page of the front page lists.
@@ -193,12 +200,73 @@ async fn article_page(
             "There is no article at /p/{slug}. It may have moved or been unpublished."
         ))
     };
-    let readable = match reading::article(&state, reader.who(), slug.clone()).await? {
+    let readable = match reading::article(&state, reader.who(), slug.clone(), Some(ArticleKind::Post)).await?
+    {
         Lookup::Found(readable) => readable,
-        Lookup::Moved(new_slug) => return Ok(pages::moved_permanently(&format!("/p/{new_slug}"))),
+        Lookup::Moved(moved) => return Ok(pages::moved_permanently(&moved.path())),
         Lookup::Missing => return Err(not_found().into()),
     };
     let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default()).await;
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// A page (About, Terms…) at `/{slug}`, under the same access rules as a
+/// post. A post's slug here is sent to the post.
+#[get("/{slug}")]
+async fn static_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+) -> PageResult<HttpResponse> {
+    let slug = slug.into_inner();
+    let readable = match reading::article(&state, reader.who(), slug.clone(), Some(ArticleKind::Page)).await?
+    {
+        Lookup::Found(readable) => readable,
+        Lookup::Moved(moved) => return Ok(pages::moved_permanently(&moved.path())),
+        Lookup::Missing => {
+            return Err(Problem::not_found(format!("There is nothing at /{slug}.")).into());
+        }
+    };
+    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default()).await;
+    Ok(pages::render(&req, StatusCode::OK, &page)?)
+}
+
+/// A writer's page: their name, bio and avatar, and their posts, 30 a page.
+#[get("/author/{slug}")]
+async fn author_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reader: CurrentReader,
+    slug: web::Path<String>,
+    query: web::Query<HomeQuery>,
+) -> PageResult<HttpResponse> {
+    let number = page_number(query.page)?;
+    let page = Page {
+        number,
+        per_page: HOME_PAGE_SIZE,
+    };
+    let Some((profile, listed)) = reading::by_author(&state, reader.who(), slug.into_inner(), page).await?
+    else {
+        return Err(Problem::not_found("There is no author by that name here.").into());
+    };
+    if number > 1 && listed.articles.is_empty() {
+        return Err(past_the_end(number).into());
+    }
+    let layout = pages::layout(&req, &reader).await;
+    let page = views::AuthorPage {
+        articles: listed
+            .articles
+            .iter()
+            .map(|a| summary(&a.article, &layout.site))
+            .collect(),
+        pager: Pager::new(&format!("/author/{}", profile.slug), number, listed.has_older),
+        name: profile.display_name().to_owned(),
+        bio: profile.bio.unwrap_or_default(),
+        avatar_url: profile.avatar_url,
+        url: state.config.url_for(&format!("/author/{}", profile.slug)),
+        layout,
+    };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
@@ -266,6 +334,7 @@ async fn article_page_for(
     ArticlePage {
         subscribe,
         html: readable.html().to_owned(),
+        sharing: super::sharing::for_article(&readable.article, &state.config, &layout.site),
         article: summary(&readable.article, &layout.site),
         layout,
         cta,
@@ -702,7 +771,7 @@ struct FaviconQuery {
     accent: String,
 }
 
-#[get("/static/style.v3.css")]
+#[get("/static/style.v4.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
@@ -710,14 +779,24 @@ async fn stylesheet() -> HttpResponse {
         .body(views::STYLESHEET)
 }
 
-fn summary(article: &Article, site: &Publication) -> ArticleSummary {
+pub(crate) fn summary(article: &Article, site: &Publication) -> ArticleSummary {
     let row = &article.row;
     let visibility = article.visibility();
     let published = row.published_at.unwrap_or(row.created_at);
     ArticleSummary {
         slug: row.slug.clone(),
+        path: article.path(),
+        is_page: article.kind() == ArticleKind::Page,
         title: row.title.clone(),
-        author: article.author().to_owned(),
+        author: article.author(),
+        authors: article
+            .authors
+            .iter()
+            .map(|a| views::AuthorLink {
+                name: a.display_name().to_owned(),
+                slug: a.slug.clone(),
+            })
+            .collect(),
         visibility: visibility.as_str(),
         visibility_label: match visibility {
             Visibility::Public => "Free",

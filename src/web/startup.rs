@@ -142,6 +142,7 @@ pub async fn prepare_state(config: Config) -> anyhow::Result<AppState> {
         crate::catalogue::seed(conn, &first_settings)
     })
     .await?;
+    crate::publishing::search::index_unindexed(&pool, config.preview_chars).await?;
     let mailer = Mailer::from_config(&config)?;
     AppState::new(config, pool, signing_key, mailer)
 }

@@ -9,7 +9,7 @@ use crate::domain::settings::Publication;
 /// Versioned so browsers may cache it for a year; bump with the file.
 use crate::domain::settings::WelcomeEmail;
 
-pub const STYLESHEET_URL: &str = "/static/style.v3.css";
+pub const STYLESHEET_URL: &str = "/static/style.v4.css";
 pub const STYLESHEET: &str = include_str!("../../static/style.css");
 pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
 pub const ADMIN_SCRIPT: &str = include_str!("../../static/admin.js");
@@ -88,8 +88,14 @@ pub fn render(template: &impl Template) -> anyhow::Result<String> {
 /// An article as the list and the article page show it.
 pub struct ArticleSummary {
     pub slug: String,
+    /// `/p/{slug}`, or `/{slug}` for a page.
+    pub path: String,
+    pub is_page: bool,
     pub title: String,
+    /// The byline as one line ("Ada and Grace").
     pub author: String,
+    /// The same writers, each linking to their page.
+    pub authors: Vec<AuthorLink>,
     pub visibility: &'static str,
     pub visibility_label: &'static str,
     pub published_iso: String,
@@ -100,11 +106,75 @@ pub struct ArticleSummary {
     pub tags: Vec<crate::db::tags::TagRef>,
 }
 
+/// A writer on a byline.
+pub struct AuthorLink {
+    pub name: String,
+    pub slug: String,
+}
+
+/// What a post page tells search engines and link previews: its address,
+/// its image, and JSON-LD structured data (with the paywalled part marked).
+pub struct Sharing {
+    pub canonical: String,
+    /// Absolute.
+    pub image: Option<String>,
+    pub modified_iso: String,
+    /// `Article` JSON, made safe to sit inside a `<script>` element.
+    pub json_ld: String,
+}
+
 /// A post's cover image as a page shows it.
 pub struct CoverImage {
     pub url: String,
     pub alt: String,
     pub caption: String,
+}
+
+/// `/admin/profile`: a staff member's own author profile.
+#[derive(Template)]
+#[template(path = "pages/admin_profile.html")]
+pub struct AdminProfilePage {
+    pub layout: Layout,
+    pub name: String,
+    pub slug: String,
+    pub bio: String,
+    pub avatar_url: String,
+    pub error: Option<String>,
+}
+
+/// `/search`: the form, and what it found.
+#[derive(Template)]
+#[template(path = "pages/search.html")]
+pub struct SearchPage {
+    pub layout: Layout,
+    /// As typed (trimmed).
+    pub query: String,
+    /// Why the query could not be searched.
+    pub error: Option<String>,
+    pub searched: bool,
+    pub count_label: String,
+    pub results: Vec<SearchResultView>,
+}
+
+/// One search result: the post's card, and where the words matched.
+pub struct SearchResultView {
+    pub article: ArticleSummary,
+    /// Escaped text with `<mark>`s, from what the reader may read.
+    pub snippet_html: String,
+}
+
+/// A writer's page.
+#[derive(Template)]
+#[template(path = "pages/author.html")]
+pub struct AuthorPage {
+    pub layout: Layout,
+    pub name: String,
+    pub bio: String,
+    pub avatar_url: Option<String>,
+    /// Absolute: the page's canonical address.
+    pub url: String,
+    pub articles: Vec<ArticleSummary>,
+    pub pager: Pager,
 }
 
 #[derive(Template)]
@@ -188,6 +258,7 @@ pub struct ArticlePage {
     /// articles (under the article, or in the members-only teaser).
     pub subscribe: Option<SubscribeFormView>,
     pub article: ArticleSummary,
+    pub sharing: Sharing,
     /// The body or the preview, as the access policy decided.
     pub html: String,
     pub cta: Option<CtaView>,
@@ -579,6 +650,10 @@ pub struct AdminEditPage {
     pub feature_image_caption: String,
     /// Comma-separated.
     pub tags: String,
+    /// `post` or `page`.
+    pub kind: String,
+    /// Author slugs, comma-separated.
+    pub authors: String,
     pub visibilities: Vec<(&'static str, &'static str)>,
     pub segments: Vec<(&'static str, &'static str)>,
     pub can_publish: bool,

@@ -637,6 +637,9 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("get", "/admin/api/offers/{id}"),
         ("patch", "/admin/api/offers/{id}"),
         ("delete", "/admin/api/offers/{id}"),
+        ("get", "/admin/api/authors"),
+        ("get", "/admin/api/authors/{id}"),
+        ("patch", "/admin/api/authors/{id}"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

@@ -13,7 +13,7 @@ pub(crate) fn private_feed_path(account_html: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_public_feed_is_rss_with_previews_only() {
+async fn the_public_feed_has_the_full_text_of_public_posts_and_previews_of_the_rest() {
     let app = spawn_app().await;
     let (_, _, paid) = app.publish_one_of_each().await;
     let response = app.get("/feed.xml").await;
@@ -29,10 +29,100 @@ async fn the_public_feed_is_rss_with_previews_only() {
     assert_eq!(channel.items().len(), 3);
     assert!(xml.contains(&format!("/p/{paid}")));
     assert!(!xml.contains(PAID_MARKER));
+    assert!(xml.contains("All of it."), "a public post in full");
     assert!(
-        !xml.contains("All of it."),
-        "even public posts are previews in the public feed"
+        !xml.contains("Members only rest."),
+        "a members post as its preview"
     );
+}
+
+#[tokio::test]
+async fn feed_items_carry_their_cover_image_as_an_enclosure() {
+    let app = spawn_app().await;
+    let key = app.editor_key().await;
+    let response = app
+        .post_article(
+            &key,
+            serde_json::json!({"title": "Pictured", "markdown": "Words.", "visibility": "public", "publish": true,
+                "feature_image": "/media/cover.png"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, xml) = app.get_text(&new_client(), "/feed.xml").await;
+    let channel = rss::Channel::read_from(xml.as_bytes()).expect("valid RSS");
+    let enclosure = channel.items()[0].enclosure().expect("an enclosure");
+    assert!(
+        enclosure.url().starts_with("http") && enclosure.url().ends_with("/media/cover.png"),
+        "an absolute address: {}",
+        enclosure.url()
+    );
+    assert_eq!(enclosure.mime_type(), "image/png");
+}
+
+/// The JSON-LD block of a page, parsed.
+fn json_ld(html: &str) -> serde_json::Value {
+    let start = html
+        .find(r#"<script type="application/ld+json">"#)
+        .expect("a JSON-LD block")
+        + r#"<script type="application/ld+json">"#.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).expect("valid JSON")
+}
+
+#[tokio::test]
+async fn post_pages_carry_sharing_tags_and_structured_data_marking_the_paywalled_part() {
+    let app = spawn_app().await;
+    let key = app.editor_key().await;
+    let response = app
+        .post_article(
+            &key,
+            serde_json::json!({"title": "Deep dive", "visibility": "paid", "publish": true,
+                "markdown": format!("Free intro.\n\n<!-- paywall -->\n\nThe {PAID_MARKER} part."),
+                "feature_image": "/media/deep.jpg", "feature_image_alt": "A diver", "tags": ["Oceans"]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, html) = app.get_text(&new_client(), "/p/deep-dive").await;
+    // Absolute addresses on the configured origin.
+    let origin = html
+        .split(r#"<link rel="canonical" href=""#)
+        .nth(1)
+        .and_then(|rest| rest.split("/p/deep-dive\"").next())
+        .expect("a canonical link to the post")
+        .to_owned();
+    assert!(origin.starts_with("http"), "{origin}");
+    for tag in [
+        format!(r#"<meta property="og:url" content="{origin}/p/deep-dive">"#),
+        format!(r#"<meta property="og:image" content="{origin}/media/deep.jpg">"#),
+        r#"<meta property="og:image:alt" content="A diver">"#.to_owned(),
+        r#"<meta name="twitter:card" content="summary_large_image">"#.to_owned(),
+        r#"<meta property="article:tag" content="Oceans">"#.to_owned(),
+        r#"<meta property="article:published_time" content=""#.to_owned(),
+    ] {
+        assert!(html.contains(&tag), "missing {tag}");
+    }
+    let data = json_ld(&html);
+    assert_eq!(data["@type"], "Article");
+    assert_eq!(data["headline"], "Deep dive");
+    assert_eq!(data["isAccessibleForFree"], false);
+    assert_eq!(data["hasPart"]["isAccessibleForFree"], false);
+    let selector = data["hasPart"]["cssSelector"].as_str().unwrap();
+    assert!(
+        html.contains(r#"<div class="body teaser">"#) && selector.ends_with(".body"),
+        "{selector}"
+    );
+    assert_eq!(data["image"][0], format!("{origin}/media/deep.jpg"));
+    assert!(!html.contains(PAID_MARKER));
+
+    let (open, _, _) = app.publish_one_of_each().await;
+    let (_, html) = app.get_text(&new_client(), &format!("/p/{open}")).await;
+    let data = json_ld(&html);
+    assert_eq!(data["isAccessibleForFree"], true);
+    assert!(
+        data.get("hasPart").is_none(),
+        "nothing is paywalled on a public post"
+    );
+    assert!(html.contains(r#"<meta name="twitter:card" content="summary">"#));
 }
 
 #[tokio::test]

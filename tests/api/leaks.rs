@@ -35,7 +35,33 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
     let (stale, stale_id) = app.member("stale@example.com").await;
     app.add_subscription(stale_id, "active", -21).await;
 
+    // A paid page and the author page of the writer of everything.
+    let editor = app.editor_key().await;
+    let made = app
+        .post_article(
+            &editor,
+            serde_json::json!({"title": "Members handbook", "type": "page", "visibility": "paid", "publish": true,
+                "markdown": format!("How it works.\n\n<!-- paywall -->\n\nThe {PAID_MARKER} details.")}),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let (_, staff) =
+        crate::tiers::call(&app, &editor, reqwest::Method::GET, "/admin/api/authors", None).await;
+    let author = staff[0]["slug"].as_str().unwrap().to_owned();
     let paths = [
+        // Searches for words only after the divider, and in the preview.
+        // The marker is searched for in lower case (search ignores case):
+        // the page repeats the query as typed, which is not a leak.
+        "/search?q=secret".to_owned(),
+        format!("/search?q={}", PAID_MARKER.to_lowercase()),
+        "/search?q=free%20intro".to_owned(),
+        "/api/search?q=secret".to_owned(),
+        format!("/api/search?q={}", PAID_MARKER.to_lowercase()),
+        "/api/search?q=free%20intro".to_owned(),
+        "/api/search?q=details".to_owned(),
+        "/members-handbook".to_owned(),
+        format!("/author/{author}"),
+        format!("/api/articles?author={author}"),
         "/".to_owned(),
         "/?page=1".to_owned(),
         "/archive".to_owned(),
@@ -98,6 +124,10 @@ async fn the_paid_marker_does_reach_a_subscriber_so_the_scan_above_means_somethi
     assert!(body.contains(PAID_MARKER));
     let (_, body) = app.get_text(&client, &format!("/p/{paid}")).await;
     assert!(body.contains(PAID_MARKER));
+    let (_, body) = app
+        .get_text(&client, &format!("/api/search?q={}", PAID_MARKER.to_lowercase()))
+        .await;
+    assert!(body.contains(PAID_MARKER), "their search snippet: {body}");
     let (_, body) = app
         .get_text(&new_client(), &app.email_copy_path(user_id, &paid).await)
         .await;

@@ -247,13 +247,17 @@ async fn the_account_and_editor_pages_fit_a_phone_without_sideways_scrolling() {
     browser.fill("#password", PASSWORD).await;
     browser.click("form[action='/login'] button[type=submit]").await;
     browser.wait_for_path("/").await;
+    let author_page = format!("/author/author-{user_id}");
     for (path, shot) in [
         ("/account", "account-phone"),
         ("/admin", "admin-phone"),
         ("/admin/settings", "settings-phone"),
         ("/admin/articles/new", "editor-phone"),
+        ("/admin/profile", "profile-phone"),
         ("/", "home-phone"),
         ("/archive", "archive-phone"),
+        ("/search?q=open%20letter", "search-phone"),
+        (author_page.as_str(), "author-phone"),
     ] {
         browser.open(&app.url(path)).await;
         browser.screenshot(shot).await;

@@ -1,0 +1,3 @@
+ALTER TABLE articles DROP COLUMN kind;
+DROP TABLE article_authors;
+DROP TABLE author_profiles;
