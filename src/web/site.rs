@@ -72,39 +72,47 @@ async fn home(
     reader: CurrentReader,
     query: web::Query<HomeQuery>,
 ) -> PageResult<HttpResponse> {
-    let number = page_number(query.page)?;
-    let page = Page {
-        number,
-        per_page: HOME_PAGE_SIZE,
-    };
+    let page = list_page(query.page)?;
     let latest = reading::latest_page(&state, reader.who(), page).await?;
-    if number > 1 && latest.articles.is_empty() {
-        return Err(past_the_end(number).into());
-    }
     let layout = pages::layout(&req, &reader).await;
     let page = HomePage {
-        subscribe: (reader.user.is_none() && number == 1)
+        subscribe: (reader.user.is_none() && page.number == 1)
             .then(|| join::form_view(&state, &layout.site, &SignupSource::Home)),
-        articles: latest
-            .articles
-            .iter()
-            .map(|a| summary(&a.article, &layout.site))
-            .collect(),
-        pager: Pager::new("/", number, latest.has_older),
+        articles: cards(&latest, page, &layout.site)?,
+        pager: Pager::new("/", page.number, latest.has_older),
         layout,
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
 
-/// A list page's page number from `?page=`, or the 404 for one that cannot
-/// exist.
-fn page_number(raw: Option<i64>) -> Result<i64, Problem> {
+/// A list page from `?page=` (30 posts a page), or the 404 for one that
+/// cannot exist.
+fn list_page(raw: Option<i64>) -> Result<Page, Problem> {
     let number = raw.unwrap_or(1);
     if (1..=100_000).contains(&number) {
-        Ok(number)
+        Ok(Page {
+            number,
+            per_page: HOME_PAGE_SIZE,
+        })
     } else {
         Err(past_the_end(number))
     }
+}
+
+/// The cards of a list page, or the 404 for a page past its end.
+fn cards(
+    listed: &reading::LatestPage,
+    page: Page,
+    site: &Publication,
+) -> Result<Vec<ArticleSummary>, Problem> {
+    if page.number > 1 && listed.articles.is_empty() {
+        return Err(past_the_end(page.number));
+    }
+    Ok(listed
+        .articles
+        .iter()
+        .map(|a| summary(&a.article, site))
+        .collect())
 }
 
 fn past_the_end(number: i64) -> Problem {
@@ -123,11 +131,7 @@ async fn tag_page(
     slug: web::Path<String>,
     query: web::Query<HomeQuery>,
 ) -> PageResult<HttpResponse> {
-    let number = page_number(query.page)?;
-    let page = Page {
-        number,
-        per_page: HOME_PAGE_SIZE,
-    };
+    let page = list_page(query.page)?;
     let (tag, listed) = match reading::tagged(&state, reader.who(), slug.into_inner(), page).await? {
         reading::TagLookup::Found(tag, listed) => (tag, listed),
         reading::TagLookup::Moved(new_slug) => {
@@ -135,17 +139,10 @@ async fn tag_page(
         }
         reading::TagLookup::Missing => return Err(Problem::not_found("There is no tag by that name.").into()),
     };
-    if number > 1 && listed.articles.is_empty() {
-        return Err(past_the_end(number).into());
-    }
     let layout = pages::layout(&req, &reader).await;
     let page = views::TagPage {
-        articles: listed
-            .articles
-            .iter()
-            .map(|a| summary(&a.article, &layout.site))
-            .collect(),
-        pager: Pager::new(&format!("/tag/{}", tag.slug), number, listed.has_older),
+        articles: cards(&listed, page, &layout.site)?,
+        pager: Pager::new(&format!("/tag/{}", tag.slug), page.number, listed.has_older),
         name: tag.name,
         slug: tag.slug,
         layout,
@@ -241,26 +238,19 @@ async fn author_page(
     slug: web::Path<String>,
     query: web::Query<HomeQuery>,
 ) -> PageResult<HttpResponse> {
-    let number = page_number(query.page)?;
-    let page = Page {
-        number,
-        per_page: HOME_PAGE_SIZE,
-    };
+    let page = list_page(query.page)?;
     let Some((profile, listed)) = reading::by_author(&state, reader.who(), slug.into_inner(), page).await?
     else {
         return Err(Problem::not_found("There is no author by that name here.").into());
     };
-    if number > 1 && listed.articles.is_empty() {
-        return Err(past_the_end(number).into());
-    }
     let layout = pages::layout(&req, &reader).await;
     let page = views::AuthorPage {
-        articles: listed
-            .articles
-            .iter()
-            .map(|a| summary(&a.article, &layout.site))
-            .collect(),
-        pager: Pager::new(&format!("/author/{}", profile.slug), number, listed.has_older),
+        articles: cards(&listed, page, &layout.site)?,
+        pager: Pager::new(
+            &format!("/author/{}", profile.slug),
+            page.number,
+            listed.has_older,
+        ),
         name: profile.display_name().to_owned(),
         bio: profile.bio.unwrap_or_default(),
         avatar_url: profile.avatar_url,
