@@ -192,19 +192,12 @@ async fn article_page(
     slug: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let slug = slug.into_inner();
-    let not_found = || {
+    let missing = |slug: &str| {
         Problem::not_found(format!(
             "There is no article at /p/{slug}. It may have moved or been unpublished."
         ))
     };
-    let readable = match reading::article(&state, reader.who(), slug.clone(), Some(ArticleKind::Post)).await?
-    {
-        Lookup::Found(readable) => readable,
-        Lookup::Moved(moved) => return Ok(pages::moved_permanently(&moved.path())),
-        Lookup::Missing => return Err(not_found().into()),
-    };
-    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default()).await;
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    show_article(&req, &state, &reader, slug, ArticleKind::Post, missing).await
 }
 
 /// A page (About, Terms…) at `/{slug}`, under the same access rules as a
@@ -217,16 +210,27 @@ async fn static_page(
     slug: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let slug = slug.into_inner();
-    let readable = match reading::article(&state, reader.who(), slug.clone(), Some(ArticleKind::Page)).await?
-    {
+    let missing = |slug: &str| Problem::not_found(format!("There is nothing at /{slug}."));
+    show_article(&req, &state, &reader, slug, ArticleKind::Page, missing).await
+}
+
+/// The post or page of `kind` at `slug` as this reader may read it; one of
+/// the other kind, or renamed, is a 301 to where it lives.
+async fn show_article(
+    req: &HttpRequest,
+    state: &AppState,
+    reader: &CurrentReader,
+    slug: String,
+    kind: ArticleKind,
+    missing: impl FnOnce(&str) -> Problem,
+) -> PageResult<HttpResponse> {
+    let readable = match reading::article(state, reader.who(), slug.clone(), Some(kind)).await? {
         Lookup::Found(readable) => readable,
         Lookup::Moved(moved) => return Ok(pages::moved_permanently(&moved.path())),
-        Lookup::Missing => {
-            return Err(Problem::not_found(format!("There is nothing at /{slug}.")).into());
-        }
+        Lookup::Missing => return Err(missing(&slug).into()),
     };
-    let page = article_page_for(&req, &reader, &state, &readable, ArticleExtras::default()).await;
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    let page = article_page_for(req, reader, state, &readable, ArticleExtras::default()).await;
+    Ok(pages::render(req, StatusCode::OK, &page)?)
 }
 
 /// A writer's page: their name, bio and avatar, and their posts, 30 a page.
