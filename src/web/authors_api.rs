@@ -131,10 +131,10 @@ async fn patch_author(
     state: web::Data<AppState>,
     staff: ApiStaff,
     id: web::Path<String>,
-    body: web::Json<PatchAuthor>,
+    body: web::Json<super::JsonObject<PatchAuthor>>,
 ) -> ApiResult<web::Json<AuthorProfileJson>> {
     let id = super::path_id(&id, "author")?;
-    let edit = ProfileEdit::try_from(body.into_inner()).map_err(Problem::from)?;
+    let edit = ProfileEdit::try_from(body.into_inner().0).map_err(Problem::from)?;
     let profile = authors::update(&state, staff.actor, id, edit).await?;
     Ok(web::Json(AuthorProfileJson::new(profile, &state)))
 }

@@ -284,6 +284,22 @@ pub(crate) fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8
     })
 }
 
+/// A JSON body that must be an object. serde reads a struct from an array
+/// as well (`[null, null]` fills its first fields in order), which the
+/// OpenAPI document does not allow; for a body whose fields are all
+/// optional that would be a 200 for a malformed request. An array (or any
+/// other non-object) is a 422 here.
+pub(crate) struct JsonObject<T>(pub T);
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let object = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(d)?;
+        T::deserialize(serde_json::Value::Object(object))
+            .map(JsonObject)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A urlencoded form read as `T`, and its repeated `field` (a group of
 /// checkboxes, which `T` cannot hold) as the numbers ticked.
 pub(crate) fn form_with_ticks<T: serde::de::DeserializeOwned>(

@@ -302,3 +302,21 @@ async fn writers_of_posts_from_before_profiles_get_one_from_their_name_when_migr
     let (_, post) = app.get_text(&new_client(), "/p/old-post").await;
     assert!(post.contains(r#"href="/author/zoe-unal">Zoë Ünal</a>"#), "{post}");
 }
+
+#[tokio::test]
+async fn a_profile_edit_must_be_a_json_object() {
+    let app = spawn_app().await;
+    let editor = app.editor_key().await;
+    let editor_id = own_profile_id(&app, &editor, "editor@example.com").await;
+    // serde would read `[null, null]` as the first two fields, all optional.
+    let response = app
+        .client
+        .patch(app.url(&format!("/admin/api/authors/{editor_id}")))
+        .bearer_auth(&editor)
+        .header("content-type", "application/json")
+        .body("[null, null]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
