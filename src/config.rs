@@ -121,6 +121,24 @@ settings! {
         dkim_selector: String = "broadsheet".into(), "BROADSHEET_DKIM_SELECTOR", "`broadsheet`", |raw| Ok(raw.to_owned()),
             "the DKIM selector (the domain is `MAIL_FROM`'s)";
     }
+    "Media" {
+        media_max_bytes: usize = 10 * 1024 * 1024, "BROADSHEET_MEDIA_MAX_BYTES", "`10485760` (10 MB)", |raw| parse_in(raw, 1024..=200 * 1024 * 1024),
+            "largest image file an upload may be (413 beyond)";
+        media_max_pixels: u64 = 50_000_000, "BROADSHEET_MEDIA_MAX_PIXELS", "`50000000`", |raw| parse_in(raw, 1..=500_000_000),
+            "largest image an upload may be, width × height, checked before decoding (decompression bombs)";
+        media_s3_bucket: Option<String> = None, "BROADSHEET_MEDIA_S3_BUCKET", "unset: files under `data_dir/media`", |raw| Ok(non_empty(raw)),
+            "store uploaded images in this S3-compatible bucket, so several instances share them";
+        media_s3_access_key_id: Option<String> = None, "BROADSHEET_MEDIA_S3_ACCESS_KEY_ID", "unset: `AWS_ACCESS_KEY_ID`", |raw| Ok(non_empty(raw)),
+            "the bucket's access key (otherwise the usual `AWS_*` variables, or the instance's role)";
+        media_s3_secret_access_key: Option<SecretString> = None, "BROADSHEET_MEDIA_S3_SECRET_ACCESS_KEY", "unset: `AWS_SECRET_ACCESS_KEY`", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "its secret";
+        media_s3_endpoint: Option<Url> = None, "BROADSHEET_MEDIA_S3_ENDPOINT", "unset: AWS", |raw| Ok(non_empty(raw).map(|u| Url::parse(&u)).transpose()?),
+            "the bucket's server, for other S3-compatible stores (`http://` allowed)";
+        media_s3_region: String = "us-east-1".into(), "BROADSHEET_MEDIA_S3_REGION", "`us-east-1`", |raw| Ok(raw.to_owned()),
+            "the bucket's region";
+        media_s3_prefix: Option<String> = None, "BROADSHEET_MEDIA_S3_PREFIX", "unset", |raw| Ok(non_empty(raw)),
+            "a folder inside the bucket for this publication's files";
+    }
     "Billing" {
         stripe_secret_key: Option<SecretString> = None, "STRIPE_SECRET_KEY", "unset: billing off", |raw| Ok(non_empty(raw).map(SecretString::from)),
             "the secret API key (`sk_test_…` or `sk_live_…`)";
@@ -245,6 +263,11 @@ impl Config {
     /// Where the file mail transport writes when no SMTP server is set.
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
+    }
+
+    /// Where uploaded images are kept when no bucket is set.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     /// The host part of `PUBLIC_URL`, for Message-IDs.

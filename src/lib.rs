@@ -5,7 +5,7 @@
 //! - features: `reading`, `publishing`, `newsletter`, `accounts`,
 //!   `members`, `billing`, `gifts`, `demo`: the product's rules and workflows.
 //! - `state`: what every feature is handed (configuration, pools, clients).
-//! - services: `db`, `mail`, `stripe`, `cache`, `security`, `metrics`,
+//! - services: `db`, `mail`, `media`, `stripe`, `cache`, `security`, `metrics`,
 //!   `telemetry`.
 //! - `domain` and `config`: pure types and rules; settings.
 
@@ -21,6 +21,7 @@ pub mod domain;
 pub mod gift_subscriptions;
 pub mod gifts;
 pub mod mail;
+pub mod media;
 pub mod members;
 pub mod metrics;
 pub mod newsletter;

@@ -6,6 +6,7 @@ use crate::{
     db::Pool,
     domain::access::Policy,
     mail::{Mailer, Wakeup},
+    media::MediaStore,
     metrics::Metrics,
     security::{
         human_check::{self, HumanCheck},
@@ -40,6 +41,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The captcha on the subscribe form, or none.
     pub human_check: Box<dyn HumanCheck>,
+    /// Uploaded images' files.
+    pub media: MediaStore,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             mail_wakeup: Wakeup::default(),
             metrics: Metrics::default(),
             human_check: human_check::from_config(&config)?,
+            media: MediaStore::from_config(&config)?,
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),

@@ -14,6 +14,7 @@ pub mod labels;
 pub mod leases;
 pub mod login_tokens;
 pub mod mail_queue;
+pub mod media;
 pub mod member_directory;
 pub mod member_events;
 pub mod members;

@@ -537,3 +537,18 @@ diesel::joinable!(deliveries -> sends (send_id));
 diesel::joinable!(deliveries -> users (user_id));
 diesel::joinable!(slug_redirects -> articles (article_id));
 diesel::joinable!(article_events -> articles (article_id));
+
+diesel::table! {
+    media (id) {
+        id -> Integer,
+        content_hash -> Text,
+        storage_key -> Text,
+        content_type -> Text,
+        byte_size -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        variants -> Text,
+        uploaded_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}

@@ -3,7 +3,13 @@
 
 use std::ops::Range;
 
-use pulldown_cmark::{Event, Options, Parser, Tag};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+
+use super::media::{self, ARTICLE_IMAGE_SIZES, StoredImage};
+
+/// The stored images an article shows, by key, so the renderer can give
+/// each its width, height and narrower copies.
+pub type KnownImages = std::collections::HashMap<String, StoredImage>;
 
 /// The line an editor writes where the free preview ends.
 pub const PAYWALL_DIVIDER: &str = "<!-- paywall -->";
@@ -31,13 +37,17 @@ fn options() -> Options {
 /// paragraphs up to `preview_chars` characters. The body, the preview and the
 /// excerpt all come from one CommonMark parse, so the divider is found
 /// exactly where the renderer sees it.
-pub fn render(markdown: &str, preview_chars: usize) -> Rendered {
+pub fn render(markdown: &str, preview_chars: usize, images: &KnownImages) -> Rendered {
     let events: Vec<(Event<'_>, Range<usize>)> =
         Parser::new_ext(markdown, options()).into_offset_iter().collect();
-    let body_html = events_to_safe_html(events.iter().map(|(e, _)| e.clone()), markdown.len());
+    let html_of = |events: &[(Event<'_>, Range<usize>)]| {
+        let events = with_sized_images(events.iter().map(|(e, _)| e.clone()), images);
+        events_to_safe_html(events, markdown.len())
+    };
+    let body_html = html_of(&events);
     let (preview_html, excerpt) = match free_part(markdown, &events, preview_chars) {
         FreePart::Events(count) => (
-            events_to_safe_html(events[..count].iter().map(|(e, _)| e.clone()), markdown.len()),
+            html_of(&events[..count]),
             excerpt_of(events[..count].iter().map(|(e, _)| e), 200),
         ),
         FreePart::Words(words) => (to_safe_html(&words), excerpt(&words, 200)),
@@ -47,6 +57,78 @@ pub fn render(markdown: &str, preview_chars: usize) -> Rendered {
         preview_html,
         excerpt,
     }
+}
+
+/// The keys of the stored images (`/media/…`) that `markdown` shows.
+pub fn media_keys(markdown: &str) -> Vec<String> {
+    let mut keys: Vec<String> = Parser::new_ext(markdown, options())
+        .filter_map(|event| match event {
+            Event::Start(Tag::Image { dest_url, .. }) => media::key_in_path(&dest_url).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Every image as one `<img>` that loads lazily; a stored one also gets
+/// its width and height (no layout shift) and its narrower copies
+/// (`srcset`/`sizes`). Its alt text is the text in the markdown's brackets
+/// (tags left out).
+fn with_sized_images<'a>(
+    events: impl Iterator<Item = Event<'a>>,
+    images: &KnownImages,
+) -> impl Iterator<Item = Event<'a>> {
+    let mut events = events.peekable();
+    std::iter::from_fn(move || {
+        let event = events.next()?;
+        let Event::Start(Tag::Image { dest_url, title, .. }) = event else {
+            return Some(event);
+        };
+        let mut alt = String::new();
+        let mut depth = 0;
+        for inner in events.by_ref() {
+            match inner {
+                Event::Start(Tag::Image { .. }) => depth += 1,
+                Event::End(TagEnd::Image) if depth == 0 => break,
+                Event::End(TagEnd::Image) => depth -= 1,
+                Event::Text(text) | Event::Code(text) => alt.push_str(&text),
+                Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                _ => {}
+            }
+        }
+        let stored = media::key_in_path(&dest_url).and_then(|key| images.get(key));
+        Some(Event::InlineHtml(CowStr::from(img_tag(
+            &dest_url, &alt, &title, stored,
+        ))))
+    })
+}
+
+fn img_tag(src: &str, alt: &str, title: &str, stored: Option<&StoredImage>) -> String {
+    let mut tag = format!(r#"<img src="{}" alt="{}""#, attribute(src), attribute(alt));
+    if !title.is_empty() {
+        tag.push_str(&format!(r#" title="{}""#, attribute(title)));
+    }
+    if let Some(image) = stored {
+        tag.push_str(&format!(r#" width="{}" height="{}""#, image.width, image.height));
+        if !image.variants.is_empty() {
+            tag.push_str(&format!(
+                r#" srcset="{}" sizes="{ARTICLE_IMAGE_SIZES}""#,
+                attribute(&image.srcset())
+            ));
+        }
+    }
+    tag.push_str(r#" loading="lazy" decoding="async">"#);
+    tag
+}
+
+/// Text for a double-quoted attribute (ammonia parses and writes it again).
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Markdown to HTML, then through ammonia: no scripts, no event handlers, no
@@ -63,15 +145,55 @@ fn events_to_safe_html<'a>(events: impl Iterator<Item = Event<'a>>, size_hint: u
 
 /// ammonia's defaults (no scripts, styles, event handlers or `javascript:`
 /// URLs; `rel="noopener noreferrer"` on links), plus what footnotes need to
-/// link up and be styled.
+/// link up and be styled, and what sized images carry. ammonia checks
+/// `src` but not `srcset`, so a `srcset` stays only when every address in
+/// it is one of our stored files.
 static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut builder = with_footnotes();
+    builder
+        .add_tag_attributes("img", ["srcset", "sizes", "loading", "decoding", "title"])
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            ("img", "srcset") => only_stored_sources(value).then_some(value.into()),
+            ("img", "loading") => (value == "lazy").then_some(value.into()),
+            ("img", "decoding") => (value == "async").then_some(value.into()),
+            ("img", "sizes") => value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " (),:-.%".contains(c))
+                .then_some(value.into()),
+            _ => Some(value.into()),
+        });
+    builder
+});
+
+fn only_stored_sources(srcset: &str) -> bool {
+    srcset.split(',').all(|candidate| {
+        let mut parts = candidate.split_whitespace();
+        let url_ok = parts.next().is_some_and(|url| media::key_in_path(url).is_some());
+        let width_ok = parts
+            .next()
+            .is_none_or(|w| w.strip_suffix('w').is_some_and(|n| n.parse::<u32>().is_ok()));
+        url_ok && width_ok && parts.next().is_none()
+    })
+}
+
+/// A body as an email carries it: links and images absolute under `base`
+/// (mail clients have no page to resolve `/p/…` against), and without
+/// the attributes mail clients ignore or mishandle (`srcset`, `loading`).
+pub fn for_email(html: &str, base: &url::Url) -> String {
+    let mut builder = with_footnotes();
+    builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()));
+    builder.clean(html).to_string()
+}
+
+/// ammonia's defaults and what footnotes need to link up and be styled.
+fn with_footnotes() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
         .add_tag_attributes("div", ["id"])
         .add_allowed_classes("div", ["footnote-definition"])
         .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"]);
     builder
-});
+}
 
 /// The free part of the markdown, as markdown (for plain-text emails):
 /// everything before the divider when there is one; otherwise whole
@@ -280,7 +402,7 @@ mod tests {
     #[test]
     fn the_preview_stops_at_the_divider() {
         let md = "Free part.\n\n<!-- paywall -->\n\nSECRET part.";
-        let r = render(md, 500);
+        let r = render(md, 500, &KnownImages::new());
         assert!(r.preview_html.contains("Free part."));
         assert!(!r.preview_html.contains("SECRET"));
         assert!(r.body_html.contains("SECRET"));
@@ -421,7 +543,7 @@ mod tests {
             ),
         ];
         for (case, markdown) in cases {
-            let rendered = render(markdown, 10);
+            let rendered = render(markdown, 10, &KnownImages::new());
             assert!(
                 rendered.body_html.len() > rendered.preview_html.len(),
                 "case {case}: the preview is not shorter"
@@ -468,7 +590,7 @@ mod tests {
                 divider_offset(&markdown).is_some(),
                 "case {case}: no divider found"
             );
-            let rendered = render(&markdown, 100_000);
+            let rendered = render(&markdown, 100_000, &KnownImages::new());
             assert!(
                 !rendered.preview_html.contains("SECRET"),
                 "case {case}: {}",
@@ -520,7 +642,9 @@ mod tests {
             let refused = check_divider(markdown).expect_err(case);
             assert_eq!(refused.line, *line, "case {case}");
             assert!(
-                !render(markdown, 100_000).preview_html.contains("SECRET"),
+                !render(markdown, 100_000, &KnownImages::new())
+                    .preview_html
+                    .contains("SECRET"),
                 "case {case}: even unsaved, the preview stops before it"
             );
         }
@@ -531,6 +655,79 @@ mod tests {
         let markdown = "Write this:\n\n```\n<!-- paywall -->\n```\n\nor `<!-- paywall -->` inline.";
         assert_eq!(check_divider(markdown), Ok(()));
         assert_eq!(divider_offset(markdown), None);
+    }
+
+    #[test]
+    fn a_stored_image_gets_its_size_and_copies_and_every_image_loads_lazily() {
+        let hash = "ab".repeat(32);
+        let key = format!("{hash}.jpg");
+        let images = KnownImages::from([(
+            key.clone(),
+            StoredImage {
+                key: key.clone(),
+                width: 1300,
+                height: 800,
+                variants: vec![crate::domain::media::Variant {
+                    key: format!("{hash}-600w.webp"),
+                    width: 600,
+                    height: 369,
+                    bytes: 1,
+                }],
+            },
+        )]);
+        let markdown = format!(
+            "![A *red* door & <b>frame</b>](/media/{key} \"Title\")\n\n![far](https://example.com/a.png)"
+        );
+        assert_eq!(media_keys(&markdown), vec![key.clone()]);
+        let html = render(&markdown, 10_000, &images).body_html;
+        assert!(html.contains(&format!(r#"src="/media/{key}""#)), "{html}");
+        assert!(html.contains(r#"alt="A red door &amp; frame""#), "{html}");
+        assert!(html.contains(r#"width="1300" height="800""#), "{html}");
+        assert!(
+            html.contains(&format!(
+                r#"srcset="/media/{hash}-600w.webp 600w, /media/{key} 1300w""#
+            )),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"sizes="(max-width: 720px) 100vw, 672px""#),
+            "{html}"
+        );
+        assert_eq!(html.matches(r#"loading="lazy""#).count(), 2, "{html}");
+        assert!(
+            html.contains(
+                r#"<img src="https://example.com/a.png" alt="far" loading="lazy" decoding="async">"#
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_srcset_written_by_hand_stays_only_when_it_names_our_files() {
+        let hash = "cd".repeat(32);
+        let ours = format!(r#"<img src="/media/{hash}.png" srcset="/media/{hash}-600w.webp 600w">"#);
+        let theirs = r#"<img src="/x.png" srcset="https://tracker.example/p.gif 1w" loading="eager">"#;
+        let html = to_safe_html(&format!("{ours}\n\n{theirs}"));
+        assert!(
+            html.contains(&format!(r#"srcset="/media/{hash}-600w.webp 600w""#)),
+            "{html}"
+        );
+        assert!(!html.contains("tracker") && !html.contains("eager"), "{html}");
+    }
+
+    #[test]
+    fn an_email_body_has_absolute_links_and_no_srcset() {
+        let base = url::Url::parse("https://news.example/").unwrap();
+        let html = for_email(
+            r#"<p><a href="/p/next">next</a> <img src="/media/x.jpg" srcset="/media/y 600w" loading="lazy"></p>"#,
+            &base,
+        );
+        assert!(html.contains(r#"href="https://news.example/p/next""#), "{html}");
+        assert!(
+            html.contains(r#"src="https://news.example/media/x.jpg""#),
+            "{html}"
+        );
+        assert!(!html.contains("srcset") && !html.contains("loading"), "{html}");
     }
 
     #[test]

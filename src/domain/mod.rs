@@ -10,6 +10,7 @@ pub mod editorial;
 pub mod email;
 pub mod gift_subscription;
 pub mod markdown;
+pub mod media;
 pub mod member;
 pub mod member_csv;
 pub mod newsletters;

@@ -4,6 +4,7 @@
 //! document), so the worker does it once per send and access variant, not
 //! once per recipient.
 
+use anyhow::Context;
 use askama::Template;
 use lettre::{
     Message,
@@ -77,6 +78,8 @@ pub struct CoverView {
 #[template(path = "emails/newsletter.html")]
 struct NewsletterHtml<'a> {
     issue: &'a NewsletterIssue<'a>,
+    /// The issue's body with absolute links and images.
+    body: String,
     logo_url: Option<String>,
     home_url: &'a str,
     cta: Option<&'a CtaView>,
@@ -152,10 +155,13 @@ impl NewsletterIssue<'_> {
             .logo_url
             .as_deref()
             .map(|logo| absolute(logo, &url_for));
+        let home_url = url_for("/");
+        let base = url::Url::parse(&home_url).context("the public URL")?;
         let html = NewsletterHtml {
             issue: self,
+            body: crate::domain::markdown::for_email(self.html, &base),
             logo_url,
-            home_url: &url_for("/"),
+            home_url: &home_url,
             cta: cta.as_ref(),
             read_online_url: READ_ONLINE_SLOT,
             unsubscribe_url: UNSUBSCRIBE_SLOT,

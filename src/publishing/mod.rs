@@ -5,6 +5,7 @@
 
 pub mod authors;
 mod email;
+pub mod media;
 pub mod scheduler;
 pub mod search;
 pub mod tags;
@@ -24,7 +25,6 @@ use crate::{
         access::TierId,
         article::{ArticleKind, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
-        markdown,
         slug::Slug,
         tags::TagName,
     },
@@ -274,7 +274,7 @@ pub async fn create_article(
     let preview_chars = state.config.preview_chars;
     let policy = state.policy;
     let article = in_transaction(state, move |conn| {
-        let rendered = markdown::render(draft.markdown.as_str(), preview_chars);
+        let rendered = media::render(conn, draft.markdown.as_str(), preview_chars)?;
         let now = db::now();
         let (status, published_at) = status_of(&draft, now);
         let slug = draft.slug.clone().unwrap_or_else(|| match draft.kind {
@@ -461,7 +461,8 @@ pub async fn edit_article(
         let rendered = edit
             .markdown
             .as_ref()
-            .map(|md| markdown::render(md.as_str(), preview_chars));
+            .map(|md| media::render(conn, md.as_str(), preview_chars))
+            .transpose()?;
         let (status, published_at) = match edit.publish_at {
             None => (None, None),
             Some(schedule) => Some(reschedule(article.status(), schedule, now)?).unzip(),

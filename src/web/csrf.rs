@@ -132,8 +132,14 @@ async fn verified_body(
         .ok()
         .and_then(|f| f.csrf_token)
         .unwrap_or_default();
-    let session = cookie_value(&req, SESSION_COOKIE);
-    let visitor = cookie_value(&req, COOKIE).filter(|v| is_well_formed(v));
+    check_token(&req, &sent)?;
+    Ok(bytes)
+}
+
+/// Whether `sent` is the token for the cookies `req` came with.
+fn check_token(req: &HttpRequest, sent: &str) -> Result<(), PageError> {
+    let session = cookie_value(req, SESSION_COOKIE);
+    let visitor = cookie_value(req, COOKIE).filter(|v| is_well_formed(v));
     let expected = match (req.app_data::<web::Data<AppState>>(), &session, visitor) {
         (Some(state), Some(_), _) => expected_token(&state.signing_key, session.as_deref(), ""),
         (Some(state), None, Some(visitor)) => expected_token(&state.signing_key, None, &visitor),
@@ -146,7 +152,25 @@ async fn verified_body(
         )
         .into());
     }
-    Ok(bytes)
+    Ok(())
+}
+
+/// The CSRF token of a request a page's script sends (an upload, whose
+/// multipart body is read as a stream), in the `X-CSRF-Token` header.
+pub struct CsrfHeader;
+
+impl FromRequest for CsrfHeader {
+    type Error = PageError;
+    type Future = std::future::Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let sent = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        std::future::ready(check_token(req, sent).map(|()| CsrfHeader))
+    }
 }
 
 /// Reads a form's body, checks its CSRF token, then `parse`s it.

@@ -234,7 +234,11 @@ async fn editor_page(
     form: &EditorForm,
     article: Option<&Article>,
 ) -> AdminEditPage {
-    let rendered = markdown::render(&form.markdown, state.config.preview_chars);
+    let rendered = publishing::media::preview(state, form.markdown.clone())
+        .await
+        .unwrap_or_else(|_| {
+            markdown::render(&form.markdown, state.config.preview_chars, &Default::default())
+        });
     let chosen = form.newsletter_id.trim().parse::<i32>().ok();
     // Only a warning: the page still works when the count cannot be had.
     let audience = newsletter::audience_size(&state.pool, chosen).await.ok();
@@ -536,7 +540,7 @@ async fn preview(
     let markdown = ArticleMarkdown::parse(form.markdown)
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
-    let rendered = markdown::render(&markdown, state.config.preview_chars);
+    let rendered = publishing::media::preview(&state, markdown).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "html": rendered.body_html, "preview_html": rendered.preview_html })))
 }

@@ -16,6 +16,7 @@ mod gift_subscriptions;
 mod idempotency;
 mod join;
 mod links;
+mod media;
 mod members_api;
 mod members_page;
 mod newsletters_api;
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }))
     .configure(ops::configure)
     .configure(billing::configure_webhook)
+    .configure(media::configure_uploads)
     .service(
         web::scope("/admin/api")
             .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
@@ -109,6 +111,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(links::configure)
             .configure(join::configure)
             .configure(search::configure_page)
+            .configure(media::configure_files)
             .configure(site::configure_pages)
             .default_service(web::to(not_found)),
     );

@@ -721,7 +721,7 @@ async fn rotate_feed(
     ))
 }
 
-#[get("/static/admin.v1.js")]
+#[get("/static/admin.v2.js")]
 async fn admin_script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
@@ -765,7 +765,7 @@ struct FaviconQuery {
     accent: String,
 }
 
-#[get("/static/style.v4.css")]
+#[get("/static/style.v5.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")

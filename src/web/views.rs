@@ -9,9 +9,9 @@ use crate::domain::settings::Publication;
 /// Versioned so browsers may cache it for a year; bump with the file.
 use crate::domain::settings::WelcomeEmail;
 
-pub const STYLESHEET_URL: &str = "/static/style.v4.css";
+pub const STYLESHEET_URL: &str = "/static/style.v5.css";
 pub const STYLESHEET: &str = include_str!("../../static/style.css");
-pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v1.js";
+pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v2.js";
 pub const ADMIN_SCRIPT: &str = include_str!("../../static/admin.js");
 
 /// The stylesheet that sets the publication's accent colour.

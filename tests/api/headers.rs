@@ -48,8 +48,8 @@ async fn personal_answers_are_private_and_public_answers_never_set_a_cookie() {
     for path in [
         "/feed.xml",
         "/sitemap.xml",
-        "/static/style.v4.css",
-        "/static/admin.v1.js",
+        "/static/style.v5.css",
+        "/static/admin.v2.js",
     ] {
         let response = new_client().get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");

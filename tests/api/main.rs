@@ -20,6 +20,7 @@ mod headers;
 mod helpers;
 mod leaks;
 mod logs;
+mod media;
 mod member_list;
 mod members;
 mod meter;

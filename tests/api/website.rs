@@ -269,3 +269,90 @@ async fn the_account_and_editor_pages_fit_a_phone_without_sideways_scrolling() {
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_author_uploads_an_image_from_the_editor_sees_it_in_the_preview_and_on_the_published_page() {
+    let app = spawn_app().await;
+    let (_, editor_id) = app.member("chief@example.com").await;
+    app.set_role(editor_id, Role::Editor).await;
+    let picture = app.data_dir.path().join("harbour at dusk.png");
+    std::fs::write(&picture, crate::media::png_with_gps()).unwrap();
+    let browser = Browser::start().await;
+    browser.open(&app.url("/login?next=/admin/articles/new")).await;
+    browser.fill("#email", "chief@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form[action='/login'] button[type=submit]").await;
+    assert_eq!(
+        browser.wait_for_path("/admin/articles/new").await,
+        "/admin/articles/new"
+    );
+
+    browser.fill("#title", "The harbour").await;
+    browser.fill("#markdown", "Boats came in.").await;
+    // Choosing a file uploads it and puts its markdown at the cursor.
+    browser
+        .client
+        .find(fantoccini::Locator::Css("#body-image"))
+        .await
+        .unwrap()
+        .send_keys(&picture.display().to_string())
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .wait_for_text("Uploaded harbour at dusk.png (700×400).")
+            .await,
+        "{}",
+        browser.text().await
+    );
+    let markdown = browser.value_of("#markdown").await;
+    assert!(
+        markdown.starts_with("Boats came in.\n\n![harbour at dusk](/media/"),
+        "{markdown}"
+    );
+    // The live preview shows it, loaded from this server (once scrolled
+    // to: it loads lazily).
+    let loaded_width = "var img = document.querySelector('#preview-full img'); if (img) img.scrollIntoView(); return img && img.complete ? img.naturalWidth : 0;";
+    let mut width = 0;
+    for _ in 0..50 {
+        width = browser
+            .client
+            .execute(loaded_width, vec![])
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap_or(0);
+        if width > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        width >= 600,
+        "the preview shows the uploaded image (or its 600 px copy): {width}"
+    );
+    browser.screenshot("editor-upload").await;
+
+    browser.click("#publish").await;
+    assert!(
+        browser.wait_for_text("Published.").await,
+        "{}",
+        browser.text().await
+    );
+    browser.open(&app.url("/p/the-harbour")).await;
+    let on_page = "var img = document.querySelector('.article .body img'); return img ? [img.alt, img.getAttribute('width'), img.getAttribute('loading'), img.currentSrc] : null;";
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..50 {
+        shown = browser.client.execute(on_page, vec![]).await.unwrap();
+        if shown[3].as_str().is_some_and(|src| src.contains("/media/")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown[0], "harbour at dusk", "{shown}");
+    assert_eq!(shown[1], "700", "{shown}");
+    assert_eq!(shown[2], "lazy", "{shown}");
+    assert!(shown[3].as_str().unwrap().contains("/media/"), "{shown}");
+    browser.screenshot("article-with-image").await;
+    browser.close().await;
+}
