@@ -172,7 +172,7 @@ async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow:
     let (articles, members, logins) = (options.articles, options.members.max(1), options.logins);
     let token_hash = token::hash(&subscriber_token);
     let markdown = sample_markdown();
-    let rendered = markdown::render(&markdown, 600);
+    let rendered = markdown::render(&markdown, 600, &Default::default());
     let (editor_id, paid_slug) = db::run(&state.pool, move |conn| {
         let plan = db::seed::BenchPlan {
             members,
