@@ -178,6 +178,28 @@ impl Browser {
             .expect("resizing the window");
     }
 
+    /// Runs `script` until `done` holds for its answer (5 s at most), and
+    /// gives the last answer.
+    pub async fn script_until(
+        &self,
+        script: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut answer = serde_json::Value::Null;
+        for _ in 0..50 {
+            answer = self
+                .client
+                .execute(script, vec![])
+                .await
+                .expect("running a script");
+            if done(&answer) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        answer
+    }
+
     /// How far the page is wider than the window (0: no sideways scrolling).
     pub async fn horizontal_overflow(&self) -> i64 {
         self.client

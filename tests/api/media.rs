@@ -112,13 +112,19 @@ fn jpeg_with_gps(orientation: u16) -> Vec<u8> {
     jpeg.encoder().bytes().to_vec()
 }
 
+/// `pixels` as a PNG file.
+fn png_of(pixels: &[u8], width: u32, height: u32, color: image::ExtendedColorType) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(pixels, width, height, color)
+        .unwrap();
+    out
+}
+
 /// A 700×400 PNG with alpha, EXIF and a text chunk.
 pub(crate) fn png_with_gps() -> Vec<u8> {
     let pixels = RgbaImage::from_fn(700, 400, |x, _| image::Rgba([200, 10, 10, (x % 256) as u8]));
-    let mut plain = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut plain)
-        .write_image(pixels.as_raw(), 700, 400, image::ExtendedColorType::Rgba8)
-        .unwrap();
+    let plain = png_of(pixels.as_raw(), 700, 400, image::ExtendedColorType::Rgba8);
     let mut png = img_parts::png::Png::from_bytes(Bytes::from(plain)).unwrap();
     png.set_exif(Some(Bytes::from(exif_with_gps(1))));
     let text = format!("Comment\0{SECRET_PLACE}");
@@ -175,10 +181,7 @@ fn animated_gif_with_comment() -> Vec<u8> {
 /// A 1×1 PNG whose header claims 100,000 × 100,000 pixels: a few hundred
 /// bytes that would ask for 40 GB if decoded.
 fn decompression_bomb() -> Vec<u8> {
-    let mut tiny = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut tiny)
-        .write_image(&[0, 0, 0], 1, 1, image::ExtendedColorType::Rgb8)
-        .unwrap();
+    let tiny = png_of(&[0, 0, 0], 1, 1, image::ExtendedColorType::Rgb8);
     let mut png = img_parts::png::Png::from_bytes(Bytes::from(tiny)).unwrap();
     let header = png
         .chunks_mut()
@@ -326,15 +329,12 @@ async fn a_wide_image_gets_webp_copies_at_600_1200_and_2000_pixels_and_uploading
 {
     let app = spawn_app().await;
     let key = app.author_key().await;
-    let mut wide = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut wide)
-        .write_image(
-            gradient(2400, 300).as_raw(),
-            2400,
-            300,
-            image::ExtendedColorType::Rgb8,
-        )
-        .unwrap();
+    let wide = png_of(
+        gradient(2400, 300).as_raw(),
+        2400,
+        300,
+        image::ExtendedColorType::Rgb8,
+    );
     let (status, first) = upload_as(&app, &key, "wide.png", "image/png", &wide).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let widths: Vec<_> = first["variants"]

@@ -313,20 +313,11 @@ async fn an_author_uploads_an_image_from_the_editor_sees_it_in_the_preview_and_o
     // The live preview shows it, loaded from this server (once scrolled
     // to: it loads lazily).
     let loaded_width = "var img = document.querySelector('#preview-full img'); if (img) img.scrollIntoView(); return img && img.complete ? img.naturalWidth : 0;";
-    let mut width = 0;
-    for _ in 0..50 {
-        width = browser
-            .client
-            .execute(loaded_width, vec![])
-            .await
-            .unwrap()
-            .as_i64()
-            .unwrap_or(0);
-        if width > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let width = browser
+        .script_until(loaded_width, |w| w.as_i64().unwrap_or(0) > 0)
+        .await
+        .as_i64()
+        .unwrap_or(0);
     assert!(
         width >= 600,
         "the preview shows the uploaded image (or its 600 px copy): {width}"
@@ -341,14 +332,11 @@ async fn an_author_uploads_an_image_from_the_editor_sees_it_in_the_preview_and_o
     );
     browser.open(&app.url("/p/the-harbour")).await;
     let on_page = "var img = document.querySelector('.article .body img'); return img ? [img.alt, img.getAttribute('width'), img.getAttribute('loading'), img.currentSrc] : null;";
-    let mut shown = serde_json::Value::Null;
-    for _ in 0..50 {
-        shown = browser.client.execute(on_page, vec![]).await.unwrap();
-        if shown[3].as_str().is_some_and(|src| src.contains("/media/")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let shown = browser
+        .script_until(on_page, |shown| {
+            shown[3].as_str().is_some_and(|src| src.contains("/media/"))
+        })
+        .await;
     assert_eq!(shown[0], "harbour at dusk", "{shown}");
     assert_eq!(shown[1], "700", "{shown}");
     assert_eq!(shown[2], "lazy", "{shown}");
