@@ -1,7 +1,8 @@
 //! Short-lived caches for the lookups every page view makes: who the
 //! session belongs to (with their subscriptions and comps), what is at a
-//! slug, and the publication's settings. Without them an article view costs three to five statements; with
-//! them a hot article costs none.
+//! slug, the pages of post lists (front page, tags, authors), and the
+//! publication's settings. Without them an article view costs three to
+//! five statements and a front page four; with them a hot page costs none.
 //!
 //! Correctness rules, because a stale entry could leak a paid body or keep a
 //! revoked session alive:
@@ -52,6 +53,9 @@ pub struct ReadCache {
     /// By the session token's SHA-256, never the token itself.
     sessions: Option<Cache<String, SessionOwner>>,
     articles: Option<Cache<String, AtSlug>>,
+    /// A page of a list of posts by its key (`ListKey`), whole articles in
+    /// order: what the front, tag and author pages show.
+    lists: Option<Cache<String, ListedArticles>>,
     /// One entry (key ""): the settings every page shows.
     publication: Option<Cache<String, Arc<Publication>>>,
     /// The settings last loaded, for when the database cannot be reached.
@@ -61,17 +65,25 @@ pub struct ReadCache {
     generation: AtomicU64,
 }
 
+/// A page of a list of posts, as loaded.
+pub type ListedArticles = Arc<Vec<Arc<Article>>>;
+
 /// Bounds memory: a flood of made-up slugs or tokens evicts old entries
 /// rather than growing the cache.
 const MAX_ENTRIES: u64 = 10_000;
+/// A list entry holds up to 31 whole articles: far fewer of them. Readers
+/// crowd the first pages; a crawler walking the archive pages evicts its
+/// own entries.
+const MAX_LISTS: u64 = 64;
 
 impl ReadCache {
     /// Entries live `ttl`; a zero `ttl` turns caching off.
     pub fn new(ttl: Duration) -> Self {
         Self {
-            sessions: short_lived(ttl),
-            articles: short_lived(ttl),
-            publication: short_lived(ttl),
+            sessions: short_lived(ttl, MAX_ENTRIES),
+            articles: short_lived(ttl, MAX_ENTRIES),
+            lists: short_lived(ttl, MAX_LISTS),
+            publication: short_lived(ttl, MAX_ENTRIES),
             last_publication: std::sync::RwLock::new(None),
             generation: AtomicU64::new(0),
         }
@@ -93,6 +105,16 @@ impl ReadCache {
         load: impl Future<Output = Result<AtSlug, E>>,
     ) -> Result<AtSlug, E> {
         self.cached(self.articles.as_ref(), slug, load).await
+    }
+
+    /// The cached page of a list (`key` names the list and the slice), or
+    /// `load`'s answer (then cached).
+    pub async fn list<E>(
+        &self,
+        key: &str,
+        load: impl Future<Output = Result<ListedArticles, E>>,
+    ) -> Result<ListedArticles, E> {
+        self.cached(self.lists.as_ref(), key, load).await
     }
 
     /// The cached settings, or `load`'s answer (then cached).
@@ -145,16 +167,22 @@ impl ReadCache {
         if let Some(articles) = &self.articles {
             articles.invalidate_all();
         }
+        if let Some(lists) = &self.lists {
+            lists.invalidate_all();
+        }
         if let Some(publication) = &self.publication {
             publication.invalidate_all();
         }
     }
 }
 
-fn short_lived<V: Clone + Send + Sync + 'static>(ttl: Duration) -> Option<Cache<String, V>> {
+fn short_lived<V: Clone + Send + Sync + 'static>(
+    ttl: Duration,
+    max_entries: u64,
+) -> Option<Cache<String, V>> {
     (!ttl.is_zero()).then(|| {
         Cache::builder()
-            .max_capacity(MAX_ENTRIES)
+            .max_capacity(max_entries)
             .time_to_live(ttl)
             .build()
     })
@@ -183,6 +211,25 @@ mod tests {
         cache.clear();
         let _ = cache.article("a", missing(&loads)).await;
         assert_eq!(loads.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_cached_list_is_loaded_once_until_cleared_and_each_slice_on_its_own() {
+        let cache = ReadCache::new(Duration::from_secs(60));
+        let loads = Cell::new(0);
+        let empty = || async {
+            loads.set(loads.get() + 1);
+            Ok::<ListedArticles, ()>(Arc::new(Vec::new()))
+        };
+        for _ in 0..3 {
+            cache.list("all:31:0", empty()).await.unwrap();
+        }
+        assert_eq!(loads.get(), 1);
+        cache.list("all:31:30", empty()).await.unwrap();
+        assert_eq!(loads.get(), 2, "another page is another entry");
+        cache.clear();
+        cache.list("all:31:0", empty()).await.unwrap();
+        assert_eq!(loads.get(), 3, "a write empties the lists too");
     }
 
     #[tokio::test]

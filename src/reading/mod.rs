@@ -353,7 +353,41 @@ async fn live_slice(
             &state.policy,
         )
     });
-    let (found, meter_reads) = db::run(&state.pool, move |conn| {
+    let found = listed(state, listing, limit, offset, now).await?;
+    let meter_reads = match metered_user {
+        Some(user_id) => Some(
+            db::run(&state.pool, move |conn| {
+                Ok(meter::reads(conn, user_id, 0, now, false)?)
+            })
+            .await?,
+        ),
+        None => None,
+    };
+    let passes = Passes {
+        gift: None,
+        meter: meter_reads,
+    };
+    Ok(found
+        .iter()
+        .map(|article| ReadableArticle::decide(article.clone(), who.reader, passes, state))
+        .collect())
+}
+
+/// The articles of one slice of a list, through the read cache (only the
+/// articles: every reader's decision is made afresh).
+async fn listed(
+    state: &AppState,
+    listing: Listing,
+    limit: i64,
+    offset: i64,
+    now: time::PrimitiveDateTime,
+) -> anyhow::Result<crate::cache::ListedArticles> {
+    let key = match listing {
+        Listing::All => format!("all:{limit}:{offset}"),
+        Listing::Tagged(tag_id) => format!("tag:{tag_id}:{limit}:{offset}"),
+        Listing::ByAuthor(user_id) => format!("author:{user_id}:{limit}:{offset}"),
+    };
+    let load = db::run(&state.pool, move |conn| {
         let found = match listing {
             Listing::All => articles::list_live(conn, now, limit, offset)?,
             Listing::Tagged(tag_id) => {
@@ -365,21 +399,9 @@ async fn live_slice(
                 articles::load_in_order(conn, &ids)?
             }
         };
-        let reads = match metered_user {
-            Some(user_id) => Some(meter::reads(conn, user_id, 0, now, false)?),
-            None => None,
-        };
-        Ok((found, reads))
-    })
-    .await?;
-    let passes = Passes {
-        gift: None,
-        meter: meter_reads,
-    };
-    Ok(found
-        .into_iter()
-        .map(|article| ReadableArticle::decide(Arc::new(article), who.reader, passes, state))
-        .collect())
+        Ok(Arc::new(found.into_iter().map(Arc::new).collect()))
+    });
+    state.read_cache.list(&key, load).await
 }
 
 /// Every live post's title, slug and date, newest first: the archive, which
