@@ -190,6 +190,9 @@ async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow:
     // The search index, as publishing would have kept it (else the server
     // under test would write it while the benchmark waits for it to start).
     broadsheet::publishing::search::index_unindexed(&state.pool, state.config.preview_chars).await?;
+    // Statistics and vacuum after the bulk load, so the measured runs do
+    // not share the machine with autovacuum working through it.
+    broadsheet::db::run(&state.pool, |conn| Ok(broadsheet::db::seed::settle(conn)?)).await?;
     Ok(Seeded {
         editor: Actor {
             user_id: editor_id,
