@@ -106,16 +106,20 @@ fn with_sized_images<'a>(
 }
 
 fn img_tag(src: &str, alt: &str, title: &str, stored: Option<&StoredImage>) -> String {
-    let mut tag = format!(r#"<img src="{}" alt="{}""#, attribute(src), attribute(alt));
+    let mut tag = format!(
+        r#"<img src="{}" alt="{}""#,
+        escape_markup(src),
+        escape_markup(alt)
+    );
     if !title.is_empty() {
-        tag.push_str(&format!(r#" title="{}""#, attribute(title)));
+        tag.push_str(&format!(r#" title="{}""#, escape_markup(title)));
     }
     if let Some(image) = stored {
         tag.push_str(&format!(r#" width="{}" height="{}""#, image.width, image.height));
         if !image.variants.is_empty() {
             tag.push_str(&format!(
                 r#" srcset="{}" sizes="{ARTICLE_IMAGE_SIZES}""#,
-                attribute(&image.srcset())
+                escape_markup(&image.srcset())
             ));
         }
     }
@@ -123,8 +127,9 @@ fn img_tag(src: &str, alt: &str, title: &str, stored: Option<&StoredImage>) -> S
     tag
 }
 
-/// Text for a double-quoted attribute (ammonia parses and writes it again).
-fn attribute(text: &str) -> String {
+/// Text escaped for HTML or XML: as element content or inside a
+/// double-quoted attribute.
+pub fn escape_markup(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")

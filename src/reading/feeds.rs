@@ -87,7 +87,7 @@ pub fn sitemap(config: &Config, entries: &[SitemapEntry]) -> String {
     );
     let mut add = |loc: String, lastmod: Option<String>| {
         xml.push_str("  <url><loc>");
-        xml.push_str(&escape_xml(&loc));
+        xml.push_str(&crate::domain::markdown::escape_markup(&loc));
         xml.push_str("</loc>");
         if let Some(lastmod) = lastmod {
             xml.push_str("<lastmod>");
@@ -106,11 +106,4 @@ pub fn sitemap(config: &Config, entries: &[SitemapEntry]) -> String {
     }
     xml.push_str("</urlset>\n");
     xml
-}
-
-fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
