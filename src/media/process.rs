@@ -189,26 +189,33 @@ fn encode_jpeg(pixels: &DynamicImage) -> Result<Vec<u8>, Refused> {
     Ok(out)
 }
 
-/// A WebP copy at each width narrower than the image.
+/// A WebP copy at each width narrower than the image. A copy WebP cannot
+/// hold (taller than 16,383 px: a very long strip) is not made; the
+/// original still shows.
 fn copies(pixels: &DynamicImage) -> Vec<Resized> {
+    const WEBP_MAX_SIDE: u64 = 16_383;
     let has_alpha = pixels.color().has_alpha();
     VARIANT_WIDTHS
         .into_iter()
         .filter(|&width| width < pixels.width())
-        .map(|width| {
-            let height =
-                ((u64::from(pixels.height()) * u64::from(width)) / u64::from(pixels.width())).max(1) as u32;
+        .filter_map(|width| {
+            let height = ((u64::from(pixels.height()) * u64::from(width)) / u64::from(pixels.width())).max(1);
+            if height > WEBP_MAX_SIDE {
+                return None;
+            }
+            let height = height as u32;
             let resized = pixels.resize_exact(width, height, FilterType::CatmullRom);
-            let webp = if has_alpha {
+            let encoded = if has_alpha {
                 let rgba = resized.to_rgba8();
-                webp::Encoder::from_rgba(&rgba, width, height)
-                    .encode(80.0)
-                    .to_vec()
+                webp::Encoder::from_rgba(&rgba, width, height).encode_simple(false, 80.0)
             } else {
                 let rgb = resized.to_rgb8();
-                webp::Encoder::from_rgb(&rgb, width, height).encode(80.0).to_vec()
+                webp::Encoder::from_rgb(&rgb, width, height).encode_simple(false, 80.0)
             };
-            Resized { width, height, webp }
+            // `encode` would panic on an encoder error; without the copy the
+            // original still shows.
+            let webp = encoded.ok()?.to_vec();
+            Some(Resized { width, height, webp })
         })
         .collect()
 }
