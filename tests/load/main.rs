@@ -32,13 +32,14 @@ async fn a_thousand_connections_for_thirty_seconds_get_answers_and_leak_no_descr
     // wrk is installed by .ci/run; the server runs in this test process.
     let report = tokio::task::spawn_blocking(move || {
         Command::new("wrk")
-            .args(["-t2", "-c1000", "-d30s", "--timeout", "10s", &url])
+            .args(["-t2", "-c1000", "-d30s", "--timeout", "10s", "--latency", &url])
             .output()
             .expect("wrk is installed (apt-get install wrk; .ci/run does)")
     })
     .await
     .unwrap();
     let report = String::from_utf8_lossy(&report.stdout).into_owned();
+    println!("{report}"); // shown with --nocapture, and on failure
     assert!(report.contains("requests in"), "{report}");
     assert!(!report.contains("Socket errors"), "{report}");
     assert!(!report.contains("Non-2xx"), "{report}");
