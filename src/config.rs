@@ -120,6 +120,10 @@ settings! {
             "DKIM-sign mail: an RSA key as PKCS#1 PEM, or an Ed25519 key as base64 of its 32-byte seed";
         dkim_selector: String = "broadsheet".into(), "BROADSHEET_DKIM_SELECTOR", "`broadsheet`", |raw| Ok(raw.to_owned()),
             "the DKIM selector (the domain is `MAIL_FROM`'s)";
+        track_clicks: bool = true, "BROADSHEET_TRACK_CLICKS", "`true`", parse_bool,
+            "newsletter links go through `/r/{token}` (links to this site keep their address and carry `?bs_click=`), so each recipient's first click on each link is counted";
+        track_opens: bool = false, "BROADSHEET_TRACK_OPENS", "`false`", parse_bool,
+            "a 1×1 image per newsletter counts each recipient's first open; approximate, since mail privacy proxies (Apple Mail) load every image and many clients load none";
     }
     "Media" {
         media_max_bytes: usize = 10 * 1024 * 1024, "BROADSHEET_MEDIA_MAX_BYTES", "`10485760` (10 MB)", |raw| parse_in(raw, 1024..=200 * 1024 * 1024),

@@ -351,6 +351,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_signups,
     sends,
     deliveries,
+    send_links,
+    link_clicks,
     outbox,
     suppressions,
     stripe_events,
@@ -492,6 +494,24 @@ diesel::table! {
         lease_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Timestamp>,
+        opened_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    send_links (id) {
+        id -> Integer,
+        send_id -> Integer,
+        link_key -> Text,
+        url -> Text,
+    }
+}
+
+diesel::table! {
+    link_clicks (delivery_id, link_id) {
+        delivery_id -> Integer,
+        link_id -> Integer,
+        clicked_at -> Timestamp,
     }
 }
 
@@ -535,6 +555,9 @@ diesel::table! {
 diesel::joinable!(sends -> articles (article_id));
 diesel::joinable!(deliveries -> sends (send_id));
 diesel::joinable!(deliveries -> users (user_id));
+diesel::joinable!(send_links -> sends (send_id));
+diesel::joinable!(link_clicks -> deliveries (delivery_id));
+diesel::joinable!(link_clicks -> send_links (link_id));
 diesel::joinable!(slug_redirects -> articles (article_id));
 diesel::joinable!(article_events -> articles (article_id));
 

@@ -26,6 +26,7 @@ pub mod tags;
 mod text_enum;
 pub mod tier;
 pub mod time;
+pub mod tracking;
 
 /// Why a piece of input was refused, phrased for the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

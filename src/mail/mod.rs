@@ -5,6 +5,7 @@
 
 pub mod compose;
 pub mod newsletter;
+pub mod tracking;
 
 pub mod smtp;
 

@@ -14,8 +14,15 @@ use lettre::{
     },
 };
 
-use super::compose::{from, to};
-use crate::{config::Config, domain::access::CtaLink, domain::settings::Publication};
+use super::{
+    compose::{from, to},
+    tracking::{self, OPEN_SLOT, TrackedLinks},
+};
+use crate::{
+    config::Config,
+    domain::{access::CtaLink, settings::Publication},
+    security::signed::{self, SigningKey},
+};
 
 /// `List-Unsubscribe: <https://…>, <mailto:…>` (RFC 2369).
 #[derive(Clone)]
@@ -50,6 +57,25 @@ impl Header for ListUnsubscribePost {
 
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// `X-Broadsheet-Delivery: 1234`: the delivery a message is, so the
+/// bounces and complaints a provider reports later map back to it.
+#[derive(Clone)]
+struct DeliveryHeader(i32);
+
+impl Header for DeliveryHeader {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Broadsheet-Delivery")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.trim().parse()?))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.to_string())
     }
 }
 
@@ -122,12 +148,24 @@ pub struct NewsletterIssue<'a> {
     /// A test an editor sent themselves: whose copy it shows ("paid
     /// subscribers"). The subject and a notice at the top say so.
     pub test_of: Option<&'a str>,
+    pub tracking: Tracking,
+}
+
+/// What a copy counts (the settings `BROADSHEET_TRACK_CLICKS` and
+/// `BROADSHEET_TRACK_OPENS`; nothing in a test send).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tracking {
+    pub clicks: bool,
+    pub opens: bool,
 }
 
 /// What differs between two recipients of the same variant.
 pub struct Personal {
     pub read_online_url: String,
     pub unsubscribe_token: String,
+    /// The delivery this message is (none for a test send): named in a
+    /// header and in the tracked links and open pixel.
+    pub delivery_id: Option<i32>,
 }
 
 /// An issue rendered and inlined, waiting for each recipient's links.
@@ -136,6 +174,7 @@ pub struct RenderedIssue {
     subject: String,
     text: String,
     html: String,
+    links: TrackedLinks,
 }
 
 impl NewsletterIssue<'_> {
@@ -173,9 +212,18 @@ impl NewsletterIssue<'_> {
             .keep_at_rules(true)
             .load_remote_stylesheets(false)
             .build();
-        let html = inliner
+        let mut html = inliner
             .inline(&html)
             .map_err(|e| anyhow::anyhow!("inlining the newsletter's CSS: {e}"))?;
+        if self.tracking.opens {
+            html = tracking::with_open_pixel(&html)?;
+        }
+        let mut links = TrackedLinks::default();
+        if self.tracking.clicks {
+            // The recipient's own links and the footer's are not counted.
+            let untracked = [READ_ONLINE_SLOT, UNSUBSCRIBE_SLOT, manage_url.as_str()];
+            (html, links) = tracking::track_links(&html, &home_url, &untracked)?;
+        }
         let text = NewsletterText {
             issue: self,
             cta: cta.as_ref(),
@@ -193,6 +241,7 @@ impl NewsletterIssue<'_> {
             subject,
             text,
             html,
+            links,
         })
     }
 }
@@ -208,19 +257,40 @@ pub fn absolute(link: &str, url_for: impl Fn(&str) -> String) -> String {
 }
 
 impl RenderedIssue {
+    /// The tracked links of this copy, to be recorded for its send before
+    /// any message carrying them goes out.
+    pub fn tracked_links(&self) -> &TrackedLinks {
+        &self.links
+    }
+
     /// The text and HTML parts with this recipient's links.
-    pub fn bodies(&self, unsubscribe_url: &str, personal: &Personal) -> (String, String) {
+    pub fn bodies(
+        &self,
+        key: &SigningKey,
+        url_for: &dyn Fn(&str) -> String,
+        unsubscribe_url: &str,
+        personal: &Personal,
+    ) -> (String, String) {
         let fill = |part: &str| {
             part.replace(READ_ONLINE_SLOT, &personal.read_online_url)
                 .replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
         };
-        (fill(&self.text), fill(&self.html))
+        let delivery = personal.delivery_id.map(|id| (key, id));
+        let mut html = self.links.fill(&fill(&self.html), delivery, url_for);
+        if let Some(id) = personal.delivery_id
+            && html.contains(OPEN_SLOT)
+        {
+            let pixel = url_for(&format!("/o/{}.gif", signed::open_token(key, id)));
+            html = html.replace(OPEN_SLOT, &pixel);
+        }
+        (fill(&self.text), html)
     }
 
     /// One recipient's message, with one-click unsubscribe headers.
     pub fn message(
         &self,
         config: &Config,
+        key: &SigningKey,
         to_email: &str,
         message_id: String,
         personal: &Personal,
@@ -231,15 +301,19 @@ impl RenderedIssue {
             "mailto:{}?subject=unsubscribe-{}",
             from.email, personal.unsubscribe_token
         );
-        let (text, html) = self.bodies(&unsubscribe_url, personal);
-        Ok(Message::builder()
+        let url_for = |path: &str| config.url_for(path);
+        let (text, html) = self.bodies(key, &url_for, &unsubscribe_url, personal);
+        let mut builder = Message::builder()
             .from(from)
             .to(to(to_email)?)
             .subject(&self.subject)
             .message_id(Some(message_id))
             .header(ListUnsubscribe(format!("<{unsubscribe_url}>, <{mailto}>")))
-            .header(ListUnsubscribePost)
-            .multipart(MultiPart::alternative_plain_html(text, html))?)
+            .header(ListUnsubscribePost);
+        if let Some(id) = personal.delivery_id {
+            builder = builder.header(DeliveryHeader(id));
+        }
+        Ok(builder.multipart(MultiPart::alternative_plain_html(text, html))?)
     }
 }
 
@@ -279,6 +353,7 @@ mod tests {
             text: "In the spring of 1953 the river rose.\n\n## After\n\n> We waited.",
             cta,
             test_of,
+            tracking: Tracking::default(),
         }
     }
 
@@ -287,9 +362,16 @@ mod tests {
         let personal = Personal {
             read_online_url: "https://news.example.com/p/what-the-river-remembers".into(),
             unsubscribe_token: "TOKEN".into(),
+            delivery_id: None,
         };
         let issue = issue.render(url_for).unwrap();
-        let (text, html) = issue.bodies("https://news.example.com/unsubscribe/TOKEN", &personal);
+        let key = SigningKey::new([7; 32]);
+        let (text, html) = issue.bodies(
+            &key,
+            &url_for,
+            "https://news.example.com/unsubscribe/TOKEN",
+            &personal,
+        );
         (format!("Subject: {}\n\n{text}", issue.subject), html)
     }
 

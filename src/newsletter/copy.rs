@@ -9,12 +9,13 @@ use lettre::Message;
 use crate::{
     config::Config,
     db::{self, articles::Article, newsletters::StoredNewsletter},
+    domain::tracking::LinkKey,
     domain::{
         access::{self, Access, Comp, Member, Policy, Reader},
         role::Role,
         settings::Publication,
     },
-    mail::newsletter::{self, CoverView, NewsletterIssue, Personal, RenderedIssue},
+    mail::newsletter::{self, CoverView, NewsletterIssue, Personal, RenderedIssue, Tracking},
     reading,
     security::signed::{self, SigningKey},
 };
@@ -22,6 +23,9 @@ use crate::{
 /// Who gets a copy.
 pub struct Recipient<'a> {
     pub user_id: i32,
+    /// The delivery the message is; none for a test send, which is not
+    /// tracked.
+    pub delivery_id: Option<i32>,
     pub email: &'a str,
     pub reader: &'a Reader,
 }
@@ -90,8 +94,25 @@ impl<'a> Copies<'a> {
         let personal = Personal {
             read_online_url: self.read_online_url(article, recipient.user_id),
             unsubscribe_token: signed::unsubscribe_token(self.key, recipient.user_id, through.id),
+            delivery_id: recipient.delivery_id,
         };
-        self.rendered[&key].message(self.config, recipient.email, message_id, &personal)
+        self.rendered[&key].message(self.config, self.key, recipient.email, message_id, &personal)
+    }
+
+    /// The tracked links of every copy rendered so far, by article: each
+    /// send must record them before a message carrying them goes out.
+    pub fn tracked_links(&self) -> HashMap<i32, Vec<(LinkKey, String)>> {
+        let mut by_article: HashMap<i32, Vec<(LinkKey, String)>> = HashMap::new();
+        for ((article_id, _), issue) in &self.rendered {
+            let links = by_article.entry(*article_id).or_default();
+            links.extend(
+                issue
+                    .tracked_links()
+                    .addresses()
+                    .map(|(key, url)| (key, url.to_owned())),
+            );
+        }
+        by_article
     }
 
     fn render(
@@ -127,6 +148,14 @@ impl<'a> Copies<'a> {
             text: &text,
             cta: body.call_to_action(),
             test_of: self.test_of,
+            // A test send has no delivery to count against.
+            tracking: match self.test_of {
+                Some(_) => Tracking::default(),
+                None => Tracking {
+                    clicks: self.config.track_clicks,
+                    opens: self.config.track_opens,
+                },
+            },
         }
         .render(url_for)
     }

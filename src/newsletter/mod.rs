@@ -3,6 +3,7 @@
 //! transactional mail, and the worker that sends both.
 
 pub mod copy;
+pub mod engagement;
 mod worker;
 
 pub use worker::Worker;

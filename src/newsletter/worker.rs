@@ -26,6 +26,7 @@ use crate::{
     db::{
         self,
         articles::{self, Article},
+        engagement,
         mail_queue::{self, Claimed, Queue},
         members,
         newsletters::{self, StoredNewsletter},
@@ -291,6 +292,7 @@ impl Worker {
             let reader = Reader::Member(member.clone());
             let recipient = Recipient {
                 user_id: target.user_id,
+                delivery_id: Some(target.id),
                 email: &target.email,
                 reader: &reader,
             };
@@ -325,10 +327,26 @@ impl Worker {
                 }
             }
         }
-        if !skipped.is_empty() {
+        // The tracked links of each send are on record before a message that
+        // carries them goes out, so no click can find its link missing.
+        let links: Vec<(i32, Vec<_>)> = copies
+            .tracked_links()
+            .into_iter()
+            .flat_map(|(article_id, links)| {
+                articles
+                    .iter()
+                    .filter(move |(_, (article, _))| article.row.id == article_id)
+                    .map(move |(send_id, _)| (*send_id, links.clone()))
+            })
+            .filter(|(_, links)| !links.is_empty())
+            .collect();
+        if !skipped.is_empty() || !links.is_empty() {
             db::run(&self.state.pool, move |conn| {
                 for id in skipped {
                     mail_queue::mark_suppressed(conn, Queue::Deliveries, id)?;
+                }
+                for (send_id, links) in &links {
+                    engagement::record_links(conn, *send_id, links)?;
                 }
                 Ok(())
             })

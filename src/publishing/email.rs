@@ -136,6 +136,7 @@ pub async fn send_test_email(
     for (user_id, email) in staff {
         let recipient = Recipient {
             user_id,
+            delivery_id: None,
             email: &email,
             reader: &reader,
         };

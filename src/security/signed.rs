@@ -9,6 +9,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::domain::tracking::LinkKey;
+
 const MAC_LEN: usize = 16;
 
 /// What a token is for; part of what is signed.
@@ -25,6 +27,10 @@ pub enum Purpose {
     FormShown,
     /// A recipient's "view in browser" link to the post they were emailed.
     EmailCopy,
+    /// A tracked link in a newsletter: the delivery and the link.
+    Click,
+    /// A newsletter's open pixel: the delivery.
+    Open,
 }
 
 impl Purpose {
@@ -37,6 +43,8 @@ impl Purpose {
             Purpose::Csrf => b"csrf:",
             Purpose::FormShown => b"form-shown:",
             Purpose::EmailCopy => b"email-copy:",
+            Purpose::Click => b"click:",
+            Purpose::Open => b"open:",
         }
     }
 }
@@ -176,9 +184,47 @@ pub fn parse_redeem_code(key: &SigningKey, code: &str) -> Option<i32> {
     Some(i32::from_be_bytes(payload))
 }
 
+/// A recipient's tracked link: their delivery and the link's key
+/// (`domain::tracking::LinkKey`), 38 characters.
+pub fn click_token(key: &SigningKey, delivery_id: i32, link: LinkKey) -> String {
+    let mut payload = delivery_id.to_be_bytes().to_vec();
+    payload.extend_from_slice(link.as_bytes());
+    key.sign(Purpose::Click, &payload)
+}
+
+/// The (delivery id, link key) a click token was made for.
+pub fn parse_click_token(key: &SigningKey, token: &str) -> Option<(i32, LinkKey)> {
+    let payload: [u8; 12] = key.verify(Purpose::Click, token)?.try_into().ok()?;
+    let delivery_id = i32::from_be_bytes(payload[..4].try_into().ok()?);
+    Some((delivery_id, LinkKey::from_bytes(payload[4..].try_into().ok()?)))
+}
+
+/// A delivery's open pixel.
+pub fn open_token(key: &SigningKey, delivery_id: i32) -> String {
+    key.sign(Purpose::Open, &delivery_id.to_be_bytes())
+}
+
+pub fn parse_open_token(key: &SigningKey, token: &str) -> Option<i32> {
+    let payload: [u8; 4] = key.verify(Purpose::Open, token)?.try_into().ok()?;
+    Some(i32::from_be_bytes(payload))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_click_token_names_its_delivery_and_link_and_is_no_other_token() {
+        let key = SigningKey::new([7; 32]);
+        let link = LinkKey::of("https://example.com/a");
+        let token = click_token(&key, 41, link);
+        assert_eq!(token.len(), 38);
+        assert_eq!(parse_click_token(&key, &token), Some((41, link)));
+        assert_eq!(parse_open_token(&key, &token), None);
+        assert_eq!(parse_click_token(&key, &open_token(&key, 41)), None);
+        assert_eq!(parse_open_token(&key, &open_token(&key, 41)), Some(41));
+        assert_eq!(parse_click_token(&SigningKey::new([8; 32]), &token), None);
+    }
 
     #[test]
     fn a_feed_token_round_trips_and_a_tampered_one_does_not() {

@@ -31,6 +31,7 @@ mod site_settings;
 pub mod startup;
 mod tags_api;
 mod tiers_api;
+mod tracking;
 pub mod views;
 
 pub use extract::{ApiStaff, CurrentReader};
@@ -96,8 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("")
+            .wrap(from_fn(tracking::follow_site_click))
             .wrap(from_fn(error::with_site_header))
             .wrap(from_fn(csrf::ensure_cookie))
+            .configure(tracking::configure)
             .configure(site::configure)
             .configure(billing::configure)
             .configure(gift_subscriptions::configure)

@@ -37,5 +37,6 @@ mod stripe;
 mod subscribe;
 mod tags;
 mod tiers;
+mod tracking;
 mod website;
 mod welcome;
