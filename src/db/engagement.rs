@@ -74,15 +74,111 @@ pub fn record_click(
     Ok(inserted == 1)
 }
 
-/// The first open of a delivery; later ones change nothing. False for an
-/// unknown delivery or one already opened.
-pub fn record_open(conn: &mut DbConnection, delivery_id: i32, at: PrimitiveDateTime) -> QueryResult<bool> {
-    let updated = diesel::update(
-        deliveries::table
-            .filter(deliveries::id.eq(delivery_id))
-            .filter(deliveries::opened_at.is_null()),
-    )
-    .set(deliveries::opened_at.eq(at))
-    .execute(conn)?;
+/// What can happen to a delivery after it went out; each is kept once,
+/// the first time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    Opened,
+    Unsubscribed,
+    Bounced,
+    Complained,
+}
+
+/// Keeps the first time `moment` happened to `delivery_id` of `user_id`'s;
+/// false for an unknown delivery, someone else's, or one already marked.
+pub fn record_first(
+    conn: &mut DbConnection,
+    delivery_id: i32,
+    user_id: i32,
+    moment: Moment,
+    at: PrimitiveDateTime,
+) -> QueryResult<bool> {
+    let theirs = deliveries::table
+        .filter(deliveries::id.eq(delivery_id))
+        .filter(deliveries::user_id.eq(user_id));
+    let updated = match moment {
+        Moment::Opened => diesel::update(theirs.filter(deliveries::opened_at.is_null()))
+            .set(deliveries::opened_at.eq(at))
+            .execute(conn)?,
+        Moment::Unsubscribed => diesel::update(theirs.filter(deliveries::unsubscribed_at.is_null()))
+            .set(deliveries::unsubscribed_at.eq(at))
+            .execute(conn)?,
+        Moment::Bounced => diesel::update(theirs.filter(deliveries::bounced_at.is_null()))
+            .set(deliveries::bounced_at.eq(at))
+            .execute(conn)?,
+        Moment::Complained => diesel::update(theirs.filter(deliveries::complained_at.is_null()))
+            .set(deliveries::complained_at.eq(at))
+            .execute(conn)?,
+    };
     Ok(updated == 1)
+}
+
+/// The recipient of a delivery.
+pub fn recipient_of(conn: &mut DbConnection, delivery_id: i32) -> QueryResult<Option<i32>> {
+    deliveries::table
+        .find(delivery_id)
+        .select(deliveries::user_id)
+        .first(conn)
+        .optional()
+}
+
+/// What recipients of one send did after it went out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendEngagement {
+    pub bounced: i64,
+    pub complained: i64,
+    pub unsubscribed: i64,
+    pub opened: i64,
+    /// Recipients who clicked any tracked link.
+    pub clicked: i64,
+}
+
+/// One tracked link of a send and the recipients who followed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkClicks {
+    pub url: String,
+    pub clicked: i64,
+}
+
+/// What recipients of send `send_id` did: two aggregate statements, none
+/// per delivery.
+pub fn send_engagement(conn: &mut DbConnection, send_id: i32) -> QueryResult<SendEngagement> {
+    use diesel::dsl::count;
+    let (opened, unsubscribed, bounced, complained) = deliveries::table
+        .filter(deliveries::send_id.eq(send_id))
+        .select((
+            count(deliveries::opened_at),
+            count(deliveries::unsubscribed_at),
+            count(deliveries::bounced_at),
+            count(deliveries::complained_at),
+        ))
+        .first(conn)?;
+    let clicked = link_clicks::table
+        .inner_join(deliveries::table)
+        .filter(deliveries::send_id.eq(send_id))
+        .select(count(link_clicks::delivery_id).aggregate_distinct())
+        .first(conn)?;
+    Ok(SendEngagement {
+        bounced,
+        complained,
+        unsubscribed,
+        opened,
+        clicked,
+    })
+}
+
+/// Each tracked link of send `send_id` with its clicks, most followed first.
+pub fn clicks_per_link(conn: &mut DbConnection, send_id: i32) -> QueryResult<Vec<LinkClicks>> {
+    use diesel::dsl::count;
+    let rows: Vec<(String, i64)> = send_links::table
+        .left_join(link_clicks::table)
+        .filter(send_links::send_id.eq(send_id))
+        .group_by((send_links::id, send_links::url))
+        .select((send_links::url, count(link_clicks::delivery_id.nullable())))
+        .order((count(link_clicks::delivery_id.nullable()).desc(), send_links::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(url, clicked)| LinkClicks { url, clicked })
+        .collect())
 }

@@ -495,6 +495,9 @@ diesel::table! {
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Timestamp>,
         opened_at -> Nullable<Timestamp>,
+        unsubscribed_at -> Nullable<Timestamp>,
+        bounced_at -> Nullable<Timestamp>,
+        complained_at -> Nullable<Timestamp>,
     }
 }
 

@@ -4,7 +4,9 @@
 
 use crate::{
     db::{
-        self, DbConnection, member_events,
+        self, DbConnection,
+        engagement::{self, Moment},
+        member_events,
         newsletters::{self as stored, NewNewsletter, NewsletterChanges, StoredNewsletter},
         suppressions, users,
     },
@@ -317,19 +319,27 @@ pub async fn choose(
 pub struct UnsubscribeLink {
     pub user_id: i32,
     pub newsletter: StoredNewsletter,
+    /// The delivery the link came in, whose post's figures count the leave.
+    pub delivery_id: Option<i32>,
 }
 
 /// The member and newsletter a link names; `None` for a forged link or one
 /// whose member or newsletter is gone.
 pub async fn read_link(state: &AppState, token: &str) -> anyhow::Result<Option<UnsubscribeLink>> {
-    let Some((user_id, newsletter_id)) = signed::parse_unsubscribe_token(&state.signing_key, token) else {
+    let Some(claim) = signed::parse_unsubscribe_token(&state.signing_key, token) else {
         return Ok(None);
     };
     db::run(&state.pool, move |conn| {
-        if users::find(conn, user_id)?.is_none() {
+        if users::find(conn, claim.user_id)?.is_none() {
             return Ok(None);
         }
-        Ok(stored::find(conn, newsletter_id)?.map(|newsletter| UnsubscribeLink { user_id, newsletter }))
+        Ok(
+            stored::find(conn, claim.newsletter_id)?.map(|newsletter| UnsubscribeLink {
+                user_id: claim.user_id,
+                newsletter,
+                delivery_id: claim.delivery_id,
+            }),
+        )
     })
     .await
 }
@@ -340,10 +350,13 @@ pub async fn unsubscribe(state: &AppState, token: &str) -> anyhow::Result<Option
     let Some(link) = read_link(state, token).await? else {
         return Ok(None);
     };
-    let (user_id, newsletter) = (link.user_id, link.newsletter.clone());
+    let (user_id, newsletter, delivery_id) = (link.user_id, link.newsletter.clone(), link.delivery_id);
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             if stored::unsubscribe(conn, user_id, Some(newsletter.id))? > 0 {
+                if let Some(delivery_id) = delivery_id {
+                    engagement::record_first(conn, delivery_id, user_id, Moment::Unsubscribed, db::now())?;
+                }
                 member_events::record(
                     conn,
                     user_id,
@@ -368,12 +381,15 @@ pub async fn unsubscribe_from_all(state: &AppState, token: &str) -> anyhow::Resu
     let Some(link) = read_link(state, token).await? else {
         return Ok(false);
     };
-    let user_id = link.user_id;
+    let (user_id, delivery_id) = (link.user_id, link.delivery_id);
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let user =
                 users::find(conn, user_id)?.ok_or_else(|| anyhow::anyhow!("member {user_id} vanished"))?;
             stored::unsubscribe(conn, user_id, None)?;
+            if let Some(delivery_id) = delivery_id {
+                engagement::record_first(conn, delivery_id, user_id, Moment::Unsubscribed, db::now())?;
+            }
             suppressions::add(conn, &user.email, "unsubscribed")?;
             member_events::record(
                 conn,

@@ -93,7 +93,12 @@ impl<'a> Copies<'a> {
         }
         let personal = Personal {
             read_online_url: self.read_online_url(article, recipient.user_id),
-            unsubscribe_token: signed::unsubscribe_token(self.key, recipient.user_id, through.id),
+            unsubscribe_token: signed::unsubscribe_token(
+                self.key,
+                recipient.user_id,
+                through.id,
+                recipient.delivery_id,
+            ),
             delivery_id: recipient.delivery_id,
         };
         self.rendered[&key].message(self.config, self.key, recipient.email, message_id, &personal)

@@ -162,17 +162,24 @@ pub async fn progress(pool: &db::Pool, send_id: i32) -> anyhow::Result<Option<Pr
         let Some(send) = sends::find(conn, send_id)? else {
             return Ok(None);
         };
-        let counts = sends::counts(conn, send_id)?;
+        Ok(Some(Progress::of(conn, send)?))
+    })
+    .await
+}
+
+impl Progress {
+    /// How far `send` has got, counted now.
+    pub(crate) fn of(conn: &mut DbConnection, send: sends::Send) -> anyhow::Result<Self> {
+        let counts = sends::counts(conn, send.id)?;
         let count = |status: DeliveryStatus| counts.get(&status).copied().unwrap_or(0);
-        Ok(Some(Progress {
+        Ok(Self {
             sent: count(DeliveryStatus::Sent),
             failed: count(DeliveryStatus::Failed),
             suppressed: count(DeliveryStatus::Suppressed),
             pending: count(DeliveryStatus::Pending) + count(DeliveryStatus::Sending),
             send,
-        }))
-    })
-    .await
+        })
+    }
 }
 
 /// Re-queues the failed deliveries of a send; returns how many, or `None`

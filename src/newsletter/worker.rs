@@ -26,7 +26,7 @@ use crate::{
     db::{
         self,
         articles::{self, Article},
-        engagement,
+        engagement::{self, Moment},
         mail_queue::{self, Claimed, Queue},
         members,
         newsletters::{self, StoredNewsletter},
@@ -83,6 +83,11 @@ impl OutcomeRow {
             }
             Err(SendFailure::RecipientRejected(e)) => {
                 suppressions::add(conn, &self.to, "hard_bounce")?;
+                if queue == Queue::Deliveries
+                    && let Some(user_id) = engagement::recipient_of(conn, id)?
+                {
+                    engagement::record_first(conn, id, user_id, Moment::Bounced, db::now())?;
+                }
                 mail_queue::mark_failed(conn, queue, id, &e)?
             }
         };

@@ -132,23 +132,50 @@ pub fn parse_feed_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
 }
 
 /// A per-recipient unsubscribe token for one newsletter (for
-/// List-Unsubscribe and the footer).
-pub fn unsubscribe_token(key: &SigningKey, user_id: i32, newsletter_id: i32) -> String {
-    pair_token(key, Purpose::Unsubscribe, user_id, newsletter_id)
+/// List-Unsubscribe and the footer), naming the delivery it came in so the
+/// post's figures count who left from it.
+pub fn unsubscribe_token(
+    key: &SigningKey,
+    user_id: i32,
+    newsletter_id: i32,
+    delivery_id: Option<i32>,
+) -> String {
+    let mut payload = user_id.to_be_bytes().to_vec();
+    payload.extend_from_slice(&newsletter_id.to_be_bytes());
+    if let Some(delivery_id) = delivery_id {
+        payload.extend_from_slice(&delivery_id.to_be_bytes());
+    }
+    key.sign(Purpose::Unsubscribe, &payload)
+}
+
+/// Who an unsubscribe token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsubscribeClaim {
+    pub user_id: i32,
+    pub newsletter_id: i32,
+    /// The delivery it came in (tokens from before tracking name none).
+    pub delivery_id: Option<i32>,
 }
 
 /// The newsletter the migration made of the single list that came before
 /// several: tokens from then name only the member.
 const FIRST_NEWSLETTER: i32 = 1;
 
-/// The (user id, newsletter id) an unsubscribe token was made for.
-pub fn parse_unsubscribe_token(key: &SigningKey, token: &str) -> Option<(i32, i32)> {
+/// Who an unsubscribe token was made for.
+pub fn parse_unsubscribe_token(key: &SigningKey, token: &str) -> Option<UnsubscribeClaim> {
     let payload = key.verify(Purpose::Unsubscribe, token)?;
-    let number = |bytes: &[u8]| Some(i32::from_be_bytes(bytes.try_into().ok()?));
-    match payload.len() {
-        4 => Some((number(&payload)?, FIRST_NEWSLETTER)),
-        _ => parse_pair(&payload),
-    }
+    let number = |at: usize| Some(i32::from_be_bytes(payload.get(at..at + 4)?.try_into().ok()?));
+    let (newsletter_id, delivery_id) = match payload.len() {
+        4 => (FIRST_NEWSLETTER, None),
+        8 => (number(4)?, None),
+        12 => (number(4)?, Some(number(8)?)),
+        _ => return None,
+    };
+    Some(UnsubscribeClaim {
+        user_id: number(0)?,
+        newsletter_id,
+        delivery_id,
+    })
 }
 
 /// A recipient's link to the post they were emailed, as they may read it:
@@ -248,17 +275,28 @@ mod tests {
         let gift = gift_token(&key, 9);
         assert_eq!(parse_gift_token(&key, &gift), Some(9));
         assert_eq!(parse_unsubscribe_token(&key, &gift), None);
-        assert_eq!(parse_gift_token(&key, &unsubscribe_token(&key, 9, 1)), None);
+        assert_eq!(parse_gift_token(&key, &unsubscribe_token(&key, 9, 1, None)), None);
     }
 
     #[test]
     fn an_unsubscribe_token_names_its_newsletter_and_one_from_before_names_the_first() {
         let key = SigningKey::new([7; 32]);
+        let claim = |user_id, newsletter_id, delivery_id| {
+            Some(UnsubscribeClaim {
+                user_id,
+                newsletter_id,
+                delivery_id,
+            })
+        };
         assert_eq!(
-            parse_unsubscribe_token(&key, &unsubscribe_token(&key, 9, 4)),
-            Some((9, 4))
+            parse_unsubscribe_token(&key, &unsubscribe_token(&key, 9, 4, Some(77))),
+            claim(9, 4, Some(77))
+        );
+        assert_eq!(
+            parse_unsubscribe_token(&key, &unsubscribe_token(&key, 9, 4, None)),
+            claim(9, 4, None)
         );
         let before_several = key.sign(Purpose::Unsubscribe, &9i32.to_be_bytes());
-        assert_eq!(parse_unsubscribe_token(&key, &before_several), Some((9, 1)));
+        assert_eq!(parse_unsubscribe_token(&key, &before_several), claim(9, 1, None));
     }
 }

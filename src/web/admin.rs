@@ -14,7 +14,7 @@ use crate::web::error::{ApiResult, ErrorBody, Problem};
 use crate::web::tiers_api::{self, BenefitLines};
 use crate::web::{
     api::{AuthorJson, TagJson},
-    authors_api, media, members_api, newsletters_api, offers_api, tags_api,
+    authors_api, media, members_api, newsletters_api, offers_api, stats_api, tags_api,
 };
 use crate::{
     db::articles::{Article, ArticleFilter},
@@ -64,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         members_api::list_labels, members_api::create_label, members_api::patch_label, members_api::delete_label,
         newsletters_api::list_newsletters, newsletters_api::create_newsletter, newsletters_api::get_newsletter, newsletters_api::patch_newsletter,
         tags_api::list_tags, tags_api::rename_tag,
+        stats_api::article_stats,
         authors_api::list_authors, authors_api::get_author, authors_api::patch_author,
         media::upload_with_key,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
@@ -863,7 +864,7 @@ async fn test_email(
 
 /// Delivery progress of an emailed article.
 #[derive(Serialize, ToSchema)]
-struct SendJson {
+pub(crate) struct SendJson {
     id: i32,
     article_id: i32,
     segment: String,

@@ -29,6 +29,7 @@ mod sharing;
 pub mod site;
 mod site_settings;
 pub mod startup;
+mod stats_api;
 mod tags_api;
 mod tiers_api;
 mod tracking;
@@ -84,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(members_api::configure)
             .configure(newsletters_api::configure)
             .configure(tags_api::configure)
+            .configure(stats_api::configure)
             .configure(authors_api::configure)
             .default_service(web::to(not_found)),
     )

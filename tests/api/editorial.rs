@@ -598,6 +598,7 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("post", "/admin/api/articles/{id}/publish"),
         ("post", "/admin/api/articles/{id}/email"),
         ("post", "/admin/api/articles/{id}/test-email"),
+        ("get", "/admin/api/articles/{id}/stats"),
         ("get", "/admin/api/tags"),
         ("patch", "/admin/api/tags/{id}"),
         ("post", "/admin/api/articles/{id}/unpublish"),

@@ -172,3 +172,56 @@ async fn a_lapsed_subscribers_private_feed_and_an_authors_key_never_carry_the_pa
         assert!(!response.text().await.unwrap().contains(PAID_MARKER));
     }
 }
+
+#[tokio::test]
+async fn a_posts_stats_and_its_tracked_links_carry_no_part_of_the_body() {
+    let sink = crate::smtp::SmtpSink::start().await;
+    let app = crate::email::app_sending_to(&sink, &[("BROADSHEET_TRACK_OPENS", "true")]).await;
+    let readers = app.add_verified_members("reader", 2).await;
+    let paying = app.user_id(&readers[0]).await;
+    app.add_subscription(paying, "active", 30).await;
+    let editor = app.editor_key().await;
+    let response = app
+        .post_article(
+            &editor,
+            serde_json::json!({"title": "Paid with links", "visibility": "paid", "publish": true, "email": "all",
+                "markdown": format!("See [the intro](https://elsewhere.example.org/intro).\n\n<!-- paywall -->\n\nThe {PAID_MARKER} part, [more](/archive).")}),
+        )
+        .await;
+    let article: serde_json::Value = response.json().await.unwrap();
+    crate::email::wait_until_finished(&app, &editor, &article["send_id"]).await;
+    let path = format!("/admin/api/articles/{}/stats", article["id"]);
+    let stats = app.admin(reqwest::Method::GET, Some(&editor), &path, None).await;
+    assert_eq!(stats.status(), StatusCode::OK);
+    assert!(
+        !stats.text().await.unwrap().contains(PAID_MARKER),
+        "stats are counts"
+    );
+    // Every tracked link and pixel the free reader got, followed.
+    let free_copy = sink
+        .newsletters()
+        .into_iter()
+        .find(|m| m.to[0] == readers[1])
+        .unwrap();
+    let (_, html) = crate::smtp::Parsed::bodies(&free_copy);
+    assert!(!html.contains(PAID_MARKER));
+    for quoted in html
+        .split('"')
+        .filter(|s| s.starts_with("http://127.0.0.1:8080/"))
+    {
+        let path = quoted
+            .trim_start_matches("http://127.0.0.1:8080")
+            .replace("&amp;", "&");
+        let response = app.get_with(&new_client(), &path).await;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains(PAID_MARKER) && !location.contains(PAID_MARKER),
+            "{path}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::{
-    email::{app_sending_to, wait_until_finished},
+    email::{app_sending_to, unsubscribe_path, wait_until_finished},
     helpers::{TestApp, new_client},
     smtp::{Parsed, SmtpSink},
 };
@@ -271,4 +271,112 @@ async fn a_test_send_is_not_tracked() {
     assert!(html.contains("https://elsewhere.example.org/report"), "{html}");
     assert!(!html.contains("/r/") && !html.contains("/o/"), "{html}");
     assert!(message.header("X-Broadsheet-Delivery").is_none());
+}
+
+#[tokio::test]
+async fn a_posts_stats_count_delivery_bounces_unsubscribes_opens_and_clicks_per_link() {
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[("BROADSHEET_TRACK_OPENS", "true")]).await;
+    let readers = app.add_verified_members("reader", 4).await;
+    sink.reject(&readers[3]);
+    let article = publish_with_links(&app).await;
+    let key = app.editor_key().await;
+
+    let message_to = |n: usize| {
+        sink.newsletters()
+            .into_iter()
+            .find(|m| m.to[0] == readers[n])
+            .expect("a copy")
+    };
+    let client = new_client();
+    let tracked = |n: usize| {
+        let (_, html) = message_to(n).bodies();
+        let links = hrefs(&html);
+        let pick = |wanted: &dyn Fn(&String) -> bool| links.iter().find(|l| wanted(l)).cloned().unwrap();
+        let external = pick(&|l| l.starts_with(&format!("{PUBLIC}/r/")));
+        let on_site = pick(&|l| l.contains("bs_click="));
+        let pixel = html
+            .split("src=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .find(|src| src.starts_with(&format!("{PUBLIC}/o/")))
+            .unwrap()
+            .to_owned();
+        (external, on_site, pixel)
+    };
+    // Reader 0 opens, follows both links, the outside one twice; reader 1
+    // follows the outside link; reader 2 leaves through the email's link.
+    let (external, on_site, pixel) = tracked(0);
+    for path in [&pixel, &external, &external, &on_site] {
+        app.get_with(&client, local(path)).await;
+    }
+    let (external, _, _) = tracked(1);
+    app.get_with(&client, local(&external)).await;
+    let response = client
+        .post(app.url(&unsubscribe_path(&message_to(2))))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let path = format!("/admin/api/articles/{}/stats", article["id"]);
+    let response = app.admin(reqwest::Method::GET, Some(&key), &path, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let stats: Value = response.json().await.unwrap();
+    let email = &stats["email"];
+    assert_eq!(stats["article_id"], article["id"]);
+    assert_eq!(email["recipients"], 4, "{stats}");
+    assert_eq!(email["delivered"], 3, "{stats}");
+    assert_eq!(email["failed"], 1, "{stats}");
+    assert_eq!(email["bounced"], 1, "the server refused reader 3: {stats}");
+    assert_eq!(email["complained"], 0);
+    assert_eq!(email["unsubscribed"], 1, "{stats}");
+    assert_eq!(email["opened"], 1, "{stats}");
+    assert_eq!(email["clicked"], 2, "two recipients clicked: {stats}");
+    assert!((email["click_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(
+        email["links"],
+        json!([
+            {"url": ELSEWHERE, "clicked": 2, "click_rate": 2.0 / 3.0},
+            {"url": format!("{PUBLIC}/archive#2026"), "clicked": 1, "click_rate": 1.0 / 3.0},
+        ]),
+        "{stats}"
+    );
+    assert_eq!(email["send"]["status"], "finished");
+
+    // A draft was never emailed; an author sees only their own posts'.
+    let draft = app
+        .post_article(
+            &key,
+            json!({"title": "Draft", "markdown": "x", "visibility": "public"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let path = format!("/admin/api/articles/{}/stats", draft["id"]);
+    let stats: Value = app
+        .admin(reqwest::Method::GET, Some(&key), &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["email"], Value::Null);
+    let author = app.author_key().await;
+    let path = format!("/admin/api/articles/{}/stats", article["id"]);
+    let response = app.admin(reqwest::Method::GET, Some(&author), &path, None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app
+        .admin(
+            reqwest::Method::GET,
+            Some(&key),
+            "/admin/api/articles/999999/stats",
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app.admin(reqwest::Method::GET, None, &path, None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }

@@ -2,7 +2,11 @@
 -- once per send under `link_key` (the first 8 bytes of its URL's SHA-256,
 -- hex), which each recipient's signed click token names; the redirect
 -- goes only to the URL stored here. A click is kept once per delivery and
--- link (the first); an open is the delivery's `opened_at` (the first).
+-- link (the first). A delivery keeps the first time its recipient opened
+-- it (`opened_at`, when open tracking is on), left the newsletter through
+-- its unsubscribe link (`unsubscribed_at`), or was reported bounced or as
+-- spam (`bounced_at`, `complained_at`: by the SMTP server on the spot or a
+-- provider later).
 CREATE TABLE send_links (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     send_id INTEGER NOT NULL REFERENCES sends(id) ON DELETE CASCADE,
@@ -20,3 +24,6 @@ CREATE TABLE link_clicks (
 CREATE INDEX link_clicks_by_link ON link_clicks (link_id);
 
 ALTER TABLE deliveries ADD COLUMN opened_at TIMESTAMP;
+ALTER TABLE deliveries ADD COLUMN unsubscribed_at TIMESTAMP;
+ALTER TABLE deliveries ADD COLUMN bounced_at TIMESTAMP;
+ALTER TABLE deliveries ADD COLUMN complained_at TIMESTAMP;
