@@ -27,7 +27,7 @@ use crate::{
     web::{
         csrf::CsrfForm,
         extract::SiteStaff,
-        views::{AdminEditPage, AdminListPage, AdminRow, SendView},
+        views::{AdminEditPage, AdminListPage, AdminRow, EmailStatsView, SendView},
     },
 };
 
@@ -258,6 +258,7 @@ async fn editor_page(
         status: article.map(|a| a.row.status.to_string()),
         url: article.map(Article::path),
         send: None,
+        email_stats: None,
         error: None,
         title: form.title.clone(),
         markdown: form.markdown.clone(),
@@ -437,16 +438,18 @@ async fn edit_form(
         Some(&article),
     )
     .await;
-    if let Some(send_id) = newsletter::send_of_article(&state.pool, article.row.id).await?
-        && let Some(progress) = newsletter::progress(&state.pool, send_id).await?
+    if let Some(stats) = newsletter::engagement::article_stats(&state, actor, article.row.id).await?
+        && let Some(email) = stats.email
     {
+        let progress = &email.progress;
         page.send = Some(SendView {
             total: progress.send.total,
             sent: progress.sent,
             failed: progress.failed,
             pending: progress.pending,
-            status: progress.send.status,
+            status: progress.send.status.clone(),
         });
+        page.email_stats = Some(EmailStatsView::new(&email));
     }
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }

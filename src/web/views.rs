@@ -9,7 +9,7 @@ use crate::domain::settings::Publication;
 /// Versioned so browsers may cache it for a year; bump with the file.
 use crate::domain::settings::WelcomeEmail;
 
-pub const STYLESHEET_URL: &str = "/static/style.v5.css";
+pub const STYLESHEET_URL: &str = "/static/style.v6.css";
 pub const STYLESHEET: &str = include_str!("../../static/style.css");
 pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v2.js";
 pub const ADMIN_SCRIPT: &str = include_str!("../../static/admin.js");
@@ -621,6 +621,66 @@ pub struct SendView {
     pub status: String,
 }
 
+/// What a post's email did, as the editor shows it under the post.
+pub struct EmailStatsView {
+    pub recipients: i32,
+    pub delivered: i64,
+    pub failed: i64,
+    pub bounced: i64,
+    pub complained: i64,
+    pub unsubscribed: i64,
+    /// "12 (40.0%)"; `None` while opens are not counted.
+    pub opened: Option<String>,
+    /// "2 (66.7%)".
+    pub clicked: String,
+    pub links: Vec<LinkStatsView>,
+}
+
+/// A tracked link's row: its address, readers who followed it, and their
+/// share of those delivered (a `<meter>`, readable without CSS or JS).
+pub struct LinkStatsView {
+    pub url: String,
+    pub clicked: i64,
+    /// 0 to 100, one decimal.
+    pub percent: f64,
+}
+
+impl EmailStatsView {
+    pub fn new(stats: &crate::newsletter::engagement::EmailStats) -> Self {
+        let delivered = stats.progress.sent;
+        let e = &stats.engagement;
+        let with_share = |n: i64| format!("{n} ({:.1}%)", percent(n, delivered));
+        Self {
+            recipients: stats.progress.send.total,
+            delivered,
+            failed: stats.progress.failed,
+            bounced: e.bounced,
+            complained: e.complained,
+            unsubscribed: e.unsubscribed,
+            opened: stats.opens_tracked.then(|| with_share(e.opened)),
+            clicked: with_share(e.clicked),
+            links: stats
+                .links
+                .iter()
+                .map(|link| LinkStatsView {
+                    url: link.url.clone(),
+                    clicked: link.clicked,
+                    percent: percent(link.clicked, delivered),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `part` of `whole` in percent, one decimal; 0 for no whole.
+fn percent(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 1000.0 / whole as f64).round() / 10.0
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pages/admin_edit.html")]
 pub struct AdminEditPage {
@@ -632,6 +692,7 @@ pub struct AdminEditPage {
     pub status: Option<String>,
     pub url: Option<String>,
     pub send: Option<SendView>,
+    pub email_stats: Option<EmailStatsView>,
     pub error: Option<String>,
     pub title: String,
     pub markdown: String,

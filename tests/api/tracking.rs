@@ -346,6 +346,30 @@ async fn a_posts_stats_count_delivery_bounces_unsubscribes_opens_and_clicks_per_
     );
     assert_eq!(email["send"]["status"], "finished");
 
+    // The editor shows the same figures under the post.
+    let (editor, editor_id) = app.member("boss@example.com").await;
+    app.set_role(editor_id, broadsheet::domain::role::Role::Editor)
+        .await;
+    let (status, page) = app
+        .get_text(&editor, &format!("/admin/articles/{}", article["id"]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let figures = page
+        .split("id=\"email-stats\"")
+        .nth(1)
+        .expect("the figures section");
+    for shown in [
+        "<dt>Delivered</dt><dd>3 of 4</dd>",
+        "<dt>Opened</dt><dd>1 (33.3%)</dd>",
+        "<dt>Clicked</dt><dd>2 (66.7%)</dd>",
+        "<dt>Unsubscribed</dt><dd>1</dd>",
+        "<dt>Bounced</dt><dd>1</dd>",
+        r#"<meter min="0" max="100" value="66.7">"#,
+        r#"<meter min="0" max="100" value="33.3">"#,
+    ] {
+        assert!(figures.contains(shown), "{shown} in {figures}");
+    }
+
     // A draft was never emailed; an author sees only their own posts'.
     let draft = app
         .post_article(
