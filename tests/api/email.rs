@@ -397,13 +397,7 @@ async fn one_click_unsubscribe_with_no_cookie_leaves_the_newsletter_before_the_n
         "GET only asks"
     );
     let subscriptions_before = app.count_rows("newsletter_subscriptions").await;
-    let response = new_client()
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click_unsubscribe(&app, path).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         app.count_rows("newsletter_subscriptions").await,
@@ -440,6 +434,18 @@ async fn one_click_unsubscribe_with_no_cookie_leaves_the_newsletter_before_the_n
 }
 
 /// The site path of a newsletter's `List-Unsubscribe` link.
+/// The RFC 8058 one-click POST a mail client sends to a List-Unsubscribe
+/// address, with no cookie.
+pub(crate) async fn one_click_unsubscribe(app: &TestApp, path: &str) -> reqwest::Response {
+    new_client()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap()
+}
+
 pub(crate) fn unsubscribe_path(message: &crate::smtp::Received) -> String {
     let header = message.header("List-Unsubscribe").expect("List-Unsubscribe");
     header[1..header.find('>').expect("<url>")]

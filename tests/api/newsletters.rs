@@ -112,13 +112,7 @@ async fn a_post_through_one_newsletter_reaches_only_its_subscribers_and_one_clic
         page.contains("Leave The Weekly?") && page.contains("Leave all newsletters"),
         "{page}"
     );
-    let response = new_client()
-        .post(app.url(&path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = crate::email::one_click_unsubscribe(&app, &path).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let id = app.user_id(&members[0]).await;

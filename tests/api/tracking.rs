@@ -6,7 +6,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::{
-    email::{app_sending_to, unsubscribe_path, wait_until_finished},
+    email::{app_sending_to, one_click_unsubscribe, unsubscribe_path, wait_until_finished},
     helpers::{TestApp, new_client},
     smtp::{Parsed, SmtpSink},
 };
@@ -40,6 +40,15 @@ fn hrefs(html: &str) -> Vec<String> {
         .filter_map(|rest| rest.split('"').next())
         .map(|href| href.replace("&amp;", "&"))
         .collect()
+}
+
+/// The open pixel's address in an HTML part.
+fn pixel(html: &str) -> Option<String> {
+    html.split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|src| src.starts_with(&format!("{PUBLIC}/o/")))
+        .map(str::to_owned)
 }
 
 /// The path and query of one of our absolute links, to ask the test server.
@@ -202,13 +211,7 @@ async fn with_clicks_off_links_stay_as_written_and_with_opens_on_the_pixel_count
         "{html}"
     );
     assert!(!html.contains("bs_click="));
-    let pixel = html
-        .split("src=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .find(|src| src.starts_with(&format!("{PUBLIC}/o/")))
-        .expect("an open pixel")
-        .to_owned();
+    let pixel = pixel(&html).expect("an open pixel");
     assert!(pixel.ends_with(".gif"));
 
     async fn opened_at(app: &TestApp) -> Vec<Option<time::PrimitiveDateTime>> {
@@ -295,14 +298,7 @@ async fn a_posts_stats_count_delivery_bounces_unsubscribes_opens_and_clicks_per_
         let pick = |wanted: &dyn Fn(&String) -> bool| links.iter().find(|l| wanted(l)).cloned().unwrap();
         let external = pick(&|l| l.starts_with(&format!("{PUBLIC}/r/")));
         let on_site = pick(&|l| l.contains("bs_click="));
-        let pixel = html
-            .split("src=\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .find(|src| src.starts_with(&format!("{PUBLIC}/o/")))
-            .unwrap()
-            .to_owned();
-        (external, on_site, pixel)
+        (external, on_site, pixel(&html).unwrap())
     };
     // Reader 0 opens, follows both links, the outside one twice; reader 1
     // follows the outside link; reader 2 leaves through the email's link.
@@ -312,13 +308,7 @@ async fn a_posts_stats_count_delivery_bounces_unsubscribes_opens_and_clicks_per_
     }
     let (external, _, _) = tracked(1);
     app.get_with(&client, local(&external)).await;
-    let response = client
-        .post(app.url(&unsubscribe_path(&message_to(2))))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
+    let response = one_click_unsubscribe(&app, &unsubscribe_path(&message_to(2))).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let path = format!("/admin/api/articles/{}/stats", article["id"]);
