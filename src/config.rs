@@ -124,6 +124,12 @@ settings! {
             "newsletter links go through `/r/{token}` (links to this site keep their address and carry `?bs_click=`), so each recipient's first click on each link is counted";
         track_opens: bool = false, "BROADSHEET_TRACK_OPENS", "`false`", parse_bool,
             "a 1×1 image per newsletter counts each recipient's first open; approximate, since mail privacy proxies (Apple Mail) load every image and many clients load none";
+        mailgun_webhook_signing_key: Option<SecretString> = None, "MAILGUN_WEBHOOK_SIGNING_KEY", "unset (Mailgun webhooks refused)", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "Mailgun's webhook signing key: `POST /webhooks/email/mailgun` checks each event's HMAC with it";
+        postmark_webhook_token: Option<SecretString> = None, "POSTMARK_WEBHOOK_TOKEN", "unset (Postmark webhooks refused)", |raw| Ok(non_empty(raw).map(SecretString::from)),
+            "the secret in Postmark's webhook URL: the basic-auth password, or the last path segment of `/webhooks/email/postmark/{token}`";
+        soft_bounce_limit: u32 = 3, "BROADSHEET_SOFT_BOUNCE_LIMIT", "`3`", |raw| parse_in(raw, 1..=100),
+            "soft bounces in a row (no delivery reported in between) after which a provider's reports suppress the address";
     }
     "Media" {
         media_max_bytes: usize = 10 * 1024 * 1024, "BROADSHEET_MEDIA_MAX_BYTES", "`10485760` (10 MB)", |raw| parse_in(raw, 1024..=200 * 1024 * 1024),

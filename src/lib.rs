@@ -18,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod feedback;
 pub mod gift_subscriptions;
 pub mod gifts;
 pub mod mail;

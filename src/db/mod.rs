@@ -7,6 +7,7 @@ pub mod articles;
 pub mod authors;
 pub mod billing;
 mod connection;
+pub mod email_events;
 pub mod engagement;
 pub mod gift_subscriptions;
 pub mod gifts;

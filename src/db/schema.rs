@@ -353,6 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     send_links,
     link_clicks,
+    email_events,
     outbox,
     suppressions,
     stripe_events,
@@ -507,6 +508,21 @@ diesel::table! {
         send_id -> Integer,
         link_key -> Text,
         url -> Text,
+    }
+}
+
+diesel::table! {
+    email_events (id) {
+        id -> Integer,
+        provider -> Text,
+        provider_event_id -> Text,
+        kind -> Text,
+        email -> Text,
+        delivery_id -> Nullable<Integer>,
+        user_id -> Nullable<Integer>,
+        detail -> Text,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
     }
 }
 

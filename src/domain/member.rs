@@ -77,6 +77,9 @@ text_enum! {
         SignInLinkSent => "sign_in_link_sent",
         /// Detail `free` or `paid`: each is sent once.
         WelcomeSent => "welcome_sent",
+        /// A mail provider reported a bounce or a spam complaint; the
+        /// detail says which and what it said.
+        EmailFeedback => "email_feedback",
     }
 }
 

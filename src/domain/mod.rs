@@ -8,6 +8,7 @@ pub mod author;
 pub mod delivery;
 pub mod editorial;
 pub mod email;
+pub mod feedback;
 pub mod gift_subscription;
 pub mod markdown;
 pub mod media;

@@ -79,6 +79,25 @@ impl Header for DeliveryHeader {
     }
 }
 
+/// `X-PM-Metadata-broadsheet-delivery: 1234`: Postmark echoes metadata
+/// headers back in its bounce webhooks (other providers ignore it).
+#[derive(Clone)]
+struct PostmarkDeliveryMetadata(i32);
+
+impl Header for PostmarkDeliveryMetadata {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-PM-Metadata-broadsheet-delivery")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.trim().parse()?))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.to_string())
+    }
+}
+
 /// Stand-ins for each recipient's own links while a copy is shared: valid
 /// URLs (the inliner parses the document), on a reserved domain, replaced
 /// before anything is sent.
@@ -311,7 +330,9 @@ impl RenderedIssue {
             .header(ListUnsubscribe(format!("<{unsubscribe_url}>, <{mailto}>")))
             .header(ListUnsubscribePost);
         if let Some(id) = personal.delivery_id {
-            builder = builder.header(DeliveryHeader(id));
+            builder = builder
+                .header(DeliveryHeader(id))
+                .header(PostmarkDeliveryMetadata(id));
         }
         Ok(builder.multipart(MultiPart::alternative_plain_html(text, html))?)
     }

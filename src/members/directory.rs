@@ -351,6 +351,7 @@ pub fn timeline(data: &PersonalData, now: PrimitiveDateTime) -> Vec<ActivityEntr
             Ok(MemberEventKind::AddedByStaff) => "Added by an editor".to_owned(),
             Ok(MemberEventKind::SignInLinkSent) => "Sent a sign-in link".to_owned(),
             Ok(MemberEventKind::WelcomeSent) => format!("Sent the {} welcome email", event.detail),
+            Ok(MemberEventKind::EmailFeedback) => event.detail.clone(),
             Err(_) => event.kind.clone(),
         };
         add(event.at, &event.kind, summary);

@@ -275,7 +275,7 @@ struct EmailStatsJson {
     /// Queued or being sent.
     pending: i64,
     /// Why nothing is sent to the address, if nothing is
-    /// (`unsubscribed`, `hard_bounce`, `complaint`, `manual`).
+    /// (`unsubscribed`, `hard_bounce`, `soft_bounces`, `complaint`, `manual`).
     suppressed_because: Option<String>,
 }
 

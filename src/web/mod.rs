@@ -11,6 +11,7 @@ mod data_rights;
 mod editor;
 pub mod error;
 pub mod extract;
+mod feedback;
 mod feeds;
 mod gift_subscriptions;
 mod idempotency;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }))
     .configure(ops::configure)
     .configure(billing::configure_webhook)
+    .configure(feedback::configure)
     .configure(media::configure_uploads)
     .service(
         web::scope("/admin/api")

@@ -13,6 +13,7 @@ mod data_rights;
 mod editorial;
 mod email;
 mod email_controls;
+mod feedback;
 mod feeds;
 mod gift_subscriptions;
 mod gifts;

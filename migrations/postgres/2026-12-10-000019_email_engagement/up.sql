@@ -27,3 +27,28 @@ ALTER TABLE deliveries ADD COLUMN opened_at TIMESTAMP;
 ALTER TABLE deliveries ADD COLUMN unsubscribed_at TIMESTAMP;
 ALTER TABLE deliveries ADD COLUMN bounced_at TIMESTAMP;
 ALTER TABLE deliveries ADD COLUMN complained_at TIMESTAMP;
+
+-- What mail providers reported about a message after it left (bounces,
+-- spam complaints, deliveries), each kept once by the provider's event id
+-- so a webhook delivered twice changes nothing. `delivery_id` when the
+-- event names one of our messages; the member's timeline shows them.
+CREATE TABLE email_events (
+    id SERIAL PRIMARY KEY,
+    provider TEXT NOT NULL,
+    provider_event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    email TEXT NOT NULL,
+    delivery_id INTEGER REFERENCES deliveries(id) ON DELETE SET NULL,
+    user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    detail TEXT NOT NULL,
+    occurred_at TIMESTAMP NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    UNIQUE (provider, provider_event_id)
+);
+CREATE INDEX email_events_by_email ON email_events (email, occurred_at);
+
+-- A run of soft bounces reported by a provider suppresses an address too
+-- (`soft_bounces`).
+ALTER TABLE suppressions DROP CONSTRAINT suppressions_reason_check;
+ALTER TABLE suppressions ADD CONSTRAINT suppressions_reason_check
+    CHECK (reason IN ('unsubscribed', 'hard_bounce', 'soft_bounces', 'complaint', 'manual'));

@@ -1,0 +1,364 @@
+//! Bounces and complaints reported by mail providers after a message left:
+//! real payload formats from each provider's documentation, signed or
+//! authenticated as the provider does; a refused report changes nothing.
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::{
+    email::{app_sending_to, wait_until_finished},
+    helpers::{TestApp, new_client},
+    smtp::{Parsed, SmtpSink},
+};
+
+const MAILGUN_KEY: &str = "key-7f3a9c0d5e1b2a4c6d8e0f1a3b5c7d9e";
+const POSTMARK_TOKEN: &str = "pm-webhook-3b5c7d9e1f";
+
+async fn app_with_providers(sink: &SmtpSink, extra: &[(&'static str, &str)]) -> TestApp {
+    let mut settings = vec![
+        ("MAILGUN_WEBHOOK_SIGNING_KEY", MAILGUN_KEY),
+        ("POSTMARK_WEBHOOK_TOKEN", POSTMARK_TOKEN),
+    ];
+    settings.extend_from_slice(extra);
+    app_sending_to(sink, &settings).await
+}
+
+/// Publishes a post emailed to everyone and waits for the send.
+async fn send_post(app: &TestApp, key: &str, title: &str) -> Value {
+    let response = app
+        .post_article(
+            key,
+            json!({"title": title, "markdown": "Hello.", "visibility": "public", "publish": true, "email": "all"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let article: Value = response.json().await.unwrap();
+    wait_until_finished(app, key, &article["send_id"]).await;
+    article
+}
+
+/// The Message-ID of the newsletter `to` got, as Mailgun reports it
+/// (without angle brackets).
+fn message_id_to(sink: &SmtpSink, to: &str, title: &str) -> String {
+    let message = sink
+        .newsletters()
+        .into_iter()
+        .find(|m| m.to[0] == to && m.header("Subject").as_deref() == Some(title))
+        .expect("the newsletter");
+    let id = message.header("Message-ID").unwrap();
+    id.trim_matches(|c| c == '<' || c == '>').to_owned()
+}
+
+/// A Mailgun webhook body (the documentation's `failed` example), signed
+/// with `key` at `timestamp`.
+fn mailgun_event(key: &str, timestamp: i64, event: Value) -> Value {
+    let timestamp = timestamp.to_string();
+    let token = "e0b5477167110d68991efc6b9f89f0a11066af27834600e123";
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(token.as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    json!({
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+        "event-data": event,
+    })
+}
+
+fn mailgun_failure(id: &str, recipient: &str, message_id: &str, severity: &str) -> Value {
+    json!({
+        "id": id,
+        "timestamp": now() as f64 + 0.375624,
+        "log-level": "error",
+        "event": "failed",
+        "severity": severity,
+        "reason": "bounce",
+        "delivery-status": {"attempt-no": 1, "message": "No such user", "code": 550,
+                            "description": "", "session-seconds": 0.4},
+        "flags": {"is-routed": false, "is-authenticated": true, "is-system-test": false, "is-test-mode": false},
+        "envelope": {"sender": "newsletter@localhost", "transport": "smtp", "targets": recipient},
+        "message": {"headers": {"to": recipient, "message-id": message_id,
+                                "from": "Broadsheet <newsletter@localhost>", "subject": "Issue"},
+                    "attachments": [], "size": 2048},
+        "recipient": recipient,
+        "recipient-domain": "example.com",
+        "campaigns": [], "tags": [], "user-variables": {},
+    })
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+async fn post_json(app: &TestApp, path: &str, body: &Value) -> (StatusCode, Value) {
+    let response = new_client().post(app.url(path)).json(body).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn suppressed(app: &TestApp) -> Vec<(String, String)> {
+    app.db(|conn| {
+        use broadsheet::db::schema::suppressions;
+        use diesel::prelude::*;
+        Ok(suppressions::table
+            .order(suppressions::email)
+            .select((suppressions::email, suppressions::reason))
+            .load(conn)?)
+    })
+    .await
+}
+
+async fn email_stats(app: &TestApp, key: &str, article: &Value) -> Value {
+    let path = format!("/admin/api/articles/{}/stats", article["id"]);
+    let stats: Value = app
+        .admin(Method::GET, Some(key), &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    stats["email"].clone()
+}
+
+#[tokio::test]
+async fn a_mailgun_hard_bounce_suppresses_the_address_once_marks_the_delivery_and_the_next_send_skips_it() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_providers(&sink, &[]).await;
+    let readers = app.add_verified_members("reader", 2).await;
+    let key = app.editor_key().await;
+    let first = send_post(&app, &key, "First").await;
+    let message_id = message_id_to(&sink, &readers[0], "First");
+
+    let body = mailgun_event(
+        MAILGUN_KEY,
+        now(),
+        mailgun_failure("G9Bn5sl1TC6nu79C8C0bwg", &readers[0], &message_id, "permanent"),
+    );
+    let (status, answer) = post_json(&app, "/webhooks/email/mailgun", &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["new_events"], 1);
+    let (status, answer) = post_json(&app, "/webhooks/email/mailgun", &body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["new_events"], 0, "Mailgun retrying changes nothing");
+    assert_eq!(app.count_rows("email_events").await, 1);
+
+    assert_eq!(
+        suppressed(&app).await,
+        vec![(readers[0].clone(), "hard_bounce".to_owned())]
+    );
+    let stats = email_stats(&app, &key, &first).await;
+    assert_eq!(stats["bounced"], 1, "{stats}");
+    assert_eq!(stats["delivered"], 2, "the server had taken it");
+
+    let id = app.user_id(&readers[0]).await;
+    let activity: Value = app
+        .admin(
+            Method::GET,
+            Some(&key),
+            &format!("/admin/api/members/{id}/activity"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let summaries: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["summary"].as_str())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.starts_with("Hard bounce reported by mailgun; emails stopped: 550 No such user")),
+        "{summaries:?}"
+    );
+
+    send_post(&app, &key, "Second").await;
+    let second: Vec<String> = sink
+        .newsletters()
+        .into_iter()
+        .filter(|m| m.header("Subject").as_deref() == Some("Second"))
+        .map(|m| m.to[0].clone())
+        .collect();
+    assert_eq!(second, vec![readers[1].clone()], "the bounced address is skipped");
+}
+
+#[tokio::test]
+async fn a_mailgun_event_with_a_wrong_signature_an_old_timestamp_or_none_is_refused_and_changes_nothing() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_providers(&sink, &[]).await;
+    let readers = app.add_verified_members("reader", 1).await;
+    let key = app.editor_key().await;
+    send_post(&app, &key, "First").await;
+    let message_id = message_id_to(&sink, &readers[0], "First");
+    let event = mailgun_failure("ev-1", &readers[0], &message_id, "permanent");
+
+    let wrong_key = mailgun_event("key-not-ours", now(), event.clone());
+    let stale = mailgun_event(MAILGUN_KEY, now() - 20 * 60, event.clone());
+    let mut tampered = mailgun_event(MAILGUN_KEY, now(), event.clone());
+    tampered["event-data"]["recipient"] = json!("someone-else@example.com");
+    tampered["signature"]["timestamp"] = json!((now() + 1).to_string());
+    let unsigned = json!({"event-data": event});
+    for (what, body) in [
+        ("wrong key", wrong_key),
+        ("20 minutes old", stale),
+        ("timestamp changed", tampered),
+        ("no signature", unsigned),
+    ] {
+        let (status, answer) = post_json(&app, "/webhooks/email/mailgun", &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Authentication failed"),
+            "{what}: {answer}"
+        );
+    }
+    let response = new_client()
+        .post(app.url("/webhooks/email/mailgun"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "unreadable and unsigned"
+    );
+    assert_eq!(app.count_rows("email_events").await, 0);
+    assert!(suppressed(&app).await.is_empty());
+
+    // A server that was not given the key takes nothing.
+    let other = app_sending_to(&sink, &[]).await;
+    let body = mailgun_event(MAILGUN_KEY, now(), event);
+    let (status, answer) = post_json(&other, "/webhooks/email/mailgun", &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, _) = post_json(&other, "/webhooks/email/nosuchprovider", &body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn soft_bounces_suppress_an_address_only_after_the_limit_in_a_row() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_providers(&sink, &[("BROADSHEET_SOFT_BOUNCE_LIMIT", "2")]).await;
+    let readers = app.add_verified_members("reader", 1).await;
+    let key = app.editor_key().await;
+    send_post(&app, &key, "First").await;
+    let message_id = message_id_to(&sink, &readers[0], "First");
+    let post = |id: &str, event: Value| {
+        let mut event = event;
+        event["id"] = json!(id);
+        mailgun_event(MAILGUN_KEY, now(), event)
+    };
+    let soft = mailgun_failure("x", &readers[0], &message_id, "temporary");
+    let mut delivered = soft.clone();
+    delivered["event"] = json!("delivered");
+    delivered["timestamp"] = json!(now() as f64 + 5.0);
+    let mut later_soft = soft.clone();
+    later_soft["timestamp"] = json!(now() as f64 + 10.0);
+
+    for (id, event) in [("soft-1", soft.clone()), ("delivered-1", delivered)] {
+        let (status, answer) = post_json(&app, "/webhooks/email/mailgun", &post(id, event)).await;
+        assert_eq!(status, StatusCode::OK, "{id}: {answer}");
+    }
+    let (status, _) = post_json(
+        &app,
+        "/webhooks/email/mailgun",
+        &post("soft-2", later_soft.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        suppressed(&app).await.is_empty(),
+        "a delivery in between ended the first run"
+    );
+    let (status, answer) = post_json(&app, "/webhooks/email/mailgun", &post("soft-3", later_soft)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        suppressed(&app).await,
+        vec![(readers[0].clone(), "soft_bounces".to_owned())]
+    );
+}
+
+/// Postmark's documented SpamComplaint webhook, for `email`, naming
+/// `delivery` in its metadata as our `X-PM-Metadata-` header asks.
+fn postmark_complaint(email: &str, delivery: &str) -> Value {
+    json!({
+        "RecordType": "SpamComplaint", "MessageStream": "outbound", "ID": 4323372036854775807u64,
+        "Type": "SpamComplaint", "TypeCode": 512, "Name": "Spam complaint", "Tag": "",
+        "MessageID": "00000000-0000-0000-0000-000000000000",
+        "Metadata": {"broadsheet-delivery": delivery},
+        "ServerID": 1234, "Description": "", "Details": "Test spam complaint details",
+        "Email": email, "From": "newsletter@localhost", "BouncedAt": "2026-12-06T16:33:54.9070259Z",
+        "DumpAvailable": true, "Inactive": true, "CanActivate": false, "Subject": "First", "Content": ""
+    })
+}
+
+#[tokio::test]
+async fn a_postmark_spam_complaint_with_the_url_token_suppresses_the_address_and_a_wrong_token_does_nothing()
+{
+    let sink = SmtpSink::start().await;
+    let app = app_with_providers(&sink, &[]).await;
+    let readers = app.add_verified_members("reader", 2).await;
+    let key = app.editor_key().await;
+    let first = send_post(&app, &key, "First").await;
+    let delivery = sink
+        .newsletters()
+        .into_iter()
+        .find(|m| m.to[0] == readers[0])
+        .and_then(|m| m.header("X-PM-Metadata-broadsheet-delivery"))
+        .expect("the metadata header Postmark echoes back");
+
+    let complaint = postmark_complaint(&readers[0], &delivery);
+    for path in [
+        "/webhooks/email/postmark/not-the-token".to_owned(),
+        "/webhooks/email/postmark".to_owned(),
+    ] {
+        let (status, answer) = post_json(&app, &path, &complaint).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {answer}");
+    }
+    assert_eq!(app.count_rows("email_events").await, 0);
+
+    let path = format!("/webhooks/email/postmark/{POSTMARK_TOKEN}");
+    let (status, answer) = post_json(&app, &path, &complaint).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["new_events"], 1);
+    assert_eq!(
+        suppressed(&app).await,
+        vec![(readers[0].clone(), "complaint".to_owned())]
+    );
+    assert_eq!(email_stats(&app, &key, &first).await["complained"], 1);
+
+    // Basic auth carries the token too; a hard bounce of the other reader
+    // (Postmark's documented Bounce example) without metadata maps by address.
+    let bounce = json!({
+        "RecordType": "Bounce", "MessageStream": "outbound", "ID": 42, "Type": "HardBounce", "TypeCode": 1,
+        "Name": "Hard bounce", "Tag": "", "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "ServerID": 23,
+        "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
+        "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
+        "Email": readers[1], "From": "newsletter@localhost", "BouncedAt": "2026-12-06T16:40:00Z",
+        "DumpAvailable": false, "Inactive": true, "CanActivate": true, "Subject": "First", "Metadata": {}
+    });
+    let auth = format!("Basic {}", STANDARD.encode(format!("postmark:{POSTMARK_TOKEN}")));
+    let response = new_client()
+        .post(app.url("/webhooks/email/postmark"))
+        .header("Authorization", auth)
+        .json(&bounce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(email_stats(&app, &key, &first).await["bounced"], 1);
+    assert_eq!(suppressed(&app).await.len(), 2);
+
+    // A record we have no use for (an open) is taken and ignored.
+    let open = json!({"RecordType": "Open", "MessageID": "883953f4", "Recipient": readers[1]});
+    let (status, answer) = post_json(&app, &path, &open).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["new_events"], 0);
+}
