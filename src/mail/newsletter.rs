@@ -60,43 +60,41 @@ impl Header for ListUnsubscribePost {
     }
 }
 
-/// `X-Broadsheet-Delivery: 1234`: the delivery a message is, so the
-/// bounces and complaints a provider reports later map back to it.
-#[derive(Clone)]
-struct DeliveryHeader(i32);
+/// A header whose value is the delivery a message is.
+macro_rules! delivery_header {
+    ($(#[$doc:meta])* $name:ident, $header:literal) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        struct $name(i32);
 
-impl Header for DeliveryHeader {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Broadsheet-Delivery")
-    }
+        impl Header for $name {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($header)
+            }
 
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.trim().parse()?))
-    }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Self(s.trim().parse()?))
+            }
 
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.to_string())
-    }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.to_string())
+            }
+        }
+    };
 }
 
-/// `X-PM-Metadata-broadsheet-delivery: 1234`: Postmark echoes metadata
-/// headers back in its bounce webhooks (other providers ignore it).
-#[derive(Clone)]
-struct PostmarkDeliveryMetadata(i32);
-
-impl Header for PostmarkDeliveryMetadata {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-PM-Metadata-broadsheet-delivery")
-    }
-
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.trim().parse()?))
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.to_string())
-    }
-}
+delivery_header!(
+    /// `X-Broadsheet-Delivery: 1234`: the bounces and complaints a provider
+    /// reports later map back to the delivery.
+    DeliveryHeader,
+    "X-Broadsheet-Delivery"
+);
+delivery_header!(
+    /// Postmark echoes `X-PM-Metadata-*` headers back in its bounce
+    /// webhooks (other providers ignore it).
+    PostmarkDeliveryMetadata,
+    "X-PM-Metadata-broadsheet-delivery"
+);
 
 /// Stand-ins for each recipient's own links while a copy is shared: valid
 /// URLs (the inliner parses the document), on a reserved domain, replaced
