@@ -979,3 +979,50 @@ async fn patch_settings(
     let settings = publication::update(&state, staff.actor, body.into_inner()).await?;
     Ok(web::Json(settings))
 }
+
+#[cfg(test)]
+mod tests {
+    /// utoipa keys components by the type's name, so two `ToSchema` types
+    /// of one name in different modules silently share one schema, and one
+    /// of the two routes then answers against the other's (schemathesis
+    /// caught it once: the members API answered against the post stats'
+    /// `EmailStatsJson`).
+    #[test]
+    fn no_two_api_schemas_share_a_name() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        let mut seen = std::collections::HashMap::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut derives_schema = false;
+            for line in source.lines().map(str::trim) {
+                if line.starts_with("#[derive(") {
+                    derives_schema = line.contains("ToSchema");
+                    continue;
+                }
+                if line.starts_with("#[") || line.starts_with("///") {
+                    continue;
+                }
+                let name = [
+                    "pub(crate) struct ",
+                    "pub struct ",
+                    "struct ",
+                    "pub(crate) enum ",
+                    "pub enum ",
+                    "enum ",
+                ]
+                .iter()
+                .find_map(|prefix| line.strip_prefix(prefix))
+                .and_then(|rest| rest.split(|c: char| !c.is_alphanumeric() && c != '_').next());
+                if let (true, Some(name)) = (derives_schema, name) {
+                    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+                    if let Some(other) = seen.insert(name.to_owned(), file.clone()) {
+                        panic!("two API schemas are named {name}: in {other} and {file}");
+                    }
+                }
+                derives_schema = false;
+            }
+        }
+        assert!(seen.len() > 20, "the scan found the schemas: {seen:?}");
+    }
+}

@@ -23,12 +23,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub(crate) struct ArticleStatsJson {
     article_id: i32,
     /// What its email did; `null` when it was never emailed.
-    email: Option<EmailStatsJson>,
+    email: Option<SendStatsJson>,
 }
 
 /// What an article's email did. Rates are fractions of `delivered`.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct EmailStatsJson {
+pub(crate) struct SendStatsJson {
     send: SendJson,
     recipients: i64,
     delivered: i64,
@@ -47,12 +47,12 @@ pub(crate) struct EmailStatsJson {
     clicked: i64,
     click_rate: f64,
     /// Each tracked link, most followed first.
-    links: Vec<LinkStatsJson>,
+    links: Vec<LinkClicksJson>,
 }
 
 /// A tracked link and the recipients who followed it.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct LinkStatsJson {
+pub(crate) struct LinkClicksJson {
     url: String,
     clicked: i64,
     click_rate: f64,
@@ -67,7 +67,7 @@ fn rate(part: i64, whole: i64) -> f64 {
     }
 }
 
-impl From<EmailStats> for EmailStatsJson {
+impl From<EmailStats> for SendStatsJson {
     fn from(stats: EmailStats) -> Self {
         let delivered = stats.progress.sent;
         let e = &stats.engagement;
@@ -86,7 +86,7 @@ impl From<EmailStats> for EmailStatsJson {
             links: stats
                 .links
                 .into_iter()
-                .map(|LinkClicks { url, clicked }| LinkStatsJson {
+                .map(|LinkClicks { url, clicked }| LinkClicksJson {
                     url,
                     clicked,
                     click_rate: rate(clicked, delivered),
