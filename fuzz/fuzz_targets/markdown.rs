@@ -7,7 +7,7 @@ use broadsheet::domain::markdown::render;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|markdown: &str| {
-    let rendered = render(markdown, 600);
+    let rendered = render(markdown, 600, &Default::default());
     for html in [&rendered.body_html, &rendered.preview_html] {
         let lower = html.to_ascii_lowercase();
         assert!(!lower.contains("<script"), "a script tag survived: {html}");

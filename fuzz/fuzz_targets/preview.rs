@@ -30,7 +30,7 @@ fuzz_target!(|input: (&str, u16)| {
     let (before, preview_chars) = input;
     // The free part may spell the marker itself (or do once the sanitizer
     // drops its NULs): that is not a leak.
-    let free_alone = render(before, usize::MAX);
+    let free_alone = render(before, usize::MAX, &Default::default());
     if before.contains(MARKER) || free_alone.body_html.contains(MARKER) || free_alone.excerpt.contains(MARKER)
     {
         return;
@@ -50,7 +50,7 @@ fuzz_target!(|input: (&str, u16)| {
     let preview_chars = usize::from(preview_chars).max(1);
     let preview = preview_part(&markdown, preview_chars);
     assert!(!preview.contains(MARKER), "the paid part leaked into {preview:?}");
-    let rendered = render(&markdown, preview_chars);
+    let rendered = render(&markdown, preview_chars, &Default::default());
     assert!(!rendered.preview_html.contains(MARKER), "{}", rendered.preview_html);
     assert!(!rendered.excerpt.contains(MARKER), "{}", rendered.excerpt);
 });
