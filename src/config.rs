@@ -128,8 +128,22 @@ settings! {
             "Mailgun's webhook signing key: `POST /webhooks/email/mailgun` checks each event's HMAC with it";
         postmark_webhook_token: Option<SecretString> = None, "POSTMARK_WEBHOOK_TOKEN", "unset (Postmark webhooks refused)", |raw| Ok(non_empty(raw).map(SecretString::from)),
             "the secret in Postmark's webhook URL: the basic-auth password, or the last path segment of `/webhooks/email/postmark/{token}`";
+        sendgrid_webhook_public_key: Option<String> = None, "SENDGRID_WEBHOOK_PUBLIC_KEY", "unset (SendGrid webhooks refused)", |raw| Ok(non_empty(raw.trim())),
+            "the verification key of SendGrid's signed Event Webhook (base64, as its settings show it): `POST /webhooks/email/sendgrid` checks each batch's ECDSA signature with it";
+        ses_sns_topic_arns: Vec<String> = Vec::new(), "SES_SNS_TOPIC_ARNS", "unset (SES notifications refused)", parse_topic_arns,
+            "comma-separated ARNs of the SNS topics SES reports bounces and complaints to; `POST /webhooks/email/ses` takes signed messages from these topics only";
+        aws_endpoint_url_sns: Option<Url> = None, "AWS_ENDPOINT_URL_SNS", "unset (the SNS host the message names)", |raw| Ok(non_empty(raw).map(|u| Url::parse(&u)).transpose()?),
+            "where SNS certificates and subscription confirmations are fetched instead (for LocalStack or a test double); the signed URLs must still name an `sns.<region>.amazonaws.com` host";
         soft_bounce_limit: u32 = 3, "BROADSHEET_SOFT_BOUNCE_LIMIT", "`3`", |raw| parse_in(raw, 1..=100),
             "soft bounces in a row (no delivery reported in between) after which a provider's reports suppress the address";
+    }
+    "Webhooks" {
+        webhooks_allow_private: bool = false, "BROADSHEET_WEBHOOKS_ALLOW_PRIVATE", "`false`", parse_bool,
+            "lets outbound webhooks reach loopback, private and link-local addresses (tests, intranets); otherwise refused when registered and on every connection";
+        webhook_disable_after_days: i64 = 3, "BROADSHEET_WEBHOOK_DISABLE_AFTER_DAYS", "`3`", |raw| parse_in(raw, 1..=30),
+            "a webhook whose every delivery failed for this long is switched off, with the reason shown, until an admin switches it on; a delivery older than this is given up";
+        webhook_timeout_secs: u64 = 10, "BROADSHEET_WEBHOOK_TIMEOUT_SECS", "`10`", |raw| parse_in(raw, 1..=60),
+            "how long a receiver has to answer a webhook POST before it counts as failed (retried with the mail backoff, `BROADSHEET_MAIL_RETRY_BASE_MS` doubling, at most an hour apart)";
     }
     "Media" {
         media_max_bytes: usize = 10 * 1024 * 1024, "BROADSHEET_MEDIA_MAX_BYTES", "`10485760` (10 MB)", |raw| parse_in(raw, 1024..=200 * 1024 * 1024),
@@ -327,6 +341,26 @@ fn toml_values(text: &str) -> anyhow::Result<HashMap<&'static str, String>> {
         values.insert(setting.env, text);
     }
     Ok(values)
+}
+
+/// Comma-separated SNS topic ARNs (`arn:aws:sns:region:account:name`).
+fn parse_topic_arns(raw: &str) -> anyhow::Result<Vec<String>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|arn| !arn.is_empty())
+        .map(|arn| {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "sns"
+                && parts.iter().all(|p| !p.is_empty())
+            {
+                Ok(arn.to_owned())
+            } else {
+                bail!("{arn:?} is not an SNS topic ARN (arn:aws:sns:region:account:name)")
+            }
+        })
+        .collect()
 }
 
 fn non_empty(raw: &str) -> Option<String> {

@@ -3,10 +3,11 @@
 //!
 //! - `web`: HTTP: handlers, extractors, middleware, pages, the server.
 //! - features: `reading`, `publishing`, `newsletter`, `accounts`,
-//!   `members`, `billing`, `gifts`, `demo`: the product's rules and workflows.
+//!   `members`, `billing`, `gifts`, `webhooks`, `demo`: the product's rules
+//!   and workflows.
 //! - `state`: what every feature is handed (configuration, pools, clients).
-//! - services: `db`, `mail`, `media`, `stripe`, `cache`, `security`, `metrics`,
-//!   `telemetry`.
+//! - services: `db`, `mail`, `media`, `stripe`, `feedback` (mail providers'
+//!   reports), `cache`, `security`, `metrics`, `telemetry`.
 //! - `domain` and `config`: pure types and rules; settings.
 
 pub mod accounts;
@@ -34,3 +35,4 @@ pub mod state;
 pub mod stripe;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

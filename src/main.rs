@@ -141,7 +141,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker => {
             let state = std::sync::Arc::new(startup::prepare_state(config).await?);
             println!("Broadsheet email worker: sending via {}", state.mailer.describe());
-            broadsheet::newsletter::Worker::new(state).run().await;
+            let webhooks = broadsheet::webhooks::dispatch::Dispatcher::new(state.clone());
+            tokio::join!(broadsheet::newsletter::Worker::new(state).run(), webhooks.run());
             Ok(())
         }
         Command::Migrate => {

@@ -5,6 +5,7 @@ use crate::{
     config::Config,
     db::Pool,
     domain::access::Policy,
+    feedback::FeedbackSetup,
     mail::{Mailer, Wakeup},
     media::MediaStore,
     metrics::Metrics,
@@ -43,6 +44,8 @@ pub struct AppState {
     pub human_check: Box<dyn HumanCheck>,
     /// Uploaded images' files.
     pub media: MediaStore,
+    /// Mail providers' webhook keys and the SNS certificate cache.
+    pub feedback: FeedbackSetup,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             metrics: Metrics::default(),
             human_check: human_check::from_config(&config)?,
             media: MediaStore::from_config(&config)?,
+            feedback: FeedbackSetup::from_config(&config)?,
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),

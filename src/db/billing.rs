@@ -181,32 +181,58 @@ pub struct SubscriptionChanges<'a> {
     pub past_due_since: Option<PrimitiveDateTime>,
 }
 
-/// Inserts or updates the subscription `stripe_id`.
+/// Inserts or updates the subscription `stripe_id`; a change of what a
+/// member sees (status, price, renewal) is a `subscription.changed` webhook.
 pub fn store_subscription(
     conn: &mut DbConnection,
     stripe_id: &str,
     changes: &SubscriptionChanges<'_>,
 ) -> QueryResult<usize> {
-    let updated =
-        diesel::update(subscriptions::table.filter(subscriptions::stripe_subscription_id.eq(stripe_id)))
-            .set(changes)
-            .execute(conn)?;
-    if updated > 0 {
-        return Ok(updated);
+    let before = subscription(conn, stripe_id)?;
+    let stored = match &before {
+        Some(_) => {
+            diesel::update(subscriptions::table.filter(subscriptions::stripe_subscription_id.eq(stripe_id)))
+                .set(changes)
+                .execute(conn)?
+        }
+        None => diesel::insert_into(subscriptions::table)
+            .values((
+                subscriptions::stripe_subscription_id.eq(stripe_id),
+                subscriptions::user_id.eq(changes.user_id),
+                subscriptions::status.eq(changes.status),
+                subscriptions::price_id.eq(changes.price_id),
+                subscriptions::current_period_end.eq(changes.current_period_end),
+                subscriptions::cancel_at_period_end.eq(changes.cancel_at_period_end),
+                subscriptions::stripe_updated_at.eq(changes.stripe_updated_at),
+                subscriptions::past_due_since.eq(changes.past_due_since),
+                subscriptions::created_at.eq(super::now()),
+            ))
+            .execute(conn)?,
+    };
+    let changed = before.is_none_or(|b| {
+        (
+            b.status.as_str(),
+            b.price_id.as_str(),
+            b.current_period_end,
+            b.cancel_at_period_end,
+        ) != (
+            changes.status,
+            changes.price_id,
+            changes.current_period_end,
+            changes.cancel_at_period_end,
+        )
+    });
+    if changed {
+        let subscription = serde_json::json!({"subscription": {
+            "id": stripe_id,
+            "status": changes.status,
+            "price_id": changes.price_id,
+            "current_period_end": changes.current_period_end.map(|t| t.assume_utc().unix_timestamp()),
+            "cancel_at_period_end": changes.cancel_at_period_end,
+        }});
+        super::webhooks::subscription_changed(conn, changes.user_id, subscription)?;
     }
-    diesel::insert_into(subscriptions::table)
-        .values((
-            subscriptions::stripe_subscription_id.eq(stripe_id),
-            subscriptions::user_id.eq(changes.user_id),
-            subscriptions::status.eq(changes.status),
-            subscriptions::price_id.eq(changes.price_id),
-            subscriptions::current_period_end.eq(changes.current_period_end),
-            subscriptions::cancel_at_period_end.eq(changes.cancel_at_period_end),
-            subscriptions::stripe_updated_at.eq(changes.stripe_updated_at),
-            subscriptions::past_due_since.eq(changes.past_due_since),
-            subscriptions::created_at.eq(super::now()),
-        ))
-        .execute(conn)
+    Ok(stored)
 }
 
 /// Grants complimentary access.
@@ -217,7 +243,7 @@ pub fn grant_comp(
     expires_at: Option<PrimitiveDateTime>,
     reason: &str,
 ) -> QueryResult<usize> {
-    diesel::insert_into(comps::table)
+    let granted = diesel::insert_into(comps::table)
         .values((
             comps::user_id.eq(user_id),
             comps::granted_by.eq(Some(granted_by)),
@@ -225,12 +251,23 @@ pub fn grant_comp(
             comps::reason.eq(reason),
             comps::created_at.eq(super::now()),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    let comp = serde_json::json!({"comp": {
+        "granted": true,
+        "expires_at": expires_at.map(|t| t.assume_utc().unix_timestamp()),
+    }});
+    super::webhooks::subscription_changed(conn, user_id, comp)?;
+    Ok(granted)
 }
 
 /// Removes every comp of a user; returns how many.
 pub fn revoke_comps(conn: &mut DbConnection, user_id: i32) -> QueryResult<usize> {
-    diesel::delete(comps::table.filter(comps::user_id.eq(user_id))).execute(conn)
+    let revoked = diesel::delete(comps::table.filter(comps::user_id.eq(user_id))).execute(conn)?;
+    if revoked > 0 {
+        let comp = serde_json::json!({"comp": {"granted": false, "expires_at": null}});
+        super::webhooks::subscription_changed(conn, user_id, comp)?;
+    }
+    Ok(revoked)
 }
 
 /// A refund or dispute of one of a member's payments.

@@ -1,5 +1,6 @@
 //! The two mail queues, `deliveries` (newsletter, one row per recipient) and
-//! `outbox` (transactional), share one life cycle: pending → sending (claimed
+//! `outbox` (transactional), and the outbound webhooks' `webhook_deliveries`
+//! share one life cycle: pending → sending (claimed
 //! with a lease) → sent | pending again (retry) | failed | suppressed. A row
 //! whose lease ran out (its worker died) is claimed again.
 
@@ -16,6 +17,8 @@ use crate::db::DbConnection;
 pub enum Queue {
     Deliveries,
     Outbox,
+    /// Outbound webhooks' deliveries: not mail, but the same life cycle.
+    Webhooks,
 }
 
 impl Queue {
@@ -23,6 +26,7 @@ impl Queue {
         match self {
             Queue::Deliveries => "deliveries",
             Queue::Outbox => "outbox",
+            Queue::Webhooks => "webhook_deliveries",
         }
     }
 }

@@ -38,6 +38,9 @@ pub fn record(
             member_events::created_at.eq(now),
         ))
         .execute(conn)?;
+    if kind.changes_member() {
+        super::webhooks::member_updated(conn, user_id, kind.as_str())?;
+    }
     Ok(())
 }
 

@@ -33,11 +33,13 @@ pub mod seed;
 pub mod sends;
 pub mod sessions;
 pub mod settings;
+pub mod stats;
 pub mod stripe_objects;
 pub mod suppressions;
 pub mod tags;
 pub mod tiers;
 pub mod users;
+pub mod webhooks;
 
 pub use connection::{
     Backend, DatabaseUrl, DbConnection, Pool, connect, has_pending_migrations, run_migrations,

@@ -383,6 +383,7 @@ pub fn erase(conn: &mut DbConnection, user: &User, now: PrimitiveDateTime) -> Qu
         .execute(conn)?;
     diesel::delete(member_labels::table.filter(member_labels::user_id.eq(id))).execute(conn)?;
     diesel::delete(member_events::table.filter(member_events::user_id.eq(id))).execute(conn)?;
+    super::webhooks::member_deleted(conn, id)?;
     diesel::update(deliveries::table.filter(deliveries::user_id.eq(id)))
         .set(deliveries::last_error.eq(None::<String>))
         .execute(conn)?;

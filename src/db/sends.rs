@@ -208,7 +208,14 @@ pub fn finish_done(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResu
         sends::status.eq(SendStatus::Finished.as_str()),
         sends::finished_at.eq(Some(now)),
     ))
-    .execute(conn)
+    .returning(sends::id)
+    .get_results::<i32>(conn)
+    .and_then(|finished| {
+        for &send_id in &finished {
+            super::webhooks::send_finished(conn, send_id)?;
+        }
+        Ok(finished.len())
+    })
 }
 
 /// A claimed delivery with what sending it needs.

@@ -48,12 +48,15 @@ pub struct NewUser<'a> {
 
 impl NewUser<'_> {
     /// Inserts the user; a taken email is a unique violation for the caller.
+    /// A new member is a `member.created` webhook.
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<User> {
         diesel::insert_into(users::table).values(self).execute(conn)?;
-        users::table
+        let user = users::table
             .filter(users::email.eq(self.email))
             .select(User::as_select())
-            .first(conn)
+            .first(conn)?;
+        super::webhooks::member_created(conn, user.id, self.source)?;
+        Ok(user)
     }
 }
 

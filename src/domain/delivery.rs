@@ -26,3 +26,13 @@ text_enum! {
         Finished => "finished",
     }
 }
+
+/// How long until the next try of something that failed `attempts` times:
+/// `base_ms` × 2^(attempts−1) × a random [0.5, 1.5), at most an hour. The
+/// jitter keeps many retries from landing at the same moment.
+pub fn retry_delay(base_ms: u64, attempts: i32) -> time::Duration {
+    use rand::RngExt;
+    let exponential = base_ms as f64 * 2f64.powi(attempts.clamp(1, 20) - 1);
+    let jittered = exponential * rand::rng().random_range(0.5..1.5);
+    time::Duration::milliseconds(jittered.min(3_600_000.0) as i64)
+}

@@ -1,6 +1,6 @@
 //! What a mail provider reports about a message after it left us: a
 //! bounce, a spam complaint, a delivery. Each provider's payload is parsed
-//! into a `ProviderEvent` at the edge (`feedback::{mailgun, postmark}`).
+//! into a `ProviderEvent` at the edge (`feedback::{mailgun, postmark, sendgrid, ses}`).
 
 use time::PrimitiveDateTime;
 
@@ -26,6 +26,8 @@ text_enum! {
     pub enum Provider("provider") {
         Mailgun => "mailgun",
         Postmark => "postmark",
+        Sendgrid => "sendgrid",
+        Ses => "ses",
     }
 }
 

@@ -83,6 +83,22 @@ text_enum! {
     }
 }
 
+impl MemberEventKind {
+    /// Whether it changes what the member is (their address, newsletters,
+    /// whether mail reaches them): a `member.updated` webhook.
+    pub fn changes_member(self) -> bool {
+        matches!(
+            self,
+            MemberEventKind::NewsletterJoined
+                | MemberEventKind::NewsletterLeft
+                | MemberEventKind::UnsubscribedFromAll
+                | MemberEventKind::EmailChanged
+                | MemberEventKind::Suppressed
+                | MemberEventKind::SuppressionLifted
+        )
+    }
+}
+
 pub const MAX_LABEL_CHARS: usize = 60;
 pub const MAX_NOTE_CHARS: usize = 2_000;
 pub const MAX_LABELS_PER_MEMBER: usize = 50;

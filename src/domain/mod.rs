@@ -22,12 +22,14 @@ pub mod search;
 pub mod settings;
 pub mod signup_source;
 pub mod slug;
+pub mod stats;
 pub mod subscription;
 pub mod tags;
 mod text_enum;
 pub mod tier;
 pub mod time;
 pub mod tracking;
+pub mod webhook;
 
 /// Why a piece of input was refused, phrased for the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,11 +11,8 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use super::Refused;
+use super::{Refused, TOLERANCE_SECS};
 use crate::domain::feedback::{self, FeedbackKind, Provider, ProviderEvent};
-
-/// How far a signature's timestamp may be from now.
-pub const TOLERANCE_SECS: i64 = 15 * 60;
 
 #[derive(Deserialize)]
 struct Payload {

@@ -8,6 +8,9 @@
 
 pub mod mailgun;
 pub mod postmark;
+pub mod sendgrid;
+pub mod ses;
+pub mod sns;
 
 use crate::{
     db::{
@@ -19,8 +22,34 @@ use crate::{
         feedback::{FeedbackKind, ProviderEvent},
         member::MemberEventKind,
     },
-    state::AppState,
 };
+
+/// How far a signed timestamp may be from now (Mailgun, SendGrid; SNS
+/// allows older, see `sns::MAX_AGE_SECS`).
+pub const TOLERANCE_SECS: i64 = 15 * 60;
+
+/// What the feedback webhooks need beyond the settings, made once at start.
+#[derive(Clone)]
+pub struct FeedbackSetup {
+    pub sendgrid_key: Option<sendgrid::VerificationKey>,
+    /// Made only when `SES_SNS_TOPIC_ARNS` lists a topic.
+    pub sns: Option<sns::Sns>,
+}
+
+impl FeedbackSetup {
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            sendgrid_key: config
+                .sendgrid_webhook_public_key
+                .as_deref()
+                .map(sendgrid::VerificationKey::parse)
+                .transpose()?,
+            sns: (!config.ses_sns_topic_arns.is_empty())
+                .then(|| sns::Sns::new(config.aws_endpoint_url_sns.clone()))
+                .transpose()?,
+        })
+    }
+}
 
 /// Why a webhook was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -34,13 +63,20 @@ pub enum Refused {
     /// Authentic, but not a payload we can read.
     #[error("the payload could not be read: {0}")]
     Unreadable(String),
+    /// An authentic SNS subscription whose confirmation SNS did not take.
+    #[error("{0}")]
+    Unconfirmed(String),
 }
 
 /// Keeps each event once (a provider retrying changes nothing) and acts on
 /// the new ones; returns how many were new.
-pub async fn record(state: &AppState, events: Vec<ProviderEvent>) -> anyhow::Result<usize> {
-    let soft_limit = i64::from(state.config.soft_bounce_limit);
-    db::run(&state.pool, move |conn| {
+pub async fn record(
+    pool: &db::Pool,
+    soft_bounce_limit: u32,
+    events: Vec<ProviderEvent>,
+) -> anyhow::Result<usize> {
+    let soft_limit = i64::from(soft_bounce_limit);
+    db::run(pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let mut new = 0;
             for event in &events {

@@ -181,6 +181,10 @@ pub async fn update(
                 let ids = super::labels::resolve(conn, names)?;
                 labels::set_member_labels(conn, user_id, &ids, now)?;
             }
+            // Name, note and labels keep no timeline line of their own.
+            if edit.name.is_some() || edit.note.is_some() || edit.labels.is_some() {
+                db::webhooks::member_updated(conn, user_id, "profile")?;
+            }
             if let Some(slugs) = &edit.newsletters {
                 let ids = match newsletter_ids(conn, slugs)? {
                     Ok(ids) => ids,

@@ -1,11 +1,13 @@
 //! Managing members: finding and reading them (`directory`), changing them
 //! (`editing`), their labels and newsletters, complimentary access, and
-//! importing and exporting the member list (CLI and admin API).
+//! importing and exporting the member list (CLI and admin API); the
+//! publication's figures over time (`stats`).
 
 pub mod directory;
 pub mod editing;
 pub mod labels;
 pub mod newsletters;
+pub mod stats;
 
 use time::PrimitiveDateTime;
 

@@ -18,7 +18,6 @@ use anyhow::Context;
 use futures::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lettre::Message;
-use rand::RngExt;
 use time::PrimitiveDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,7 +31,7 @@ use crate::{
         newsletters::{self, StoredNewsletter},
         outbox, sends, suppressions,
     },
-    domain::{access::Reader, role::Role},
+    domain::{access::Reader, delivery::retry_delay, role::Role},
     mail::{SendFailure, compose},
     newsletter::copy::{Copies, Recipient},
     state::AppState,
@@ -243,14 +242,9 @@ impl Worker {
         );
     }
 
-    /// Exponential backoff with jitter: base × 2^(attempts−1) × [0.5, 1.5),
-    /// at most an hour.
+    /// When a message that failed `attempts` times is tried again.
     fn retry_at(&self, attempts: i32) -> PrimitiveDateTime {
-        let base = self.state.config.mail_retry_base_ms as f64;
-        let exponential = base * 2f64.powi(attempts.clamp(1, 20) - 1);
-        let jittered = exponential * rand::rng().random_range(0.5..1.5);
-        let delay_ms = jittered.min(3_600_000.0) as i64;
-        db::now() + time::Duration::milliseconds(delay_ms)
+        db::now() + retry_delay(self.state.config.mail_retry_base_ms, attempts)
     }
 
     async fn prepare_newsletters(&self, claimed: Vec<Claimed>) -> anyhow::Result<Vec<Outgoing>> {

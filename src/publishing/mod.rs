@@ -16,13 +16,14 @@ use anyhow::Context;
 use time::PrimitiveDateTime;
 
 use crate::{
+    config::Config,
     db::{
         self, DbConnection,
         articles::{self, Article, ArticleChanges, ArticleFilter, InsertArticleError, NewArticle},
     },
     domain::{
         InvalidInput,
-        access::TierId,
+        access::{Policy, TierId},
         article::{ArticleKind, ArticleMarkdown, ArticleStatus, ArticleTitle, EmailSegment, Visibility},
         editorial::Actor,
         slug::Slug,
@@ -273,6 +274,7 @@ pub async fn create_article(
     }
     let preview_chars = state.config.preview_chars;
     let policy = state.policy;
+    let site = state.config.clone();
     let article = in_transaction(state, move |conn| {
         let rendered = media::render(conn, draft.markdown.as_str(), preview_chars)?;
         let now = db::now();
@@ -326,7 +328,7 @@ pub async fn create_article(
             articles::record_event(conn, article.row.id, status_event(status), Some(actor.user_id))?;
         }
         if status == ArticleStatus::Published {
-            newsletter::fan_out(conn, &article, &policy)?;
+            went_live(conn, &article, &policy, &site)?;
         }
         Ok(article)
     })
@@ -334,6 +336,31 @@ pub async fn create_article(
     state.mail_wakeup.ring();
     tracing::info!(article_id = article.row.id, slug = %article.row.slug, status = %article.row.status, "article created");
     Ok(article)
+}
+
+/// An article that has just gone live: its newsletter queued, and the
+/// `article.published` webhook, which names the article and never carries
+/// any part of its body.
+fn went_live(
+    conn: &mut DbConnection,
+    article: &Article,
+    policy: &Policy,
+    site: &Config,
+) -> anyhow::Result<()> {
+    newsletter::fan_out(conn, article, policy)?;
+    let row = &article.row;
+    let data = serde_json::json!({"article": {
+        "id": row.id,
+        "title": row.title,
+        "slug": row.slug,
+        "type": row.kind,
+        "visibility": row.visibility,
+        "url": row.on_site.then(|| site.url_for(&article.path())),
+        "published_at": row.published_at.map(|t| t.assume_utc().unix_timestamp()),
+        "emailed_to": row.email,
+    }});
+    db::webhooks::article_published(conn, data)?;
+    Ok(())
 }
 
 /// Gives a post these tags, making those used for the first time.
@@ -574,6 +601,7 @@ pub async fn publish_article(
         return Err(PublishingError::Forbidden(AUTHORS_DRAFT_ONLY));
     }
     let policy = state.policy;
+    let site = state.config.clone();
     let article = in_transaction(state, move |conn| {
         let article = visible(conn, actor, id)?;
         if article.status() == ArticleStatus::Published {
@@ -598,7 +626,7 @@ pub async fn publish_article(
         articles::record_event(conn, id, status_event(status), Some(actor.user_id))?;
         let article = reload(conn, id)?;
         if status == ArticleStatus::Published {
-            newsletter::fan_out(conn, &article, &policy)?;
+            went_live(conn, &article, &policy, &site)?;
         }
         Ok(article)
     })
@@ -656,6 +684,7 @@ pub async fn delete_article(state: &AppState, actor: Actor, id: i32) -> Result<(
 /// several instances running each article is published by exactly one.
 pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
     let policy = state.policy;
+    let site = state.config.clone();
     let published = db::run(&state.pool, move |conn| {
         let now = db::now();
         let mut published = 0;
@@ -670,7 +699,7 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<usize> {
                 if claimed {
                     articles::record_event(conn, id, "published", None)?;
                     let article = articles::find(conn, id)?.context("the claimed article vanished")?;
-                    newsletter::fan_out(conn, &article, &policy)?;
+                    went_live(conn, &article, &policy, &site)?;
                 }
                 anyhow::Ok(claimed)
             });

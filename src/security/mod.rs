@@ -4,6 +4,7 @@
 
 pub mod client_address;
 pub mod human_check;
+pub mod outbound;
 pub mod password;
 pub mod signed;
 pub mod throttle;

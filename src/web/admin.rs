@@ -14,7 +14,7 @@ use crate::web::error::{ApiResult, ErrorBody, Problem};
 use crate::web::tiers_api::{self, BenefitLines};
 use crate::web::{
     api::{AuthorJson, TagJson},
-    authors_api, media, members_api, newsletters_api, offers_api, stats_api, tags_api,
+    authors_api, media, members_api, newsletters_api, offers_api, stats_api, tags_api, webhooks_api,
 };
 use crate::{
     db::articles::{Article, ArticleFilter},
@@ -64,12 +64,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         members_api::list_labels, members_api::create_label, members_api::patch_label, members_api::delete_label,
         newsletters_api::list_newsletters, newsletters_api::create_newsletter, newsletters_api::get_newsletter, newsletters_api::patch_newsletter,
         tags_api::list_tags, tags_api::rename_tag,
-        stats_api::article_stats,
+        stats_api::article_stats, stats_api::publication_stats,
         authors_api::list_authors, authors_api::get_author, authors_api::patch_author,
         media::upload_with_key,
         tiers_api::list_tiers, tiers_api::create_tier, tiers_api::get_tier, tiers_api::patch_tier, tiers_api::delete_tier,
         tiers_api::add_price, tiers_api::patch_price, tiers_api::delete_price,
-        offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer),
+        offers_api::list_offers, offers_api::create_offer, offers_api::get_offer, offers_api::patch_offer, offers_api::delete_offer,
+        webhooks_api::list_webhooks, webhooks_api::create_webhook, webhooks_api::get_webhook, webhooks_api::patch_webhook,
+        webhooks_api::delete_webhook, webhooks_api::webhook_deliveries),
     components(schemas(ErrorBody, SiteSettings, SettingsPatch, NavLink, WelcomeEmail)),
     modifiers(&BearerKey, &TimeZones, &BenefitLines),
     security(("api_key" = []))

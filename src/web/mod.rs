@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 mod authors_api;
 mod billing;
+mod charts;
 pub mod csrf;
 mod data_rights;
 mod editor;
@@ -31,10 +32,12 @@ pub mod site;
 mod site_settings;
 pub mod startup;
 mod stats_api;
+mod stats_page;
 mod tags_api;
 mod tiers_api;
 mod tracking;
 pub mod views;
+mod webhooks_api;
 
 pub use extract::{ApiStaff, CurrentReader};
 
@@ -89,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tags_api::configure)
             .configure(stats_api::configure)
             .configure(authors_api::configure)
+            .configure(webhooks_api::configure)
             .default_service(web::to(not_found)),
     )
     .service(
@@ -112,6 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(site_settings::configure)
             .configure(profile_page::configure)
             .configure(members_page::configure)
+            .configure(stats_page::configure)
             .configure(feeds::configure)
             .configure(accounts::configure)
             .configure(data_rights::configure)

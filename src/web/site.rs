@@ -765,7 +765,7 @@ struct FaviconQuery {
     accent: String,
 }
 
-#[get("/static/style.v6.css")]
+#[get("/static/style.v7.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")

@@ -50,6 +50,7 @@ impl Application {
         crate::billing::sync::spawn_schedule(state.clone().into_inner());
         if run_worker {
             tokio::spawn(Worker::new(state.clone().into_inner()).run());
+            tokio::spawn(crate::webhooks::dispatch::Dispatcher::new(state.clone().into_inner()).run());
         }
         let csp = content_security_policy("'none'", state.human_check.origins());
         let server = HttpServer::new(move || {

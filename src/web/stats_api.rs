@@ -1,21 +1,25 @@
 //! Figures in the admin API: `GET /admin/api/articles/{id}/stats`, what an
 //! emailed post did (delivery, bounces, complaints, unsubscribes, opens,
-//! clicks per link). Counts only: no body, no address.
+//! clicks per link), and `GET /admin/api/stats`, the publication over a
+//! range of days (members, revenue, churn, sends). Counts only: no body, no
+//! address.
 
 use actix_web::{get, web};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::web::error::{ApiResult, ErrorBody, Problem};
 use crate::{
     db::engagement::LinkClicks,
+    domain::stats::DayRange,
+    members::stats::{self as overview, Overview},
     newsletter::engagement::{self, ArticleStats, EmailStats},
     state::AppState,
     web::{admin::SendJson, extract::ApiStaff},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(article_stats);
+    cfg.service(article_stats).service(publication_stats);
 }
 
 /// An article's figures.
@@ -121,4 +125,118 @@ pub(crate) async fn article_stats(
         .await?
         .ok_or_else(|| Problem::not_found("There is no article with that id."))?;
     Ok(web::Json(stats.into()))
+}
+
+/// The publication over a range of days.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PublicationStatsJson {
+    #[schema(format = Date)]
+    from: String,
+    #[schema(format = Date)]
+    to: String,
+    /// Members at the end of each day.
+    days: Vec<DayJson>,
+    /// Monthly recurring revenue per currency (lower case), in its smallest
+    /// unit, from the subscriptions paying now and the catalogue's prices.
+    mrr: std::collections::BTreeMap<String, i64>,
+    /// Paying subscriptions on prices the catalogue has no amount for.
+    unpriced_subscriptions: i64,
+    /// Paid members when the range began, paid subscriptions that ended in
+    /// it, and the one over the other.
+    paid_at_start: i64,
+    cancellations: i64,
+    churn_rate: f64,
+    sends: SendTotalsJson,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DayJson {
+    #[schema(format = Date)]
+    date: String,
+    total: i64,
+    paid: i64,
+    free: i64,
+    signups: i64,
+    cancellations: i64,
+}
+
+/// The newsletters sent in the range.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SendTotalsJson {
+    sends: i64,
+    recipients: i64,
+    delivered: i64,
+    failed: i64,
+    /// First opens (0 while open tracking is off).
+    opened: i64,
+    /// Recipients who followed a tracked link.
+    clicked: i64,
+}
+
+impl From<Overview> for PublicationStatsJson {
+    fn from(o: Overview) -> Self {
+        Self {
+            from: o.range.from.to_string(),
+            to: o.range.to.to_string(),
+            days: o
+                .days
+                .into_iter()
+                .map(|d| DayJson {
+                    date: d.date.to_string(),
+                    total: d.total,
+                    paid: d.paid,
+                    free: d.free,
+                    signups: d.signups,
+                    cancellations: d.cancellations,
+                })
+                .collect(),
+            mrr: o.mrr,
+            unpriced_subscriptions: o.unpriced_subscriptions,
+            paid_at_start: o.paid_at_start,
+            cancellations: o.cancellations,
+            churn_rate: o.churn_rate,
+            sends: SendTotalsJson {
+                sends: o.sends.sends,
+                recipients: o.sends.recipients,
+                delivered: o.sends.delivered,
+                failed: o.sends.failed,
+                opened: o.sends.opened,
+                clicked: o.sends.clicked,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RangeQuery {
+    /// First day (UTC, `YYYY-MM-DD`); 29 days before `to` when left out.
+    #[param(format = Date)]
+    pub(crate) from: Option<String>,
+    /// Last day, included; today when left out. At most 731 days in all.
+    #[param(format = Date)]
+    pub(crate) to: Option<String>,
+}
+
+impl RangeQuery {
+    pub(crate) fn range(&self) -> Result<DayRange, Problem> {
+        let today = time::OffsetDateTime::now_utc().date();
+        DayRange::parse(self.from.as_deref(), self.to.as_deref(), today).map_err(Problem::from)
+    }
+}
+
+/// Members over time, revenue, churn and sends for a range of days.
+/// Editors and admins.
+#[utoipa::path(get, path = "/admin/api/stats", params(RangeQuery),
+    responses((status = 200, body = PublicationStatsJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[get("/stats")]
+async fn publication_stats(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    query: web::Query<RangeQuery>,
+) -> ApiResult<web::Json<PublicationStatsJson>> {
+    let range = query.range()?;
+    let figures = overview::overview(&state, staff.actor, range).await?;
+    Ok(web::Json(figures.into()))
 }

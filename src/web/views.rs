@@ -9,7 +9,7 @@ use crate::domain::settings::Publication;
 /// Versioned so browsers may cache it for a year; bump with the file.
 use crate::domain::settings::WelcomeEmail;
 
-pub const STYLESHEET_URL: &str = "/static/style.v6.css";
+pub const STYLESHEET_URL: &str = "/static/style.v7.css";
 pub const STYLESHEET: &str = include_str!("../../static/style.css");
 pub const ADMIN_SCRIPT_URL: &str = "/static/admin.v2.js";
 pub const ADMIN_SCRIPT: &str = include_str!("../../static/admin.js");
@@ -820,4 +820,26 @@ pub struct EmbedPage {
     /// "Check your inbox" once sent.
     pub done: Option<&'static str>,
     pub error: Option<String>,
+}
+
+/// A figure on the overview: "Members", "1,204".
+pub struct FigureView {
+    pub label: &'static str,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/admin_stats.html")]
+pub struct AdminStatsPage {
+    pub layout: Layout,
+    pub from: String,
+    pub to: String,
+    pub tiles: Vec<FigureView>,
+    /// Paying subscriptions on prices without an amount in the catalogue.
+    pub unpriced: i64,
+    /// Inline SVG, drawn by `charts` from numbers and escaped labels only.
+    pub members_chart: String,
+    pub signups_chart: String,
+    /// Newest first.
+    pub days: Vec<crate::domain::stats::DayCount>,
 }

@@ -642,6 +642,13 @@ async fn the_openapi_document_lists_every_admin_route_and_each_route_exists() {
         ("get", "/admin/api/authors/{id}"),
         ("patch", "/admin/api/authors/{id}"),
         ("post", "/admin/api/media"),
+        ("get", "/admin/api/webhooks"),
+        ("post", "/admin/api/webhooks"),
+        ("get", "/admin/api/webhooks/{id}"),
+        ("patch", "/admin/api/webhooks/{id}"),
+        ("delete", "/admin/api/webhooks/{id}"),
+        ("get", "/admin/api/webhooks/{id}/deliveries"),
+        ("get", "/admin/api/stats"),
     ];
     let documented: usize = doc["paths"]
         .as_object()

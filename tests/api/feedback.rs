@@ -8,6 +8,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use broadsheet_testkit::mail_providers::{
+    FakeSns, SNS_TOPIC_ARN, SendgridSigner, sns_notification, sns_subscription_confirmation,
+};
+
 use crate::{
     email::{app_sending_to, wait_until_finished},
     helpers::{TestApp, new_client},
@@ -361,4 +365,257 @@ async fn a_postmark_spam_complaint_with_the_url_token_suppresses_the_address_and
     let (status, answer) = post_json(&app, &path, &open).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["new_events"], 0);
+}
+
+/// SendGrid's documented event batch: a bounce, a block, a spam report and
+/// events that change nothing, for the first newsletter's recipients.
+fn sendgrid_batch(bounced: &str, blocked: &str, complained: &str, smtp_id: &str) -> Value {
+    let t = now();
+    json!([
+        {"email": bounced, "timestamp": t, "smtp-id": smtp_id, "event": "processed",
+         "category": ["newsletter"], "sg_event_id": "rbtnWrG1DVDGGGFHFyun0A==", "sg_message_id": "14c583da911.2d84.1cfb3c.filter0001.3531.5515E0B8B.0"},
+        {"email": bounced, "timestamp": t, "smtp-id": smtp_id, "event": "bounce",
+         "category": ["newsletter"], "sg_event_id": "6g4ZI7SA-xmRDv57GoPIPw==", "sg_message_id": "14c583da911.2d84.1cfb3c.filter0001.3531.5515E0B8B.0",
+         "reason": "500 unknown recipient", "status": "5.0.0", "type": "bounce", "bounce_classification": "Invalid Address"},
+        {"email": blocked, "timestamp": t, "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "event": "bounce",
+         "sg_event_id": "Ct9iSt9A1Twy9R0zkW9fUA==", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
+         "reason": "550 5.7.1 blocked by policy", "status": "5.7.1", "type": "blocked", "bounce_classification": "Reputation"},
+        {"email": complained, "timestamp": t, "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "event": "spamreport",
+         "sg_event_id": "37nvH5QBz858KGVYCM4uOA==", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"},
+        {"email": complained, "timestamp": t, "event": "open", "sg_machine_open": false, "useragent": "Mozilla/4.0",
+         "ip": "255.255.255.255", "sg_event_id": "FOTFFO0ecsBE-zxFXfs6WA==", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"}
+    ])
+}
+
+async fn post_sendgrid(
+    app: &TestApp,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+) -> (StatusCode, Value) {
+    let mut request = new_client()
+        .post(app.url("/webhooks/email/sendgrid"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_signed_sendgrid_batch_suppresses_bounces_and_complaints_and_a_wrong_signature_or_old_timestamp_changes_nothing()
+ {
+    let signer = SendgridSigner::default();
+    let sink = SmtpSink::start().await;
+    let public_key = signer.public_key();
+    let app = app_with_providers(
+        &sink,
+        &[
+            ("SENDGRID_WEBHOOK_PUBLIC_KEY", &public_key),
+            ("BROADSHEET_SOFT_BOUNCE_LIMIT", "2"),
+        ],
+    )
+    .await;
+    let readers = app.add_verified_members("reader", 4).await;
+    let key = app.editor_key().await;
+    let first = send_post(&app, &key, "First").await;
+    let smtp_id = format!("<{}>", message_id_to(&sink, &readers[0], "First"));
+    let batch = sendgrid_batch(&readers[0], &readers[1], &readers[2], &smtp_id).to_string();
+    let body = batch.as_bytes();
+
+    let other_signer = SendgridSigner::default();
+    let mut tampered = batch.clone().into_bytes();
+    tampered.extend_from_slice(b" ");
+    let refused = [
+        (
+            "another key",
+            other_signer.headers(now(), body).to_vec(),
+            body.to_vec(),
+        ),
+        (
+            "20 minutes old",
+            signer.headers(now() - 20 * 60, body).to_vec(),
+            body.to_vec(),
+        ),
+        ("body changed", signer.headers(now(), body).to_vec(), tampered),
+        ("no headers", Vec::new(), body.to_vec()),
+    ];
+    for (what, headers, body) in refused {
+        let (status, answer) = post_sendgrid(&app, &headers, &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {answer}");
+    }
+    assert_eq!(app.count_rows("email_events").await, 0);
+
+    let (status, answer) = post_sendgrid(&app, &signer.headers(now(), body), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["new_events"], 3,
+        "bounce, block, spam report; not processed or open"
+    );
+    let (_, again) = post_sendgrid(&app, &signer.headers(now(), body), body).await;
+    assert_eq!(again["new_events"], 0, "SendGrid retrying changes nothing");
+    assert_eq!(
+        suppressed(&app).await,
+        vec![
+            (readers[0].clone(), "hard_bounce".to_owned()),
+            (readers[2].clone(), "complaint".to_owned()),
+        ],
+        "one block is a soft bounce, below the limit"
+    );
+    let stats = email_stats(&app, &key, &first).await;
+    assert_eq!(stats["bounced"], 1, "the smtp-id names the delivery: {stats}");
+    assert_eq!(stats["complained"], 1, "mapped by address: {stats}");
+
+    // A server without the key takes nothing from SendGrid.
+    let other = app_sending_to(&sink, &[]).await;
+    let (status, _) = post_sendgrid(&other, &signer.headers(now(), body), body).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn rfc3339(seconds_ago: i64) -> String {
+    let when = time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds_ago);
+    when.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// SES's documented complaint notification for `email`, with the original
+/// headers included (so our `X-Broadsheet-Delivery` is there).
+fn ses_complaint(email: &str, delivery: &str, feedback_id: &str) -> String {
+    json!({
+        "notificationType": "Complaint",
+        "complaint": {
+            "userAgent": "ExampleCorp Feedback Loop (V0.01)",
+            "complainedRecipients": [{"emailAddress": email}],
+            "complaintFeedbackType": "abuse",
+            "arrivalDate": rfc3339(60),
+            "timestamp": rfc3339(30),
+            "feedbackId": feedback_id
+        },
+        "mail": {
+            "timestamp": rfc3339(120),
+            "messageId": "000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000",
+            "source": "newsletter@localhost",
+            "sourceArn": "arn:aws:ses:us-east-1:123456789012:identity/localhost",
+            "sendingAccountId": "123456789012",
+            "destination": [email],
+            "headersTruncated": false,
+            "headers": [
+                {"name": "From", "value": "Broadsheet <newsletter@localhost>"},
+                {"name": "To", "value": email},
+                {"name": "X-Broadsheet-Delivery", "value": delivery}
+            ],
+            "commonHeaders": {"from": ["Broadsheet <newsletter@localhost>"], "to": [email],
+                              "messageId": "000001378603177f-7a5433e7", "subject": "First"}
+        }
+    })
+    .to_string()
+}
+
+/// SES's documented permanent bounce for `email`, without original headers.
+fn ses_bounce(email: &str, feedback_id: &str) -> String {
+    json!({
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent", "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": email, "action": "failed", "status": "5.1.1",
+                                   "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+            "timestamp": rfc3339(10), "feedbackId": feedback_id,
+            "remoteMtaIp": "127.0.2.0", "reportingMTA": "dsn; a7-26.smtp-out.us-east-1.amazonses.com"
+        },
+        "mail": {"timestamp": rfc3339(120), "messageId": "00000138111222aa-33322211-cccc-cccc-cccc-ddddaaaa0680-000000",
+                 "source": "newsletter@localhost", "destination": [email]}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn ses_reports_through_sns_are_verified_against_the_signing_certificate_and_suppress_the_address() {
+    let sns = FakeSns::start().await;
+    let sink = SmtpSink::start().await;
+    let app = app_with_providers(
+        &sink,
+        &[
+            ("SES_SNS_TOPIC_ARNS", SNS_TOPIC_ARN),
+            ("AWS_ENDPOINT_URL_SNS", &sns.endpoint),
+        ],
+    )
+    .await;
+    let readers = app.add_verified_members("reader", 3).await;
+    let key = app.editor_key().await;
+    let first = send_post(&app, &key, "First").await;
+    let delivery = sink
+        .newsletters()
+        .into_iter()
+        .find(|m| m.to[0] == readers[0])
+        .and_then(|m| m.header("X-Broadsheet-Delivery"))
+        .expect("the delivery header");
+
+    // SNS's first message: the subscription is confirmed at SubscribeURL.
+    let confirmation = sns_subscription_confirmation("2336412f37fb687f5d51e6e2425dacbba", &rfc3339(1));
+    let (status, answer) = post_json(&app, "/webhooks/email/ses", &confirmation).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(sns.confirmed(), vec!["2336412f37fb687f5d51e6e2425dacbba"]);
+
+    let complaint = ses_complaint(
+        &readers[0],
+        &delivery,
+        "01000157c44f053b-61b59c11-9236-11e6-8f96-7be8aexample-000000",
+    );
+    let signed = sns_notification(&complaint, 1, &rfc3339(5));
+    let mut refused = Vec::new();
+    let mut other_topic = signed.clone();
+    other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:123456789012:someone-elses");
+    refused.push(("a topic not listed", other_topic));
+    let mut tampered = signed.clone();
+    tampered["Message"] = json!(ses_complaint(&readers[1], &delivery, "other-feedback"));
+    refused.push(("a changed message", tampered));
+    let mut foreign_certificate = signed.clone();
+    foreign_certificate["SigningCertURL"] =
+        json!(format!("{}/SimpleNotificationService-x.pem", sns.endpoint));
+    refused.push(("a certificate off SNS's hosts", foreign_certificate));
+    refused.push((
+        "two hours old",
+        sns_notification(&complaint, 2, &rfc3339(2 * 60 * 60)),
+    ));
+    for (what, body) in refused {
+        let (status, answer) = post_json(&app, "/webhooks/email/ses", &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {answer}");
+    }
+    assert_eq!(app.count_rows("email_events").await, 0);
+
+    let (status, answer) = post_json(&app, "/webhooks/email/ses", &signed).await;
+    assert_eq!(status, StatusCode::OK, "SignatureVersion 1 (SHA-1): {answer}");
+    assert_eq!(answer["new_events"], 1);
+    let bounce = sns_notification(&ses_bounce(&readers[1], "bounce-feedback-1"), 2, &rfc3339(0));
+    let (status, answer) = post_json(&app, "/webhooks/email/ses", &bounce).await;
+    assert_eq!(status, StatusCode::OK, "SignatureVersion 2 (SHA-256): {answer}");
+    let (_, again) = post_json(&app, "/webhooks/email/ses", &bounce).await;
+    assert_eq!(again["new_events"], 0, "SNS retrying changes nothing");
+    assert_eq!(sns.certificate_fetches(), 1, "the certificate is kept");
+
+    assert_eq!(
+        suppressed(&app).await,
+        vec![
+            (readers[0].clone(), "complaint".to_owned()),
+            (readers[1].clone(), "hard_bounce".to_owned()),
+        ]
+    );
+    let stats = email_stats(&app, &key, &first).await;
+    assert_eq!(stats["complained"], 1, "{stats}");
+    assert_eq!(stats["bounced"], 1, "mapped by address: {stats}");
+
+    send_post(&app, &key, "Second").await;
+    let second: Vec<String> = sink
+        .newsletters()
+        .into_iter()
+        .filter(|m| m.header("Subject").as_deref() == Some("Second"))
+        .map(|m| m.to[0].clone())
+        .collect();
+    assert_eq!(
+        second,
+        vec![readers[2].clone()],
+        "the complaint and the bounce are skipped"
+    );
 }

@@ -48,7 +48,7 @@ async fn personal_answers_are_private_and_public_answers_never_set_a_cookie() {
     for path in [
         "/feed.xml",
         "/sitemap.xml",
-        "/static/style.v6.css",
+        "/static/style.v7.css",
         "/static/admin.v2.js",
     ] {
         let response = new_client().get(app.url(path)).send().await.unwrap();

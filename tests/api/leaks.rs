@@ -225,3 +225,34 @@ async fn a_posts_stats_and_its_tracked_links_carry_no_part_of_the_body() {
         );
     }
 }
+
+#[tokio::test]
+async fn webhook_payloads_and_their_delivery_log_carry_no_part_of_a_paid_body() {
+    use broadsheet_testkit::webhook_receiver::WebhookReceiver;
+    let receiver = WebhookReceiver::start().await;
+    let sink = crate::smtp::SmtpSink::start().await;
+    let app = crate::email::app_sending_to(&sink, &[("BROADSHEET_WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    app.add_verified_members("reader", 2).await;
+    let admin = crate::webhooks::admin_key(&app).await;
+    let events = ["article.published", "send.finished"];
+    let (id, _) = crate::webhooks::register(&app, &admin, &receiver, &events).await;
+    for (title, visibility) in [("Paid leak check", "paid"), ("Members leak check", "members")] {
+        let response = app
+            .post_article(
+                &admin,
+                serde_json::json!({"title": title, "visibility": visibility, "publish": true, "email": "all",
+                    "markdown": format!("Opening.\n\n<!-- paywall -->\n\nThe {PAID_MARKER} part.")}),
+            )
+            .await;
+        let article: serde_json::Value = response.json().await.unwrap();
+        crate::email::wait_until_finished(&app, &admin, &article["send_id"]).await;
+    }
+    let received = crate::webhooks::wait_for(&receiver, "two posts and two sends", |r| r.len() >= 4).await;
+    for got in received {
+        assert!(!got.body.contains(PAID_MARKER), "{}", got.body);
+    }
+    let path = format!("/admin/api/webhooks/{id}/deliveries");
+    let log = app.admin(reqwest::Method::GET, Some(&admin), &path, None).await;
+    assert_eq!(log.status(), StatusCode::OK);
+    assert!(!log.text().await.unwrap().contains(PAID_MARKER));
+}

@@ -66,7 +66,7 @@ async fn an_unknown_page_is_a_friendly_404_page_and_an_unknown_api_path_a_json_4
 #[tokio::test]
 async fn the_stylesheet_is_served_with_a_long_cache_lifetime() {
     let app = spawn_app().await;
-    let response = app.get("/static/style.v6.css").await;
+    let response = app.get("/static/style.v7.css").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["cache-control"]

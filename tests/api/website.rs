@@ -254,6 +254,7 @@ async fn the_account_and_editor_pages_fit_a_phone_without_sideways_scrolling() {
         ("/admin/settings", "settings-phone"),
         ("/admin/articles/new", "editor-phone"),
         ("/admin/profile", "profile-phone"),
+        ("/admin/stats", "stats-phone"),
         ("/", "home-phone"),
         ("/archive", "archive-phone"),
         ("/search?q=open%20letter", "search-phone"),
