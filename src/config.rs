@@ -137,6 +137,10 @@ settings! {
         soft_bounce_limit: u32 = 3, "BROADSHEET_SOFT_BOUNCE_LIMIT", "`3`", |raw| parse_in(raw, 1..=100),
             "soft bounces in a row (no delivery reported in between) after which a provider's reports suppress the address";
     }
+    "Analytics" {
+        page_view_flush_ms: u64 = 10_000, "BROADSHEET_PAGE_VIEW_FLUSH_MS", "`10000`", |raw| parse_in(raw, 10..=600_000),
+            "how often each instance adds the page views it counted to the database (a process that dies loses at most this much)";
+    }
     "Webhooks" {
         webhooks_allow_private: bool = false, "BROADSHEET_WEBHOOKS_ALLOW_PRIVATE", "`false`", parse_bool,
             "lets outbound webhooks reach loopback, private and link-local addresses (tests, intranets); otherwise refused when registered and on every connection";

@@ -7,7 +7,7 @@
 //!   and workflows.
 //! - `state`: what every feature is handed (configuration, pools, clients).
 //! - services: `db`, `mail`, `media`, `stripe`, `feedback` (mail providers'
-//!   reports), `cache`, `security`, `metrics`, `telemetry`.
+//!   reports), `cache`, `security`, `metrics`, `page_views`, `telemetry`.
 //! - `domain` and `config`: pure types and rules; settings.
 
 pub mod accounts;
@@ -27,6 +27,7 @@ pub mod media;
 pub mod members;
 pub mod metrics;
 pub mod newsletter;
+pub mod page_views;
 pub mod publication;
 pub mod publishing;
 pub mod reading;

@@ -9,6 +9,7 @@ use crate::{
     mail::{Mailer, Wakeup},
     media::MediaStore,
     metrics::Metrics,
+    page_views::PageViews,
     security::{
         human_check::{self, HumanCheck},
         password::PasswordHasher,
@@ -46,6 +47,8 @@ pub struct AppState {
     pub media: MediaStore,
     /// Mail providers' webhook keys and the SNS certificate cache.
     pub feedback: FeedbackSetup,
+    /// This process's page views not yet stored.
+    pub page_views: PageViews,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             human_check: human_check::from_config(&config)?,
             media: MediaStore::from_config(&config)?,
             feedback: FeedbackSetup::from_config(&config)?,
+            page_views: PageViews::default(),
             billing: BillingSetup::from_config(&config)?,
             hasher: PasswordHasher::new(config.hashing_concurrency)?,
             signup_throttle: Throttle::for_signups(config.signups_per_ip_per_hour),

@@ -299,6 +299,12 @@ async fn load(url: &str, cookie: Option<&str>, connections: usize, duration: Dur
     built_in_load(url, cookie, connections, duration).await
 }
 
+/// Every load run presents itself as a browser, so article pages take the
+/// path a reader's request takes (page views skip crawlers and requests
+/// without a user agent).
+const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 fn wrk_installed() -> bool {
     Command::new("wrk")
         .arg("--version")
@@ -320,6 +326,8 @@ fn wrk(
         format!("-c{connections}"),
         format!("-d{}s", duration.as_secs().max(1)),
         "--latency".to_owned(),
+        "-H".to_owned(),
+        format!("User-Agent: {BROWSER_USER_AGENT}"),
     ]);
     if let Some(cookie) = cookie {
         command.args(["-H", &format!("Cookie: {cookie}")]);
@@ -395,6 +403,7 @@ async fn built_in_load(
             tokio::spawn(async move {
                 let client = reqwest::Client::builder()
                     .pool_max_idle_per_host(1)
+                    .user_agent(BROWSER_USER_AGENT)
                     .build()
                     .expect("a client");
                 let (mut latencies, mut errors) = (Vec::new(), 0u64);

@@ -24,6 +24,7 @@ pub mod meter;
 pub mod newsletters;
 pub mod offers;
 pub mod outbox;
+pub mod page_views;
 pub mod pending_signups;
 pub mod personal_data;
 pub mod schema;

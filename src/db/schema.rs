@@ -356,6 +356,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_events,
     webhooks,
     webhook_deliveries,
+    article_views,
     outbox,
     suppressions,
     stripe_events,
@@ -527,6 +528,16 @@ diesel::table! {
         received_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    article_views (article_id, day) {
+        article_id -> Integer,
+        day -> Date,
+        views -> Integer,
+    }
+}
+
+diesel::joinable!(article_views -> articles (article_id));
 
 diesel::table! {
     webhooks (id) {

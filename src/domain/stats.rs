@@ -144,6 +144,8 @@ pub struct DayCount {
     pub signups: i64,
     /// Paid subscriptions that ended that day.
     pub cancellations: i64,
+    /// Page views of every post and page that day (filled in by the caller).
+    pub views: i64,
 }
 
 /// Members at the end of each day of `range`: `members` as their
@@ -171,6 +173,7 @@ pub fn daily_members(range: DayRange, members: &[Span], paid: &BTreeMap<i32, Vec
                 free: totals[i] - paid,
                 signups: signups[i],
                 cancellations: cancellations[i],
+                views: 0,
             }
         })
         .collect()

@@ -1,7 +1,7 @@
 //! The publication's figures over a range of days, for editors and admins:
 //! members at the end of each day (total, paid, free), sign-ups and
 //! cancellations, monthly recurring revenue from the catalogue's prices,
-//! churn, and what the range's sends came to.
+//! churn, page views, and what the range's sends came to.
 
 use std::collections::BTreeMap;
 
@@ -46,7 +46,12 @@ pub async fn overview(state: &AppState, actor: Actor, range: DayRange) -> Result
             to: range.from.previous_day().unwrap_or(range.from),
         };
         let paid_at_start = stats::daily_members(before, &members, &paid)[0].paid;
-        let days = stats::daily_members(range, &members, &paid);
+        let mut days = stats::daily_members(range, &members, &paid);
+        for (date, views) in db::page_views::per_day(conn, range.from, range.to)? {
+            if let Some(day) = days.iter_mut().find(|d| d.date == date) {
+                day.views = views;
+            }
+        }
         let cancellations = days.iter().map(|d| d.cancellations).sum();
         let catalogue: BTreeMap<String, _> = tiers::list(conn)?
             .into_iter()

@@ -54,6 +54,8 @@ pub struct ArticleStats {
     pub article_id: i32,
     /// `None` when it was never emailed.
     pub email: Option<EmailStats>,
+    /// Page views per day (UTC), oldest first, as stored so far.
+    pub views: Vec<(time::Date, i64)>,
 }
 
 pub struct EmailStats {
@@ -89,7 +91,12 @@ pub async fn article_stats(
                 opens_tracked,
             }),
         };
-        Ok(Some(ArticleStats { article_id, email }))
+        let views = db::page_views::of_article(conn, article_id)?;
+        Ok(Some(ArticleStats {
+            article_id,
+            email,
+            views,
+        }))
     })
     .await
 }

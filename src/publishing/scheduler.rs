@@ -1,5 +1,5 @@
 //! Background work inside `serve`: publishing scheduled articles on time,
-//! and housekeeping. Safe to run in every instance at once: each step claims
+//! storing page views, and housekeeping. Safe to run in every instance at once: each step claims
 //! its rows in the database.
 
 use std::{sync::Arc, time::Duration};
@@ -13,6 +13,7 @@ const TICK: Duration = Duration::from_secs(1);
 const HOUSEKEEPING_EVERY: u32 = 600;
 
 pub fn spawn(state: Arc<AppState>) {
+    tokio::spawn(store_page_views(state.clone()));
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -29,6 +30,30 @@ pub fn spawn(state: Arc<AppState>) {
             }
         }
     });
+}
+
+/// Adds this process's page views to the database every
+/// `BROADSHEET_PAGE_VIEW_FLUSH_MS`; a tally that could not be stored is kept
+/// for the next try.
+async fn store_page_views(state: Arc<AppState>) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(state.config.page_view_flush_ms));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let tally = state.page_views.take();
+        if tally.is_empty() {
+            continue;
+        }
+        let kept = tally.clone();
+        let stored = db::run(&state.pool, move |conn| {
+            db::write_transaction(conn, |conn| Ok(db::page_views::add(conn, &tally)?))
+        })
+        .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = ?e, "storing page views failed; keeping them for the next try");
+            state.page_views.restore(kept);
+        }
+    }
 }
 
 async fn housekeeping(state: &AppState) {

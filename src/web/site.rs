@@ -229,6 +229,15 @@ async fn show_article(
         Lookup::Moved(moved) => return Ok(pages::moved_permanently(&moved.path())),
         Lookup::Missing => return Err(missing(&slug).into()),
     };
+    // Staff reading their own site are not readers.
+    if !reader.user.as_ref().is_some_and(|u| u.role().is_staff()) {
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let today = time::OffsetDateTime::now_utc().date();
+        state.page_views.count(readable.article.row.id, user_agent, today);
+    }
     let page = article_page_for(req, reader, state, &readable, ArticleExtras::default()).await;
     Ok(pages::render(req, StatusCode::OK, &page)?)
 }

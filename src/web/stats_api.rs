@@ -28,6 +28,22 @@ pub(crate) struct ArticleStatsJson {
     article_id: i32,
     /// What its email did; `null` when it was never emailed.
     email: Option<SendStatsJson>,
+    /// Page views, counted on the server without crawlers or staff.
+    views: ViewsJson,
+}
+
+/// Page views in all and per day (UTC, days with views only).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ViewsJson {
+    total: i64,
+    days: Vec<DayViewsJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DayViewsJson {
+    #[schema(format = Date)]
+    date: String,
+    views: i64,
 }
 
 /// What an article's email did. Rates are fractions of `delivered`.
@@ -106,6 +122,17 @@ impl From<ArticleStats> for ArticleStatsJson {
         Self {
             article_id: stats.article_id,
             email: stats.email.map(Into::into),
+            views: ViewsJson {
+                total: stats.views.iter().map(|(_, n)| n).sum(),
+                days: stats
+                    .views
+                    .into_iter()
+                    .map(|(date, views)| DayViewsJson {
+                        date: date.to_string(),
+                        views,
+                    })
+                    .collect(),
+            },
         }
     }
 }
@@ -158,6 +185,8 @@ pub(crate) struct DayJson {
     free: i64,
     signups: i64,
     cancellations: i64,
+    /// Page views of every post and page that day.
+    views: i64,
 }
 
 /// The newsletters sent in the range.
@@ -188,6 +217,7 @@ impl From<Overview> for PublicationStatsJson {
                     free: d.free,
                     signups: d.signups,
                     cancellations: d.cancellations,
+                    views: d.views,
                 })
                 .collect(),
             mrr: o.mrr,
@@ -208,6 +238,7 @@ impl From<Overview> for PublicationStatsJson {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RangeQuery {
     /// First day (UTC, `YYYY-MM-DD`); 29 days before `to` when left out.

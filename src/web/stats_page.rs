@@ -75,6 +75,10 @@ async fn show(
         figure("Members", last.map_or(0, |d| d.total).to_string()),
         figure("Paying", last.map_or(0, |d| d.paid).to_string()),
         figure("New in range", signups.iter().sum::<i64>().to_string()),
+        figure(
+            "Page views",
+            figures.days.iter().map(|d| d.views).sum::<i64>().to_string(),
+        ),
         figure("Monthly revenue", mrr),
         figure(
             "Churn",

@@ -267,6 +267,7 @@ impl From<DeliveryLogEntry> for WebhookDeliveryJson {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LogQuery {
     /// Deliveries older than this id (the last id of the previous page).

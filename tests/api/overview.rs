@@ -279,3 +279,113 @@ async fn the_overview_counts_the_ranges_sends_and_what_their_recipients_did() {
         .unwrap();
     assert_eq!(before["sends"]["sends"], 0, "yesterday had none");
 }
+
+const BROWSER: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+
+async fn open_with_agent(app: &TestApp, path: &str, user_agent: Option<&str>) -> StatusCode {
+    let mut request = crate::helpers::new_client().get(app.url(path));
+    if let Some(agent) = user_agent {
+        request = request.header("User-Agent", agent);
+    }
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn page_views_are_counted_per_post_and_day_leaving_out_crawlers_staff_and_redirects() {
+    let app = crate::helpers::spawn_app_with(std::collections::HashMap::from([(
+        "BROADSHEET_PAGE_VIEW_FLUSH_MS",
+        "50".to_owned(),
+    )]))
+    .await;
+    let (public, _, paid) = app.publish_one_of_each().await;
+    let editor = app.editor_key().await;
+    for _ in 0..3 {
+        assert_eq!(
+            open_with_agent(&app, &format!("/p/{public}"), Some(BROWSER)).await,
+            StatusCode::OK
+        );
+    }
+    // A teaser is a view of the paid post too.
+    assert_eq!(
+        open_with_agent(&app, &format!("/p/{paid}"), Some(BROWSER)).await,
+        StatusCode::OK
+    );
+    for agent in [
+        Some("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+        Some("Twitterbot/1.0"),
+        Some("curl/8.5.0"),
+        None,
+    ] {
+        assert_eq!(
+            open_with_agent(&app, &format!("/p/{public}"), agent).await,
+            StatusCode::OK
+        );
+    }
+    // A post asked for at a page's address is a redirect, not a view; a
+    // missing one is nothing.
+    assert_eq!(
+        open_with_agent(&app, &format!("/{public}"), Some(BROWSER)).await,
+        StatusCode::MOVED_PERMANENTLY
+    );
+    assert_eq!(
+        open_with_agent(&app, "/p/no-such-post", Some(BROWSER)).await,
+        StatusCode::NOT_FOUND
+    );
+    // Staff reading their own site are not readers.
+    let (staff, staff_id) = app.member("writer@example.com").await;
+    app.set_role(staff_id, Role::Editor).await;
+    let response = staff
+        .get(app.url(&format!("/p/{public}")))
+        .header("User-Agent", BROWSER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let ids: Vec<(String, i64)> = app
+        .db(|conn| {
+            use broadsheet::db::schema::articles;
+            use diesel::prelude::*;
+            let rows: Vec<(String, i32)> = articles::table
+                .select((articles::slug, articles::id))
+                .load(conn)?;
+            Ok(rows.into_iter().map(|(s, id)| (s, i64::from(id))).collect())
+        })
+        .await;
+    let id_of = |slug: &str| ids.iter().find(|(s, _)| s == slug).unwrap().1;
+    let views_of = |id: i64| {
+        let (app, editor) = (&app, &editor);
+        async move {
+            let stats: Value = app
+                .admin(
+                    Method::GET,
+                    Some(editor),
+                    &format!("/admin/api/articles/{id}/stats"),
+                    None,
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            stats["views"].clone()
+        }
+    };
+    let mut views = Value::Null;
+    for _ in 0..200 {
+        views = views_of(id_of(&public)).await;
+        if views["total"] == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(views, json!({"total": 3, "days": [{"date": day(0), "views": 3}]}));
+    assert_eq!(views_of(id_of(&paid)).await["total"], 1);
+    let stats: Value = app
+        .admin(Method::GET, Some(&editor), "/admin/api/stats", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let today = stats["days"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(today["views"], 4, "{today}");
+}
