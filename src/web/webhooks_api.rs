@@ -92,7 +92,7 @@ pub struct CreatedWebhookJson {
 pub struct CreateWebhookBody {
     /// https (or http) URL; not on a private network unless the server
     /// allows it.
-    #[schema(format = Uri, min_length = 1, max_length = 2000)]
+    #[schema(format = "uri", min_length = 1, max_length = 2000)]
     url: String,
     /// At least one of `member.created`, `member.updated`, `member.deleted`,
     /// `subscription.changed`, `article.published`, `send.finished`.
@@ -106,7 +106,7 @@ pub struct CreateWebhookBody {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PatchWebhookBody {
-    #[schema(format = Uri, min_length = 1, max_length = 2000)]
+    #[schema(format = "uri", min_length = 1, max_length = 2000)]
     url: Option<String>,
     #[schema(min_items = 1, max_items = 6)]
     events: Option<Vec<WebhookEvent>>,
