@@ -20,6 +20,14 @@ fn day(days_ago: i64) -> String {
     (OffsetDateTime::now_utc().date() - Duration::days(days_ago)).to_string()
 }
 
+/// The figures `GET /admin/api/stats{query}` answers.
+async fn figures(app: &TestApp, key: &str, query: &str) -> Value {
+    let path = format!("/admin/api/stats{query}");
+    let response = app.admin(Method::GET, Some(key), &path, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 /// Moves a member's account, and their subscriptions, back in time.
 async fn joined_days_ago(app: &TestApp, user_id: i32, days: i64) {
     app.db(move |conn| {
@@ -152,13 +160,7 @@ async fn the_overview_counts_members_per_day_revenue_churn_and_sends_for_a_range
     );
 
     // Over the last three days: one of the two paying at the start ended.
-    let path = format!("/admin/api/stats?from={}", day(2));
-    let stats: Value = app
-        .admin(Method::GET, Some(&editor), &path, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stats = figures(&app, &editor, &format!("?from={}", day(2))).await;
     assert_eq!(
         (stats["paid_at_start"].clone(), stats["cancellations"].clone()),
         (json!(2), json!(1))
@@ -256,27 +258,12 @@ async fn the_overview_counts_the_ranges_sends_and_what_their_recipients_did() {
     let followed = app.get_with(&crate::helpers::new_client(), &link).await;
     assert_eq!(followed.status(), StatusCode::FOUND);
 
-    let stats: Value = app
-        .admin(Method::GET, Some(&editor), "/admin/api/stats", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stats = figures(&app, &editor, "").await;
     assert_eq!(
         stats["sends"],
         json!({"sends": 1, "recipients": 3, "delivered": 3, "failed": 0, "opened": 0, "clicked": 1})
     );
-    let before: Value = app
-        .admin(
-            Method::GET,
-            Some(&editor),
-            &format!("/admin/api/stats?to={}", day(1)),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let before = figures(&app, &editor, &format!("?to={}", day(1))).await;
     assert_eq!(before["sends"]["sends"], 0, "yesterday had none");
 }
 
@@ -380,12 +367,7 @@ async fn page_views_are_counted_per_post_and_day_leaving_out_crawlers_staff_and_
     }
     assert_eq!(views, json!({"total": 3, "days": [{"date": day(0), "views": 3}]}));
     assert_eq!(views_of(id_of(&paid)).await["total"], 1);
-    let stats: Value = app
-        .admin(Method::GET, Some(&editor), "/admin/api/stats", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stats = figures(&app, &editor, "").await;
     let today = stats["days"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(today["views"], 4, "{today}");
 }
