@@ -20,7 +20,14 @@ use crate::{
         sessions::{self, NewSession},
         users::{self, NewUser, User},
     },
-    domain::{access::Reader, email::EmailAddress, member::MemberEventKind, password::Password, role::Role},
+    domain::{
+        access::Reader,
+        attribution::{AttributionKind, Trail},
+        email::EmailAddress,
+        member::MemberEventKind,
+        password::Password,
+        role::Role,
+    },
     state::AppState,
 };
 
@@ -49,6 +56,8 @@ pub struct NewMember {
     pub password: Password,
     /// The newsletters ticked; `None`: the default ones.
     pub newsletters: Option<Vec<i32>>,
+    /// How the reader reached the form, for attribution.
+    pub trail: Trail,
 }
 
 #[tracing::instrument(skip_all, fields(email = %new_member.email.masked()))]
@@ -62,6 +71,7 @@ pub async fn sign_up(
         email,
         password,
         newsletters,
+        trail,
     } = new_member;
     state
         .signup_throttle
@@ -86,6 +96,8 @@ pub async fn sign_up(
                 Err(e) => return Err(e).context("inserting a user"),
             };
             db::newsletters::join_chosen(conn, user.id, newsletters.as_deref(), db::now())?;
+            let known = db::attributions::Known::default();
+            db::attributions::record(conn, user.id, AttributionKind::Signup, &trail, known, db::now())?;
             let session_token = start_session(conn, user.id, user_agent.as_deref())?;
             crate::accounts::links::queue_verification(conn, &config, user.id, &user.email)?;
             tracing::info!(user_id = user.id, "signed up");

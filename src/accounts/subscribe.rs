@@ -21,8 +21,14 @@ use crate::{
         welcome::{self, Welcome},
     },
     config::Config,
-    db::{self, pending_signups, suppressions, users},
-    domain::{InvalidInput, email::EmailAddress, role::Role, signup_source::SignupSource},
+    db::{self, attributions, pending_signups, suppressions, users},
+    domain::{
+        InvalidInput,
+        attribution::{AttributionKind, Trail},
+        email::EmailAddress,
+        role::Role,
+        signup_source::SignupSource,
+    },
     mail::compose::Transactional,
     newsletter,
     security::throttle::RetryAfter,
@@ -44,6 +50,8 @@ pub struct FreeSubscribe {
     pub source: SignupSource,
     /// The newsletters ticked on the form; `None`: the default ones.
     pub newsletters: Option<Vec<i32>>,
+    /// How the reader reached the form, for attribution.
+    pub trail: Trail,
 }
 
 /// The newsletters a form's ticks ask for: at least one when the form
@@ -83,6 +91,7 @@ impl FreeSubscribe {
             name,
             source,
             newsletters: None,
+            trail: Trail::default(),
         })
     }
 }
@@ -124,11 +133,13 @@ fn queue(conn: &mut db::DbConnection, config: &Config, request: &FreeSubscribe) 
             return Ok(());
         }
         let source = request.source.to_string();
+        let trail = request.trail.encode();
         let signup = pending_signups::SignupRequest {
             email,
             name: request.name.as_deref(),
             source: &source,
             newsletters: request.newsletters.as_deref(),
+            trail: Some(trail.as_str()).filter(|t| !t.is_empty()),
         };
         let token = pending_signups::upsert(conn, &signup, CONFIRM_LIFETIME, now)?;
         newsletter::enqueue(
@@ -184,6 +195,7 @@ pub async fn confirm(
                     .insert(conn)
                     .context("creating a subscribed member")?;
                     users::mark_email_verified(conn, member.id, now)?;
+                    record_signup(conn, member.id, &pending, now)?;
                     welcome::queue_once(conn, &config, member.id, &member.email, Welcome::Free)?;
                     tracing::info!(user_id = member.id, source = %pending.source, "free subscriber confirmed");
                     member.id
@@ -199,4 +211,22 @@ pub async fn confirm(
         })
     })
     .await
+}
+
+/// Counts a confirmed sign-up towards what brought it: the form's trail
+/// and source.
+fn record_signup(
+    conn: &mut db::DbConnection,
+    user_id: i32,
+    pending: &pending_signups::PendingSignup,
+    now: time::PrimitiveDateTime,
+) -> diesel::QueryResult<()> {
+    let mut trail = Trail::decode(pending.trail.as_deref().unwrap_or_default());
+    let source = SignupSource::parse(&pending.source).unwrap_or(SignupSource::Home);
+    let embed_origin = trail.with_source(&source);
+    let known = attributions::Known {
+        embed_origin: embed_origin.as_deref(),
+        gift_subscription_id: None,
+    };
+    attributions::record(conn, user_id, AttributionKind::Signup, &trail, known, now)
 }

@@ -10,11 +10,14 @@ use stripe_shared::{Charge, CheckoutSession, CheckoutSessionMode, Dispute, Invoi
 use stripe_webhook::{Event, EventObject, Webhook};
 
 use crate::accounts::welcome::{self, Welcome};
-use crate::stripe::{GIFT_METADATA_KEY, client::snapshot, from_unix, signature};
+use crate::stripe::{GIFT_METADATA_KEY, TRAIL_METADATA_KEY, client::snapshot, from_unix, signature};
 use crate::{
     config::OnDispute,
     db::{self, DbConnection, billing},
-    domain::subscription::SubscriptionStatus,
+    domain::{
+        attribution::{AttributionKind, Trail},
+        subscription::SubscriptionStatus,
+    },
     gift_subscriptions::{self, PaymentNews},
     mail::compose::Transactional,
     metrics::WebhookOutcome,
@@ -240,6 +243,15 @@ fn checkout_completed(
         ));
     }
     welcome::queue_once(conn, config, user.id, &user.email, Welcome::Paid)?;
+    // What brought the subscriber, as the subscribe or offer page saw it.
+    let trail = session
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.get(TRAIL_METADATA_KEY))
+        .map(|encoded| Trail::decode(encoded))
+        .unwrap_or_default();
+    let known = db::attributions::Known::default();
+    db::attributions::record(conn, user.id, AttributionKind::Paid, &trail, known, db::now())?;
     Ok(Outcome::Applied)
 }
 

@@ -6,7 +6,7 @@ use time::PrimitiveDateTime;
 
 use crate::db::{
     DbConnection,
-    schema::{deliveries, link_clicks, send_links},
+    schema::{articles, deliveries, link_clicks, send_links, sends},
 };
 use crate::{domain::tracking::LinkKey, per_backend};
 
@@ -36,6 +36,8 @@ pub fn record_links(conn: &mut DbConnection, send_id: i32, links: &[(LinkKey, St
 pub struct ClickTarget {
     pub link_id: i32,
     pub url: String,
+    /// The slug of the post whose newsletter had the link.
+    pub post_slug: String,
 }
 
 /// Where `delivery_id`'s link `key` goes: only ever a URL its send
@@ -45,14 +47,20 @@ pub fn click_target(
     delivery_id: i32,
     key: LinkKey,
 ) -> QueryResult<Option<ClickTarget>> {
-    let found: Option<(i32, String)> = deliveries::table
+    let found: Option<(i32, String, String)> = deliveries::table
         .inner_join(send_links::table.on(send_links::send_id.eq(deliveries::send_id)))
+        .inner_join(sends::table.on(sends::id.eq(deliveries::send_id)))
+        .inner_join(articles::table.on(articles::id.eq(sends::article_id)))
         .filter(deliveries::id.eq(delivery_id))
         .filter(send_links::link_key.eq(key.hex()))
-        .select((send_links::id, send_links::url))
+        .select((send_links::id, send_links::url, articles::slug))
         .first(conn)
         .optional()?;
-    Ok(found.map(|(link_id, url)| ClickTarget { link_id, url }))
+    Ok(found.map(|(link_id, url, post_slug)| ClickTarget {
+        link_id,
+        url,
+        post_slug,
+    }))
 }
 
 /// The first click of a delivery on a link; later ones change nothing.

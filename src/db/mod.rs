@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod articles;
+pub mod attributions;
 pub mod authors;
 pub mod billing;
 mod connection;

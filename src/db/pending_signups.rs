@@ -21,6 +21,8 @@ pub struct PendingSignup {
     pub last_sent_at: PrimitiveDateTime,
     /// Comma-separated newsletter ids; `None`: the default ones.
     newsletter_ids: Option<String>,
+    /// The encoded trail of the form (`domain::attribution::Trail`).
+    pub trail: Option<String>,
 }
 
 impl PendingSignup {
@@ -39,6 +41,8 @@ pub struct SignupRequest<'a> {
     pub source: &'a str,
     /// The newsletters ticked; `None`: the default ones.
     pub newsletters: Option<&'a [i32]>,
+    /// The encoded trail of the form, if it had one.
+    pub trail: Option<&'a str>,
 }
 
 /// Deletes requests nobody confirmed in time.
@@ -66,7 +70,11 @@ pub fn upsert(
     let raw = token::generate("");
     let hash = token::hash(&raw);
     let SignupRequest {
-        email, name, source, ..
+        email,
+        name,
+        source,
+        trail,
+        ..
     } = *request;
     let newsletter_ids = request
         .newsletters
@@ -81,6 +89,7 @@ pub fn upsert(
             pending_signups::expires_at.eq(now + lifetime),
             pending_signups::last_sent_at.eq(now),
             pending_signups::newsletter_ids.eq(&newsletter_ids),
+            pending_signups::trail.eq(trail),
         ))
         .on_conflict(pending_signups::email)
         .do_update()
@@ -91,6 +100,7 @@ pub fn upsert(
             pending_signups::expires_at.eq(now + lifetime),
             pending_signups::last_sent_at.eq(now),
             pending_signups::newsletter_ids.eq(&newsletter_ids),
+            pending_signups::trail.eq(trail),
         ))
         .execute(c))?;
     Ok(raw)

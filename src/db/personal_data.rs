@@ -35,6 +35,9 @@ pub struct PersonalData {
     pub suppressed: Option<String>,
     /// Sign-ins, newsletter choices, address changes and editors' actions.
     pub events: Vec<EventData>,
+    /// What brought you: the post, newsletter, gift, offer or site that led
+    /// to your sign-up and any paid subscription.
+    pub attribution: Vec<super::attributions::MemberAttribution>,
 }
 
 #[derive(Debug, Serialize)]
@@ -331,7 +334,9 @@ pub fn collect(conn: &mut DbConnection, user: &User) -> QueryResult<PersonalData
             at: event.created_at,
         })
         .collect();
+    let attribution = super::attributions::of_member(conn, id)?;
     Ok(PersonalData {
+        attribution,
         account: AccountData {
             id,
             email: user.email.clone(),

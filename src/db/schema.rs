@@ -29,6 +29,7 @@ diesel::table! {
         expires_at -> Timestamp,
         last_sent_at -> Timestamp,
         newsletter_ids -> Nullable<Text>,
+        trail -> Nullable<Text>,
     }
 }
 
@@ -357,6 +358,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     article_views,
+    member_attributions,
     outbox,
     suppressions,
     stripe_events,
@@ -643,3 +645,21 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    member_attributions (id) {
+        id -> Integer,
+        user_id -> Integer,
+        kind -> Text,
+        article_id -> Nullable<Integer>,
+        newsletter_article_id -> Nullable<Integer>,
+        gift_link_id -> Nullable<Integer>,
+        gift_subscription_id -> Nullable<Integer>,
+        offer_id -> Nullable<Integer>,
+        embed_origin -> Nullable<Text>,
+        referrer -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(member_attributions -> users (user_id));

@@ -233,7 +233,8 @@ pub fn mark_healthy(conn: &mut DbConnection, webhook_id: i32) -> QueryResult<usi
 }
 
 /// A delivery failed: the webhook has been failing since the first failure
-/// after its last success. Returns that moment.
+/// after its last success. Returns that moment, or `None` when the webhook
+/// no longer exists.
 pub fn mark_failing(
     conn: &mut DbConnection,
     webhook_id: i32,
@@ -246,10 +247,12 @@ pub fn mark_failing(
     )
     .set(webhooks::failing_since.eq(Some(now)))
     .execute(conn)?;
-    webhooks::table
+    let failing_since: Option<Option<PrimitiveDateTime>> = webhooks::table
         .find(webhook_id)
         .select(webhooks::failing_since)
         .first(conn)
+        .optional()?;
+    Ok(failing_since.map(|since| since.unwrap_or(now)))
 }
 
 /// Switches a webhook off with the reason, and gives up its queued
@@ -260,6 +263,14 @@ pub fn disable(
     reason: &str,
     now: PrimitiveDateTime,
 ) -> QueryResult<usize> {
+    // The webhook's row first: the order deleting it takes the rows in.
+    let switched_off = diesel::update(webhooks::table.find(webhook_id))
+        .set((
+            webhooks::enabled.eq(false),
+            webhooks::disabled_reason.eq(Some(reason)),
+            webhooks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::webhook_id.eq(webhook_id))
@@ -270,13 +281,7 @@ pub fn disable(
         webhook_deliveries::last_error.eq("the webhook was disabled"),
     ))
     .execute(conn)?;
-    diesel::update(webhooks::table.find(webhook_id))
-        .set((
-            webhooks::enabled.eq(false),
-            webhooks::disabled_reason.eq(Some(reason)),
-            webhooks::updated_at.eq(now),
-        ))
-        .execute(conn)
+    Ok(switched_off)
 }
 
 /// One line of a webhook's delivery log.

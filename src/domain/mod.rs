@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod article;
+pub mod attribution;
 pub mod author;
 pub mod delivery;
 pub mod editorial;

@@ -341,6 +341,12 @@ pub async fn redeem(
             }
             .insert_returning_id(conn)?;
             stored::set_comp(conn, id, comp_id)?;
+            let known = db::attributions::Known {
+                gift_subscription_id: Some(id),
+                ..Default::default()
+            };
+            let kind = crate::domain::attribution::AttributionKind::Paid;
+            db::attributions::record(conn, user_id, kind, &Default::default(), known, now)?;
             anyhow::Ok(Ok(Redeemed {
                 gift: describe(conn, &gift)?,
                 until,

@@ -158,6 +158,8 @@ fn view(state: &AppState, link: gifts::GiftLink, slug: &str, title: &str) -> Gif
 
 /// An article opened through a gift link.
 pub struct GiftedArticle {
+    /// The gift link's id (sign-ups from its page are attributed to it).
+    pub gift_id: i32,
     pub readable: ReadableArticle,
     /// The gifter's name, when they gave one.
     pub gifter: Option<String>,
@@ -201,6 +203,7 @@ pub async fn open(state: &AppState, who: Who<'_>, token: &str) -> anyhow::Result
     }
     let closed = (!readable.access.is_full()).then(|| closed_reason(&link, now));
     Ok(Some(GiftedArticle {
+        gift_id,
         readable,
         gifter,
         closed,

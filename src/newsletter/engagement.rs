@@ -5,7 +5,7 @@
 use crate::{
     db::{
         self, articles,
-        engagement::{self, LinkClicks, Moment, SendEngagement},
+        engagement::{self, ClickTarget, LinkClicks, Moment, SendEngagement},
         sends,
     },
     domain::editorial::Actor,
@@ -18,7 +18,7 @@ use super::Progress;
 /// Where a click token leads (recording the recipient's first click on that
 /// link); `None` for a token this server did not make or a link no send
 /// recorded. A failed write still lets the reader through.
-pub async fn follow_click(state: &AppState, token: &str) -> anyhow::Result<Option<String>> {
+pub async fn follow_click(state: &AppState, token: &str) -> anyhow::Result<Option<ClickTarget>> {
     let Some((delivery_id, link)) = signed::parse_click_token(&state.signing_key, token) else {
         return Ok(None);
     };
@@ -29,7 +29,7 @@ pub async fn follow_click(state: &AppState, token: &str) -> anyhow::Result<Optio
         if let Err(e) = engagement::record_click(conn, delivery_id, target.link_id, db::now()) {
             tracing::warn!(error = %e, delivery_id, "recording a click failed");
         }
-        Ok(Some(target.url))
+        Ok(Some(target))
     })
     .await
 }
@@ -56,6 +56,8 @@ pub struct ArticleStats {
     pub email: Option<EmailStats>,
     /// Page views per day (UTC), oldest first, as stored so far.
     pub views: Vec<(time::Date, i64)>,
+    /// The members its page and its newsletter brought.
+    pub attribution: db::attributions::PostAttribution,
 }
 
 pub struct EmailStats {
@@ -92,10 +94,12 @@ pub async fn article_stats(
             }),
         };
         let views = db::page_views::of_article(conn, article_id)?;
+        let attribution = db::attributions::of_article(conn, article_id)?;
         Ok(Some(ArticleStats {
             article_id,
             email,
             views,
+            attribution,
         }))
     })
     .await

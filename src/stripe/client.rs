@@ -32,7 +32,7 @@ use stripe_shared::{CheckoutSessionMode, Subscription};
 
 use crate::stripe::{
     Billing, GIFT_METADATA_KEY, GiftCheckout, ListedPrice, PortalProduct, StartedCheckout,
-    SubscriptionCheckout, SubscriptionSnapshot, from_unix,
+    SubscriptionCheckout, SubscriptionSnapshot, TRAIL_METADATA_KEY, from_unix,
 };
 use crate::{
     config::Config,
@@ -104,6 +104,12 @@ impl Billing for StripeBilling {
             .line_items(vec![line_item])
             .success_url(self.success_url.clone())
             .cancel_url(self.cancel_url.clone());
+        if !checkout.trail.is_empty() {
+            request = request.metadata(HashMap::from([(
+                TRAIL_METADATA_KEY.to_owned(),
+                checkout.trail.to_owned(),
+            )]));
+        }
         if self.automatic_tax {
             // Checkout saves the address and tax ID on our existing
             // customer, which Stripe requires for tax ID collection.

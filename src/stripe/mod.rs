@@ -130,6 +130,8 @@ pub struct StartedCheckout {
 
 /// Checkout metadata key that marks a session as a gift purchase.
 pub const GIFT_METADATA_KEY: &str = "broadsheet_gift_id";
+/// Checkout metadata key of a subscription's trail, for attribution.
+pub const TRAIL_METADATA_KEY: &str = "broadsheet_trail";
 
 /// What a subscription Checkout is for.
 #[derive(Debug, Clone, Copy)]
@@ -143,6 +145,9 @@ pub struct SubscriptionCheckout<'a> {
     /// An offer's discount; without one, Checkout may take a typed
     /// promotion code (`STRIPE_PROMOTION_CODES`): Stripe refuses both.
     pub discount: Option<&'a DiscountRef>,
+    /// The reader's encoded trail (`domain::attribution`), sent as metadata
+    /// so the completed session says what brought the subscriber.
+    pub trail: &'a str,
 }
 
 /// Billing as configured: the client and the configured prices.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::web::{error::PageResult, pages};
 use crate::{
     accounts::{self, LoginError, SignUpError, SignUpOutcome, subscribe},
-    domain::{email::EmailAddress, password::Password},
+    domain::{attribution::Trail, email::EmailAddress, password::Password},
     state::AppState,
     web::{
         csrf::{CsrfForm, CsrfFormWithTicks},
@@ -38,6 +38,9 @@ struct CredentialsForm {
     next: Option<String>,
     /// Sign-up only: set when the form offered newsletters to tick.
     choosing: Option<String>,
+    /// Sign-up only: how the reader got here, for attribution.
+    #[serde(default)]
+    trail: String,
 }
 
 /// What a new member is told, whether or not the email already had an
@@ -46,14 +49,23 @@ struct CredentialsForm {
 #[get("/signup")]
 async fn signup_form(
     req: HttpRequest,
+    state: web::Data<AppState>,
     reader: CurrentReader,
     query: web::Query<NextQuery>,
 ) -> PageResult<HttpResponse> {
     let layout = pages::layout(&req, &reader).await;
+    let next = pages::local_path(query.next.as_deref());
+    // The page the reader is on the way to may carry the trail (the
+    // subscribe page's, from a teaser); else how they reached this one.
+    let trail = match Trail::in_path(&next) {
+        carried if !carried.is_empty() => carried,
+        _ => pages::arrival(&req, &state.config),
+    };
     let page = SignupPage {
         choices: join::offered_choices(&layout.site),
         layout,
-        next: pages::local_path(query.next.as_deref()),
+        next,
+        trail: trail.encode(),
         email: String::new(),
         email_error: None,
         password_error: None,
@@ -91,6 +103,7 @@ async fn signup(
             password_error,
             newsletters_error,
             choices: choices.clone(),
+            trail: form.trail.clone(),
         };
         pages::render(&req, status, &page)
     };
@@ -110,6 +123,7 @@ async fn signup(
         email,
         password,
         newsletters,
+        trail: Trail::decode(&form.trail),
     };
     let outcome = match accounts::sign_up(&state, ip, new_member, pages::user_agent(&req)).await {
         Ok(outcome) => outcome,

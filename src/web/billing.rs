@@ -14,7 +14,7 @@ use crate::{
         offers::{OfferLookup, OpenOffer},
     },
     db::{self, billing as stored},
-    domain::{access::Reader, offer::DiscountRef, tier::preferred_currency},
+    domain::{access::Reader, attribution::Trail, offer::DiscountRef, tier::preferred_currency},
     state::AppState,
     stripe::SubscriptionCheckout,
     web::{
@@ -52,7 +52,8 @@ async fn not_configured(req: &HttpRequest, reader: &CurrentReader) -> PageResult
     .await
 }
 
-/// `/subscribe?currency=eur`: prices in that currency.
+/// `/subscribe?currency=eur`: prices in that currency (`?trail=` is read
+/// by `pages::arrival`).
 #[derive(Deserialize)]
 struct SubscribeQuery {
     currency: Option<String>,
@@ -101,12 +102,13 @@ async fn subscribe_page(
             TierCard::from(tier)
         })
         .collect();
+    let trail = pages::arrival(&req, &state.config);
     let choices = if currencies.len() > 1 {
         currencies
             .iter()
             .map(|code| CurrencyChoice {
                 code: code.to_uppercase(),
-                href: format!("/subscribe?currency={code}"),
+                href: trail.link(&format!("/subscribe?currency={code}")),
                 current: shown.as_ref() == Some(code),
             })
             .collect()
@@ -118,6 +120,7 @@ async fn subscribe_page(
         tiers: cards,
         subscribed: member.has_ongoing_subscription(),
         currencies: choices,
+        trail: trail.encode(),
     };
     Ok(pages::render(&req, StatusCode::OK, &page)?)
 }
@@ -128,6 +131,9 @@ async fn subscribe_page(
 struct PriceForm {
     price: Option<String>,
     plan: Option<String>,
+    /// How the reader reached the page, for attribution.
+    #[serde(default)]
+    trail: String,
 }
 
 /// Creates (or reuses) the Stripe customer and sends the reader to Checkout.
@@ -146,7 +152,8 @@ async fn subscribe(
     let price = catalogue::price_for_checkout(&state, setup, form.price.as_deref(), form.plan.as_deref())
         .await?
         .ok_or_else(|| Problem::bad_request("Choose one of the prices on this page.").on_field("price"))?;
-    checkout_or_portal(&state, setup, &user, &member, &price, None).await
+    let trail = Trail::decode(&form.trail);
+    checkout_or_portal(&state, setup, (&user, &member), &price, None, &trail).await
 }
 
 /// Sends a member to Checkout for `price` (with an offer's `discount`),
@@ -156,10 +163,10 @@ async fn subscribe(
 async fn checkout_or_portal(
     state: &AppState,
     setup: &crate::stripe::BillingSetup,
-    user: &db::users::User,
-    member: &crate::domain::access::Member,
+    (user, member): (&db::users::User, &crate::domain::access::Member),
     price: &db::tiers::StoredPrice,
     discount: Option<&DiscountRef>,
+    trail: &Trail,
 ) -> PageResult<HttpResponse> {
     if let (true, Some(customer_id)) = (member.has_ongoing_subscription(), &user.stripe_customer_id) {
         return open_portal(state, setup, customer_id).await;
@@ -186,6 +193,7 @@ async fn checkout_or_portal(
         price_id: &price.stripe_price_id,
         trial_days: price.trial_days.and_then(|d| u32::try_from(d).ok()),
         discount,
+        trail: &trail.encode(),
     };
     let url = setup.client.checkout_url(&checkout).await.map_err(|e| match discount {
         Some(_) if stripe_refused(&e) => Problem::new(
@@ -222,7 +230,9 @@ async fn offer_page(
         Err(page) => return Ok(page),
     };
     let subscribed = matches!(&reader.reader, Reader::Member(member) if member.has_ongoing_subscription());
-    let next = format!("/offer/{}", open.offer.code);
+    // The trail goes with the claim, and through sign-up back to this page.
+    let trail = pages::arrival(&req, &state.config);
+    let next = trail.link(&format!("/offer/{}", open.offer.code));
     let layout = pages::layout(&req, &reader).await;
     let ends_on = open.offer.ends_at.map(|end| layout.site.date(end));
     let page = OfferPage {
@@ -236,7 +246,8 @@ async fn offer_page(
         ends_on,
         signed_in: reader.user.is_some(),
         subscribed,
-        action: next.clone(),
+        action: format!("/offer/{}", open.offer.code),
+        trail: trail.encode(),
         signup_url: pages::via("/signup", &next),
         login_url: pages::via("/login", &next),
     };
@@ -251,7 +262,7 @@ async fn claim_offer(
     SignedIn {
         user, member, reader, ..
     }: SignedIn,
-    _form: CsrfForm<pages::EmptyForm>,
+    CsrfForm(form): CsrfForm<ClaimForm>,
     code: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     let Some(setup) = &state.billing else {
@@ -261,7 +272,17 @@ async fn claim_offer(
         Ok(open) => open,
         Err(page) => return Ok(page),
     };
-    checkout_or_portal(&state, setup, &user, &member, &open.price, Some(&open.discount)).await
+    let mut trail = Trail::decode(&form.trail);
+    trail.offer = Some(open.offer.id);
+    let buyer = (&user, &member);
+    checkout_or_portal(&state, setup, buyer, &open.price, Some(&open.discount), &trail).await
+}
+
+/// An offer's claim button: only the page's trail.
+#[derive(Deserialize)]
+struct ClaimForm {
+    #[serde(default)]
+    trail: String,
 }
 
 /// The offer behind a code, or the page that says why there is none.

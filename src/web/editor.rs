@@ -27,7 +27,7 @@ use crate::{
     web::{
         csrf::CsrfForm,
         extract::SiteStaff,
-        views::{AdminEditPage, AdminListPage, AdminRow, EmailStatsView, SendView},
+        views::{AdminEditPage, AdminListPage, AdminRow, EmailStatsView, ReachView, SendView},
     },
 };
 
@@ -259,6 +259,7 @@ async fn editor_page(
         url: article.map(Article::path),
         send: None,
         email_stats: None,
+        reach: None,
         error: None,
         title: form.title.clone(),
         markdown: form.markdown.clone(),
@@ -438,9 +439,15 @@ async fn edit_form(
         Some(&article),
     )
     .await;
-    if let Some(stats) = newsletter::engagement::article_stats(&state, actor, article.row.id).await?
-        && let Some(email) = stats.email
-    {
+    let stats = newsletter::engagement::article_stats(&state, actor, article.row.id).await?;
+    if let Some(stats) = &stats {
+        page.reach = Some(ReachView {
+            views: stats.views.iter().map(|(_, n)| n).sum(),
+            signups: stats.attribution.signups,
+            paid_conversions: stats.attribution.paid_conversions,
+        });
+    }
+    if let Some(email) = stats.and_then(|stats| stats.email) {
         let progress = &email.progress;
         page.send = Some(SendView {
             total: progress.send.total,

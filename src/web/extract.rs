@@ -215,6 +215,14 @@ impl<Then: SignInFirst + 'static> FromRequest for SignedIn<Then> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let reader = CurrentReader::from_request(req, payload);
         let wants_json = crate::web::error::wants_json(req.path());
+        // Back to the page asked for with its query (the subscribe page's
+        // `?trail=` and `?currency=`), when it is the page `Then` names.
+        let then = match req.query_string() {
+            query if req.path() == Then::THEN && !query.is_empty() => {
+                crate::web::pages::via(Then::VIA, &format!("{}?{query}", Then::THEN))
+            }
+            _ => format!("{}?next={}", Then::VIA, Then::THEN),
+        };
         Box::pin(async move {
             let reader = reader.await?;
             if let (Some(user), Reader::Member(member)) = (&reader.user, &reader.reader) {
@@ -231,7 +239,7 @@ impl<Then: SignInFirst + 'static> FromRequest for SignedIn<Then> {
                 )
                 .to_json_response()
             } else {
-                crate::web::pages::redirect(&format!("{}?next={}", Then::VIA, Then::THEN))
+                crate::web::pages::redirect(&then)
             };
             Err(InternalError::from_response("not signed in", refusal).into())
         })

@@ -25,8 +25,8 @@ use crate::web::{
 use crate::{
     accounts::subscribe::{self, FreeSubscribe},
     domain::{
-        InvalidInput, email::EmailAddress, newsletters::SignupChoice, settings::Publication,
-        signup_source::SignupSource,
+        InvalidInput, attribution::Trail, email::EmailAddress, newsletters::SignupChoice,
+        settings::Publication, signup_source::SignupSource,
     },
     security::signed::Purpose,
     state::AppState,
@@ -56,10 +56,17 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A subscribe form for `source`, stamped with the time it is shown.
-pub fn form_view(state: &AppState, site: &Publication, source: &SignupSource) -> SubscribeFormView {
+/// A subscribe form for `source`, stamped with the time it is shown, with
+/// the page's trail for attribution.
+pub fn form_view(
+    state: &AppState,
+    site: &Publication,
+    source: &SignupSource,
+    trail: &Trail,
+) -> SubscribeFormView {
     SubscribeFormView {
         source: source.to_string(),
+        trail: trail.encode(),
         shown: state
             .signing_key
             .sign(Purpose::FormShown, &now_ms().to_be_bytes()),
@@ -87,6 +94,9 @@ struct JoinForm {
     name: Option<String>,
     #[serde(default)]
     source: String,
+    /// How the reader reached the form (`domain::attribution::Trail`).
+    #[serde(default)]
+    trail: String,
     /// Hidden from people (CSS and `aria-hidden`); bots fill it in.
     #[serde(default)]
     website: String,
@@ -115,6 +125,7 @@ impl JoinForm {
         let source = SignupSource::parse(&self.source).unwrap_or(SignupSource::Home);
         let mut request = FreeSubscribe::parse(&self.email, self.name.as_deref(), source)?;
         request.newsletters = subscribe::chosen_newsletters(self.choosing.is_some(), ticked)?;
+        request.trail = Trail::decode(&self.trail);
         let shown = state
             .signing_key
             .verify(Purpose::FormShown, &self.shown)
@@ -141,12 +152,13 @@ async fn join_form(
     state: web::Data<AppState>,
     reader: CurrentReader,
 ) -> PageResult<HttpResponse> {
+    let trail = pages::arrival(&req, &state.config);
     join_page(
         &req,
         &state,
         &reader,
         StatusCode::OK,
-        &SignupSource::Home,
+        (&SignupSource::Home, &trail),
         None,
         "",
     )
@@ -158,13 +170,14 @@ async fn join_page(
     state: &AppState,
     reader: &CurrentReader,
     status: StatusCode,
-    source: &SignupSource,
+    form: (&SignupSource, &Trail),
     error: Option<String>,
     email: &str,
 ) -> PageResult<HttpResponse> {
     let layout = pages::layout(req, reader).await;
+    let (source, trail) = form;
     let page = JoinPage {
-        form: form_view(state, &layout.site, source),
+        form: form_view(state, &layout.site, source, trail),
         layout,
         error,
         email: email.chars().take(EmailAddress::MAX_LEN).collect(),
@@ -214,7 +227,17 @@ async fn join(
     } else if error.is_none() {
         pages::notice(&req, &reader, status, "Check your inbox", CHECK_INBOX).await?
     } else {
-        join_page(&req, &state, &reader, status, &source, error, &form.email).await?
+        let trail = Trail::decode(&form.trail);
+        join_page(
+            &req,
+            &state,
+            &reader,
+            status,
+            (&source, &trail),
+            error,
+            &form.email,
+        )
+        .await?
     };
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, secs.into());
@@ -324,7 +347,7 @@ async fn embed_page(
         form: SubscribeFormView {
             embed: true,
             email: email.chars().take(EmailAddress::MAX_LEN).collect(),
-            ..form_view(state, &site, source)
+            ..form_view(state, &site, source, &Trail::default())
         },
         title: site.title().to_owned(),
         description: site.settings.description.clone(),

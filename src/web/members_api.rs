@@ -12,6 +12,7 @@ use crate::{
     domain::{
         InvalidInput,
         access::Standing,
+        attribution::AttributionKind,
         delivery::DeliveryStatus,
         email::EmailAddress,
         member::{self, MemberQuery, MemberStatus},
@@ -300,6 +301,27 @@ struct GiftLinkJson {
     revoked: bool,
 }
 
+/// What brought the member: their sign-up and each paid subscription.
+#[derive(Serialize, ToSchema)]
+struct AttributionJson {
+    /// `signup` or `paid`.
+    kind: AttributionKind,
+    /// The post whose form, teaser or gift link they used (its slug).
+    post: Option<String>,
+    /// The post whose newsletter link brought them (its slug).
+    newsletter: Option<String>,
+    gift_link_id: Option<i32>,
+    gift_subscription_id: Option<i32>,
+    /// The offer claimed (its code).
+    offer: Option<String>,
+    /// The page that framed the embedded form.
+    embed_origin: Option<String>,
+    /// The referring site's host, or a `?ref=` name.
+    referrer: Option<String>,
+    #[schema(format = DateTime)]
+    at: String,
+}
+
 /// Everything editors see of one member.
 #[derive(Serialize, ToSchema)]
 pub struct MemberJson {
@@ -323,6 +345,7 @@ pub struct MemberJson {
     comps: Vec<MemberCompJson>,
     emails: EmailStatsJson,
     gift_links: Vec<GiftLinkJson>,
+    attribution: Vec<AttributionJson>,
 }
 
 impl From<MemberProfile> for MemberJson {
@@ -382,6 +405,21 @@ impl From<MemberProfile> for MemberJson {
                     opens: gift.opens,
                     max_opens: gift.max_opens,
                     revoked: gift.revoked,
+                })
+                .collect(),
+            attribution: data
+                .attribution
+                .into_iter()
+                .map(|a| AttributionJson {
+                    kind: a.kind,
+                    post: a.post,
+                    newsletter: a.newsletter,
+                    gift_link_id: a.gift_link_id,
+                    gift_subscription_id: a.gift_subscription_id,
+                    offer: a.offer_code,
+                    embed_origin: a.embed_origin,
+                    referrer: a.referrer,
+                    at: rfc3339(a.created_at),
                 })
                 .collect(),
         }

@@ -210,6 +210,7 @@ async fn member_page(
             .join(", "),
         suppressed: data.suppressed.clone(),
         has_comp: !data.complimentary_access.is_empty(),
+        brought_by: data.attribution.iter().map(describe_attribution).collect(),
     };
     let page = AdminMemberPage {
         layout,
@@ -422,5 +423,40 @@ async fn delete(
             "The member is deleted.",
         )),
         Err(e) => after(&req, &state, &staff, id, Err(e), "").await,
+    }
+}
+
+/// "Signed up from a-day-out, via news.ycombinator.com": one line of what
+/// brought a member.
+fn describe_attribution(a: &crate::db::attributions::MemberAttribution) -> String {
+    let what = match a.kind {
+        crate::domain::attribution::AttributionKind::Signup => "Signed up",
+        crate::domain::attribution::AttributionKind::Paid => "Started paying",
+    };
+    let mut parts = Vec::new();
+    if let Some(post) = &a.post {
+        parts.push(format!("on the post {post}"));
+    }
+    if let Some(newsletter) = &a.newsletter {
+        parts.push(format!("from the newsletter {newsletter}"));
+    }
+    if a.gift_link_id.is_some() {
+        parts.push("through a gift link".to_owned());
+    }
+    if a.gift_subscription_id.is_some() {
+        parts.push("with a gift subscription".to_owned());
+    }
+    if let Some(offer) = &a.offer_code {
+        parts.push(format!("with the offer {offer}"));
+    }
+    if let Some(origin) = &a.embed_origin {
+        parts.push(format!("in the form on {origin}"));
+    }
+    if let Some(referrer) = &a.referrer {
+        parts.push(format!("via {referrer}"));
+    }
+    match parts.is_empty() {
+        true => format!("{what} on this site"),
+        false => format!("{what} {}", parts.join(", ")),
     }
 }

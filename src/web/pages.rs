@@ -12,6 +12,7 @@ use crate::{
     config::Config,
     domain::{
         access::{Reader, Standing},
+        attribution::{REF_PARAMETER, TRAIL_PARAMETER, Trail},
         settings::{Publication, SiteSettings},
     },
     web::{
@@ -240,6 +241,25 @@ pub async fn notice(
         message: message.into(),
     };
     Ok(render(req, status, &page)?)
+}
+
+/// How the reader arrived at this page, for the attribution of a sign-up
+/// from it: the trail a call to action's link carried (`?trail=`), then the
+/// page's `?ref=`, else the host of another site's `Referer`.
+pub fn arrival(req: &HttpRequest, config: &Config) -> Trail {
+    let mut carried = None;
+    let mut named = None;
+    for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        match &*name {
+            TRAIL_PARAMETER => carried = Some(Trail::decode(&value)),
+            REF_PARAMETER => named = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let mut trail = carried.unwrap_or_default();
+    let referer = req.headers().get(header::REFERER).and_then(|v| v.to_str().ok());
+    trail.arrived(named.as_deref(), referer, config.public_host());
+    trail
 }
 
 #[cfg(test)]

@@ -76,8 +76,10 @@ async fn home(
     let latest = reading::latest_page(&state, reader.who(), page).await?;
     let layout = pages::layout(&req, &reader).await;
     let page = HomePage {
-        subscribe: (reader.user.is_none() && page.number == 1)
-            .then(|| join::form_view(&state, &layout.site, &SignupSource::Home)),
+        subscribe: (reader.user.is_none() && page.number == 1).then(|| {
+            let trail = pages::arrival(&req, &state.config);
+            join::form_view(&state, &layout.site, &SignupSource::Home, &trail)
+        }),
         articles: cards(&latest, page, &layout.site)?,
         pager: Pager::new("/", page.number, latest.has_older),
         layout,
@@ -282,6 +284,8 @@ struct ArticleExtras {
     /// recipient, so no subscribe form and no gift button (the post may be
     /// email-only, where a gift link would not open).
     email_copy: bool,
+    /// Opened through this gift link.
+    gift_link: Option<i32>,
 }
 
 /// The article page for a decided article: the body or teaser the policy
@@ -294,11 +298,22 @@ async fn article_page_for(
     readable: &reading::ReadableArticle,
     extras: ArticleExtras,
 ) -> ArticlePage {
+    // What a sign-up or subscription from this page is attributed to.
+    let mut trail = pages::arrival(req, &state.config);
+    trail.post = crate::domain::slug::Slug::parse(&readable.article.row.slug).ok();
+    trail.gift_link = extras.gift_link.or(trail.gift_link);
+    if extras.email_copy {
+        trail.newsletter = trail.post.clone();
+    }
+    let subscribe_url = trail.link("/subscribe");
     let cta = readable.call_to_action().map(|link| CtaView {
         kind: link.cta.kind(),
         message: link.message(),
         button: link.button(),
-        url: link.path.clone(),
+        url: match link.path.as_str() {
+            "/subscribe" => subscribe_url.clone(),
+            path => path.to_owned(),
+        },
     });
     let banner = match readable.access {
         Access::Full {
@@ -332,10 +347,11 @@ async fn article_page_for(
             .then(|| {
                 let source = crate::domain::slug::Slug::parse(&readable.article.row.slug)
                     .map_or(SignupSource::Home, SignupSource::Article);
-                join::form_view(state, &layout.site, &source)
+                join::form_view(state, &layout.site, &source, &trail)
             });
     ArticlePage {
         subscribe,
+        subscribe_url,
         html: readable.html().to_owned(),
         sharing: super::sharing::for_article(&readable.article, &state.config, &layout.site),
         article: summary(&readable.article, &layout.site),
@@ -366,6 +382,7 @@ async fn gift_page(
         gifter: gifted.gifter,
         notice: gifted.closed,
         email_copy: false,
+        gift_link: Some(gifted.gift_id),
     };
     let page = article_page_for(&req, &reader, &state, &gifted.readable, extras).await;
     let mut response = pages::render(&req, StatusCode::OK, &page)?;

@@ -30,6 +30,13 @@ pub(crate) struct ArticleStatsJson {
     email: Option<SendStatsJson>,
     /// Page views, counted on the server without crawlers or staff.
     views: ViewsJson,
+    /// New members whose sign-up form was on its page or in its teaser, or
+    /// who came from a link in its newsletter (free sign-ups, whatever they
+    /// did later).
+    signups: i64,
+    /// Paid subscriptions started (or gifts redeemed) from its page, its
+    /// teaser or its newsletter.
+    paid_conversions: i64,
 }
 
 /// Page views in all and per day (UTC, days with views only).
@@ -121,6 +128,8 @@ impl From<ArticleStats> for ArticleStatsJson {
     fn from(stats: ArticleStats) -> Self {
         Self {
             article_id: stats.article_id,
+            signups: stats.attribution.signups,
+            paid_conversions: stats.attribution.paid_conversions,
             email: stats.email.map(Into::into),
             views: ViewsJson {
                 total: stats.views.iter().map(|(_, n)| n).sum(),

@@ -13,7 +13,10 @@ use actix_web::{
 };
 
 use crate::{
-    domain::tracking::CLICK_PARAMETER,
+    domain::{
+        attribution::{self, REF_PARAMETER},
+        tracking::CLICK_PARAMETER,
+    },
     newsletter::engagement,
     state::AppState,
     web::{
@@ -45,7 +48,7 @@ async fn follow_link(
     token: web::Path<String>,
 ) -> PageResult<HttpResponse> {
     match engagement::follow_click(&state, &token).await? {
-        Some(url) => Ok(redirect(&url)),
+        Some(target) => Ok(redirect(&target.url)),
         None => {
             pages::notice(
                 &req,
@@ -96,16 +99,36 @@ pub async fn follow_site_click(
     let Some((token, rest)) = marked.then(|| split_click(req.query_string())).flatten() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    if let Some(state) = req.app_data::<web::Data<AppState>>()
-        && let Err(e) = engagement::follow_click(state, &token).await
-    {
-        tracing::warn!(error = ?e, "recording a click on a link to the site failed");
-    }
+    let followed = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => engagement::follow_click(state, &token).await,
+        None => Ok(None),
+    };
+    let newsletter = match followed {
+        Ok(target) => target.map(|target| target.post_slug),
+        Err(e) => {
+            tracing::warn!(error = ?e, "recording a click on a link to the site failed");
+            None
+        }
+    };
+    let rest = with_newsletter_ref(rest, newsletter.as_deref());
     let clean = match rest.is_empty() {
         true => req.path().to_owned(),
         false => format!("{}?{rest}", req.path()),
     };
     Ok(req.into_response(redirect(&clean)).map_into_right_body())
+}
+
+/// The query a reader lands on: names the newsletter post the link was in
+/// (`ref=newsletter:{slug}`, for the attribution of a sign-up from the
+/// page) unless the link named its own `ref`.
+fn with_newsletter_ref(query: String, post_slug: Option<&str>) -> String {
+    let Some(slug) = post_slug else { return query };
+    if url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == REF_PARAMETER) {
+        return query;
+    }
+    let mut with_ref = url::form_urlencoded::Serializer::new(query);
+    with_ref.append_pair(REF_PARAMETER, &attribution::newsletter_ref(slug));
+    with_ref.finish()
 }
 
 /// The click token of a query string and the query without it.
@@ -134,5 +157,19 @@ mod tests {
         );
         assert_eq!(split_click("bs_click=abc"), Some(("abc".into(), String::new())));
         assert_eq!(split_click("bs_clicks=abc"), None);
+    }
+
+    #[test]
+    fn the_landing_address_names_the_newsletter_post_unless_the_link_had_a_ref() {
+        assert_eq!(
+            with_newsletter_ref("page=2".into(), Some("monday")),
+            "page=2&ref=newsletter%3Amonday"
+        );
+        assert_eq!(
+            with_newsletter_ref(String::new(), Some("monday")),
+            "ref=newsletter%3Amonday"
+        );
+        assert_eq!(with_newsletter_ref("ref=hn".into(), Some("monday")), "ref=hn");
+        assert_eq!(with_newsletter_ref("page=2".into(), None), "page=2");
     }
 }

@@ -257,6 +257,8 @@ pub struct ArticlePage {
     /// The email-only form, for anonymous readers of public and members
     /// articles (under the article, or in the members-only teaser).
     pub subscribe: Option<SubscribeFormView>,
+    /// `/subscribe`, with the page's trail for attribution.
+    pub subscribe_url: String,
     pub article: ArticleSummary,
     pub sharing: Sharing,
     /// The body or the preview, as the access policy decided.
@@ -305,6 +307,8 @@ pub struct SignupPage {
     pub newsletters_error: Option<String>,
     /// The newsletters to tick (none when there is only one).
     pub choices: Vec<crate::domain::newsletters::SignupChoice>,
+    /// The encoded trail, for attribution (may be empty).
+    pub trail: String,
 }
 
 #[derive(Template)]
@@ -360,6 +364,8 @@ pub struct SubscribePage {
     pub subscribed: bool,
     /// The currencies prices come in, when more than one: a chooser.
     pub currencies: Vec<CurrencyChoice>,
+    /// The encoded trail, for attribution (may be empty).
+    pub trail: String,
 }
 
 pub struct CurrencyChoice {
@@ -422,6 +428,8 @@ pub struct OfferPage {
     pub subscribed: bool,
     /// Where the claim form posts.
     pub action: String,
+    /// The encoded trail, for attribution (may be empty).
+    pub trail: String,
     pub signup_url: String,
     pub login_url: String,
 }
@@ -594,6 +602,8 @@ pub struct MemberView {
     /// Why nothing is emailed to them, if nothing is.
     pub suppressed: Option<String>,
     pub has_comp: bool,
+    /// What brought them, a line per sign-up or paid subscription.
+    pub brought_by: Vec<String>,
 }
 
 pub struct TimelineView {
@@ -693,6 +703,8 @@ pub struct AdminEditPage {
     pub url: Option<String>,
     pub send: Option<SendView>,
     pub email_stats: Option<EmailStatsView>,
+    /// What the post brought: views of its page and the members it won.
+    pub reach: Option<ReachView>,
     pub error: Option<String>,
     pub title: String,
     pub markdown: String,
@@ -786,6 +798,8 @@ pub struct AdminSettingsPage {
 pub struct SubscribeFormView {
     /// `home`, `article:{slug}`, `embed:{origin}`.
     pub source: String,
+    /// The page's encoded trail, for attribution (may be empty).
+    pub trail: String,
     /// The signed time the form was shown.
     pub shown: String,
     pub asks_name: bool,
@@ -842,4 +856,11 @@ pub struct AdminStatsPage {
     pub signups_chart: String,
     /// Newest first.
     pub days: Vec<crate::domain::stats::DayCount>,
+}
+
+/// A post's page views and the members its page and newsletter brought.
+pub struct ReachView {
+    pub views: i64,
+    pub signups: i64,
+    pub paid_conversions: i64,
 }

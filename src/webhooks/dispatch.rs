@@ -91,11 +91,14 @@ impl Dispatcher {
         if handled == 0 {
             return Ok(0);
         }
-        let attempts: Vec<Attempt> = futures::stream::iter(due)
+        let mut attempts: Vec<Attempt> = futures::stream::iter(due)
             .map(|(delivery, attempts)| self.attempt(delivery, attempts))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
+        // Rows are locked in one order by every writer (webhook, then
+        // delivery, by id), so two dispatchers never wait on each other.
+        attempts.sort_by_key(|a| (a.delivery.webhook_id, a.delivery.id));
         let base_ms = self.state.config.mail_retry_base_ms;
         let give_up_after = time::Duration::days(self.state.config.webhook_disable_after_days);
         db::run(&self.state.pool, move |conn| {
@@ -183,25 +186,33 @@ fn record(
         status,
         error,
     } = attempt;
-    stored::set_response_status(conn, delivery.id, status.map(i32::from))?;
+    // The webhook's row is locked before its delivery's, the order in which
+    // deleting a webhook (which cascades to its deliveries) takes them: the
+    // other order deadlocks with an admin's DELETE on PostgreSQL.
     let Some(error) = error else {
-        mail_queue::mark_sent(conn, Queue::Webhooks, delivery.id, now)?;
         stored::mark_healthy(conn, delivery.webhook_id)?;
+        stored::set_response_status(conn, delivery.id, status.map(i32::from))?;
+        mail_queue::mark_sent(conn, Queue::Webhooks, delivery.id, now)?;
         return Ok(());
     };
     if !delivery.enabled {
+        stored::set_response_status(conn, delivery.id, status.map(i32::from))?;
         mail_queue::mark_failed(conn, Queue::Webhooks, delivery.id, &error)?;
         return Ok(());
     }
-    let failing_since = stored::mark_failing(conn, delivery.webhook_id, now)?.unwrap_or(now);
+    let Some(failing_since) = stored::mark_failing(conn, delivery.webhook_id, now)? else {
+        // Deleted while the POST was out: its deliveries went with it.
+        return Ok(());
+    };
+    stored::set_response_status(conn, delivery.id, status.map(i32::from))?;
     if now - failing_since >= give_up_after {
         let reason = format!(
             "Switched off on {}: every delivery failed for {} days; the last: {error}",
             now.date(),
             give_up_after.whole_days()
         );
-        mail_queue::mark_failed(conn, Queue::Webhooks, delivery.id, &error)?;
         stored::disable(conn, delivery.webhook_id, &reason, now)?;
+        mail_queue::mark_failed(conn, Queue::Webhooks, delivery.id, &error)?;
         tracing::warn!(webhook_id = delivery.webhook_id, reason, "webhook switched off");
     } else if now - delivery.created_at >= give_up_after {
         mail_queue::mark_failed(conn, Queue::Webhooks, delivery.id, &format!("given up: {error}"))?;

@@ -4,8 +4,10 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicU16, Ordering},
+    atomic::{AtomicBool, AtomicU16, Ordering},
 };
+
+use tokio::sync::Notify;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::StatusCode, web};
 
@@ -24,6 +26,9 @@ pub struct Received {
 struct ReceiverState {
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    /// While set, POSTs are recorded but not answered.
+    holding: Arc<AtomicBool>,
+    released: Arc<Notify>,
 }
 
 pub struct WebhookReceiver {
@@ -33,20 +38,32 @@ pub struct WebhookReceiver {
 }
 
 async fn receive(state: web::Data<ReceiverState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let answered = state.status.load(Ordering::SeqCst);
     let header = |name: &str| {
         req.headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    state.received.lock().unwrap().push(Received {
-        path: req.path().to_owned(),
-        signature: header("Broadsheet-Signature"),
-        content_type: header("Content-Type"),
-        body: String::from_utf8_lossy(&body).into_owned(),
-        answered,
-    });
+    let index = {
+        let mut received = state.received.lock().unwrap();
+        received.push(Received {
+            path: req.path().to_owned(),
+            signature: header("Broadsheet-Signature"),
+            content_type: header("Content-Type"),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            answered: state.status.load(Ordering::SeqCst),
+        });
+        received.len() - 1
+    };
+    while state.holding.load(Ordering::SeqCst) {
+        let released = state.released.notified();
+        if !state.holding.load(Ordering::SeqCst) {
+            break;
+        }
+        released.await;
+    }
+    let answered = state.status.load(Ordering::SeqCst);
+    state.received.lock().unwrap()[index].answered = answered;
     HttpResponse::build(StatusCode::from_u16(answered).unwrap()).body("")
 }
 
@@ -55,6 +72,8 @@ impl WebhookReceiver {
         let state = ReceiverState {
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
+            holding: Arc::default(),
+            released: Arc::default(),
         };
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -62,7 +81,7 @@ impl WebhookReceiver {
                 .app_data(data.clone())
                 .default_service(web::to(receive))
         })
-        .workers(1)
+        .workers(2)
         .bind("127.0.0.1:0")
         .unwrap();
         let address = format!("http://127.0.0.1:{}", server.addrs()[0].port());
@@ -73,6 +92,17 @@ impl WebhookReceiver {
     /// Answers every POST from now on with `status`.
     pub fn answer_with(&self, status: u16) {
         self.state.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Keeps every POST from now on waiting for an answer until `release`.
+    pub fn hold(&self) {
+        self.state.holding.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers the held POSTs (with the status set by `answer_with`).
+    pub fn release(&self) {
+        self.state.holding.store(false, Ordering::SeqCst);
+        self.state.released.notify_waiters();
     }
 
     pub fn received(&self) -> Vec<Received> {

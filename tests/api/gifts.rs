@@ -67,7 +67,10 @@ async fn a_subscriber_gifts_a_paid_article_and_anyone_with_the_link_reads_it_in_
     let page = response.text().await.unwrap();
     assert!(page.contains(PAID_MARKER), "the gifted article is whole");
     assert!(page.contains("Ada Lovelace gifted you this article."));
-    assert!(page.contains("href=\"/subscribe\""), "it offers Subscribe");
+    assert!(
+        page.contains(&format!("href=\"/subscribe?trail=post%3D{paid}%26gift%3D")),
+        "it offers Subscribe, the post and the gift link named for attribution: {page}"
+    );
 
     let (_, mine) = app.get_json(&gifter, "/api/gifts").await;
     assert_eq!(mine["gifts"][0]["reads_left"], 9, "{mine}");

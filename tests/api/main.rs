@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod admin;
 mod archive;
+mod attribution;
 mod authors;
 mod billing;
 mod browser;

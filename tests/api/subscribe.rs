@@ -460,7 +460,10 @@ async fn each_teaser_speaks_to_the_reader_it_is_shown_to() {
 
     let (_, teaser) = app.get_text(&anonymous, &format!("/p/{paid}")).await;
     assert!(teaser.contains("This post is for paying subscribers"), "{teaser}");
-    assert!(teaser.contains("href=\"/subscribe\""));
+    assert!(
+        teaser.contains(&format!("href=\"/subscribe?trail=post%3D{paid}\"")),
+        "the plans, with the post named for attribution: {teaser}"
+    );
     assert!(teaser.contains("Already a subscriber? Log in"));
     assert!(
         !teaser.contains("action=\"/join\""),

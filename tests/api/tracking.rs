@@ -126,8 +126,8 @@ async fn each_recipients_first_click_on_each_link_is_counted_once_and_leads_to_t
         assert_eq!(response.status(), StatusCode::FOUND);
         assert_eq!(
             location(&response),
-            "/archive",
-            "the token is taken off the address"
+            "/archive?ref=newsletter%3Alinks",
+            "the token is taken off the address; the newsletter post is named for attribution"
         );
     }
     assert_eq!(

@@ -316,6 +316,41 @@ async fn a_failing_receiver_is_retried_until_it_comes_back_and_one_failing_for_d
 }
 
 #[tokio::test]
+async fn a_webhook_deleted_while_its_post_is_out_leaves_the_other_webhooks_deliveries_sent_once() {
+    let slow = WebhookReceiver::start().await;
+    let prompt = WebhookReceiver::start().await;
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[("BROADSHEET_WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    let admin = admin_key(&app).await;
+    let (doomed, _) = register(&app, &admin, &slow, &["member.created"]).await;
+    let (kept, _) = register(&app, &admin, &prompt, &["member.created"]).await;
+    slow.hold();
+    slow.answer_with(503);
+    let body = json!({"email": "reader@example.com"});
+    let (status, answer) = call(&app, &admin, Method::POST, "/admin/api/members", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // Both POSTs of the round are out: one answered, one held.
+    wait_for(&slow, "the held POST", |r| !r.is_empty()).await;
+    wait_for(&prompt, "the prompt POST", |r| !r.is_empty()).await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::DELETE,
+        &format!("/admin/api/webhooks/{doomed}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    slow.release();
+
+    let log = poll(&app, &admin, &log_path(kept), |log| log[0]["status"] == "sent").await;
+    assert_eq!(log[0]["status"], "sent", "the round was recorded: {log}");
+    assert_eq!(log[0]["attempts"], 1, "{log}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(prompt.received().len(), 1, "the kept webhook got the event once");
+}
+
+#[tokio::test]
 async fn webhooks_never_reach_loopback_or_private_addresses_unless_the_server_allows_it() {
     let receiver = WebhookReceiver::start().await;
     let sink = SmtpSink::start().await;
