@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::{
     billing::billing_app,
     email::{app_sending_to, link_in, wait_until_finished},
+    gifts::{create_gift, gift_path},
     helpers::{TestApp, new_client},
     smtp::{Parsed, SmtpSink},
     stripe::{self, PRICE_MONTHLY},
@@ -148,17 +149,10 @@ async fn a_free_sign_up_from_a_post_or_a_gift_link_is_counted_for_that_post_with
 
     // Through a subscriber's gift link to a members' post.
     let (gifter, _) = app.subscriber_with_session_token("giver@example.com").await;
-    let gift: Value = gifter
-        .post(app.url(&format!("/api/articles/{members}/gift")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = gift["url"].as_str().expect("a gift url");
+    let (status, gift) = create_gift(&app, &gifter, &members, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{gift}");
     let stranger = new_client();
-    let page = visit(&app, &stranger, &url[url.find("/g/").unwrap()..], None)
+    let page = visit(&app, &stranger, &gift_path(&gift), None)
         .await
         .text()
         .await

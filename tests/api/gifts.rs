@@ -22,7 +22,7 @@ async fn named_subscriber(app: &TestApp, email: &str) -> reqwest::Client {
     client
 }
 
-async fn create_gift(
+pub(crate) async fn create_gift(
     app: &TestApp,
     client: &reqwest::Client,
     slug: &str,
@@ -38,7 +38,7 @@ async fn create_gift(
 }
 
 /// The path part of a gift URL.
-fn gift_path(gift: &Value) -> String {
+pub(crate) fn gift_path(gift: &Value) -> String {
     let url = gift["url"].as_str().expect("a gift url");
     url[url.find("/g/").expect("a /g/ path")..].to_owned()
 }

@@ -75,6 +75,11 @@ async fn the_paid_marker_never_appears_in_any_response_to_an_unentitled_reader()
         "/join".to_owned(),
         "/embed/subscribe".to_owned(),
         "/admin/settings".to_owned(),
+        // The attribution trail's pages: the post as a newsletter link
+        // lands on it, the plans and sign-up a teaser leads to.
+        format!("/p/{paid}?ref=newsletter:{paid}"),
+        format!("/subscribe?trail=post%3D{paid}"),
+        format!("/signup?next=%2Fsubscribe%3Ftrail%3Dpost%253D{paid}"),
     ];
     // A member's "view in browser" copy of a paid post, for every state
     // that does not read it.
