@@ -249,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn a_forms_source_fills_in_the_post_and_gives_the_embedding_origin() {
+        let mut trail = Trail::default();
+        assert_eq!(
+            trail.with_source(&SignupSource::Article(Slug::parse("on-tides").unwrap())),
+            None
+        );
+        assert_eq!(trail.post, slug("on-tides"));
+        let mut named = Trail {
+            post: slug("gifted"),
+            ..Trail::default()
+        };
+        named.with_source(&SignupSource::Article(Slug::parse("on-tides").unwrap()));
+        assert_eq!(named.post, slug("gifted"), "the trail's own post wins");
+        let embed = SignupSource::Embed(Some("https://blog.example.com".into()));
+        assert_eq!(
+            Trail::default().with_source(&embed).as_deref(),
+            Some("https://blog.example.com")
+        );
+        assert_eq!(Trail::default().with_source(&SignupSource::Home), None);
+    }
+
+    #[test]
     fn a_link_carries_the_trail_and_a_later_page_finds_it_in_next() {
         let trail = Trail {
             post: slug("a-day-out"),
