@@ -79,7 +79,16 @@ impl Problem {
     /// A failure of ours: logged in full, answered with no detail. An
     /// unreachable database is an outage (503), anything else a bug (500).
     pub fn internal(source: anyhow::Error) -> Self {
-        let mut problem = if source.downcast_ref::<Unavailable>().is_some() {
+        let mut problem = if refused_nul(&source) {
+            // PostgreSQL stores no NUL in text; SQLite does. Whichever field
+            // carried it, the write was rolled back: the client's input, not
+            // our bug.
+            Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Text may not contain the NUL character (\\u0000).",
+            )
+        } else if source.downcast_ref::<Unavailable>().is_some() {
             let mut outage = Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -313,3 +322,14 @@ error_wrapper!(PageError, to_page_response);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 pub type PageResult<T> = Result<T, PageError>;
+
+/// PostgreSQL's refusal of a NUL character in text ("invalid byte sequence
+/// for encoding \"UTF8\": 0x00"), anywhere in the error's chain.
+fn refused_nul(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<diesel::result::Error>(),
+            Some(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("0x00")
+        )
+    })
+}
