@@ -2,6 +2,8 @@
 //! nothing internal and logs the whole cause chain. The API answers JSON
 //! (`{"error":{"code","message","field"}}`), the site answers a page.
 
+use std::borrow::Cow;
+
 use actix_web::{
     HttpRequest, HttpResponse, ResponseError,
     http::{StatusCode, header},
@@ -18,7 +20,7 @@ pub struct Problem {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub field: Option<&'static str>,
+    pub field: Option<Cow<'static, str>>,
     pub retry_after: Option<u64>,
     /// The cause of a 5xx, for the log only.
     pub source: Option<anyhow::Error>,
@@ -71,8 +73,8 @@ impl Problem {
         Self::bad_request(invalid.message).on_field(invalid.field)
     }
 
-    pub fn on_field(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
+    pub fn on_field(mut self, field: impl Into<Cow<'static, str>>) -> Self {
+        self.field = Some(field.into());
         self
     }
 
@@ -83,11 +85,7 @@ impl Problem {
             // PostgreSQL stores no NUL in text; SQLite does. Whichever field
             // carried it, the write was rolled back: the client's input, not
             // our bug.
-            Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "Text may not contain the NUL character (\\u0000).",
-            )
+            crate::web::nul::refusal(None)
         } else if source.downcast_ref::<Unavailable>().is_some() {
             let mut outage = Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -130,7 +128,7 @@ impl Problem {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message.clone(),
-                field: self.field,
+                field: self.field.as_deref().map(str::to_owned),
             },
         })
     }
@@ -280,7 +278,7 @@ pub struct ErrorDetail {
     /// What to fix, for a person.
     pub message: String,
     /// The input field the error is about, when there is one.
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
 }
 
 /// An error answered as JSON.

@@ -22,6 +22,7 @@ mod media;
 mod members_api;
 mod members_page;
 mod newsletters_api;
+mod nul;
 mod offers_api;
 pub mod ops;
 pub(crate) mod pages;
@@ -84,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin/api")
             .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
             .wrap(from_fn(idempotency::middleware))
+            .wrap(from_fn(nul::refuse_nul))
             .configure(admin::configure)
             .configure(tiers_api::configure)
             .configure(offers_api::configure)
@@ -97,6 +99,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/api")
+            .wrap(from_fn(nul::refuse_nul))
             .wrap(from_fn(json_writes_from_this_site))
             .configure(api::configure)
             .configure(join::configure_api)
@@ -105,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("")
+            .wrap(from_fn(nul::refuse_nul))
             .wrap(from_fn(tracking::follow_site_click))
             .wrap(from_fn(error::with_site_header))
             .wrap(from_fn(csrf::ensure_cookie))
