@@ -3,6 +3,8 @@
 //! slug, the pages of post lists (front page, tags, authors), and the
 //! publication's settings. Without them an article view costs three to
 //! five statements and a front page four; with them a hot page costs none.
+//! Beside them, pages rendered for anonymous readers (`RenderedPage`), keyed
+//! by everything they were rendered from (`web::page_cache`).
 //!
 //! Correctness rules, because a stale entry could leak a paid body or keep a
 //! revoked session alive:
@@ -66,6 +68,8 @@ pub struct ReadCache {
     lists: Entries<ListedArticles>,
     /// One entry (key ""): the settings every page shows.
     publication: Entries<Arc<Publication>>,
+    /// Whole pages as anonymous readers get them, by `web::page_cache::PageKey`.
+    pages: Entries<RenderedPage>,
     /// The settings last loaded, for when the database cannot be reached.
     last_publication: std::sync::RwLock<Option<Arc<Publication>>>,
     /// Bumped by every `clear`. A load that began before a clear may have
@@ -137,6 +141,26 @@ impl<V> Drop for LoadingGuard<'_, V> {
 /// A page of a list of posts, as loaded.
 pub type ListedArticles = Arc<Vec<Arc<Article>>>;
 
+/// A page's HTML as rendered for anonymous readers, holding the loaded
+/// inputs it was rendered from (an article, the settings). Their addresses
+/// are part of its key, so the page is reused only while the read cache
+/// still hands out those very loads, never past them; holding them keeps a
+/// newer load from being allocated at an address a key still names.
+#[derive(Clone)]
+pub struct RenderedPage {
+    pub html: bytes::Bytes,
+    _inputs: Arc<[Arc<dyn std::any::Any + Send + Sync>]>,
+}
+
+impl RenderedPage {
+    pub fn new(html: bytes::Bytes, inputs: Vec<Arc<dyn std::any::Any + Send + Sync>>) -> Self {
+        Self {
+            html,
+            _inputs: inputs.into(),
+        }
+    }
+}
+
 /// Bounds memory: a flood of made-up slugs or tokens evicts old entries
 /// rather than growing the cache.
 const MAX_ENTRIES: u64 = 10_000;
@@ -144,6 +168,9 @@ const MAX_ENTRIES: u64 = 10_000;
 /// crowd the first pages; a crawler walking the archive pages evicts its
 /// own entries.
 const MAX_LISTS: u64 = 64;
+/// A rendered page is 10–40 KB: a few MB at most. The hot pages of a
+/// publication are few; a crawler's long tail evicts its own entries.
+const MAX_PAGES: u64 = 128;
 
 impl ReadCache {
     /// Entries live `ttl`; a zero `ttl` turns caching off.
@@ -153,6 +180,7 @@ impl ReadCache {
             articles: Entries::new(ttl, MAX_ENTRIES),
             lists: Entries::new(ttl, MAX_LISTS),
             publication: Entries::new(ttl, MAX_ENTRIES),
+            pages: Entries::new(ttl, MAX_PAGES),
             last_publication: std::sync::RwLock::new(None),
             generation: AtomicU64::new(0),
         }
@@ -192,6 +220,16 @@ impl ReadCache {
         load: impl Future<Output = anyhow::Result<Arc<Publication>>>,
     ) -> anyhow::Result<Arc<Publication>> {
         self.cached(&self.publication, "", load).await
+    }
+
+    /// The page cached at `key`, or `render`'s (then cached): one render
+    /// per key however many readers arrive at once.
+    pub async fn page(
+        &self,
+        key: &str,
+        render: impl Future<Output = anyhow::Result<RenderedPage>>,
+    ) -> anyhow::Result<RenderedPage> {
+        self.cached(&self.pages, key, render).await
     }
 
     pub fn remember_publication(&self, publication: Arc<Publication>) {
@@ -300,6 +338,7 @@ impl ReadCache {
         self.articles.clear();
         self.lists.clear();
         self.publication.clear();
+        self.pages.clear();
     }
 }
 

@@ -17,10 +17,14 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // A scope: every other request is told apart by its static prefix,
+    // without running these patterns (routing is on every page's path).
     cfg.service(
-        web::resource(["/webhooks/email/{provider}", "/webhooks/email/{provider}/{token}"])
-            .app_data(web::PayloadConfig::default().limit(1024 * 1024))
-            .route(web::post().to(receive)),
+        web::scope("/webhooks/email").service(
+            web::resource(["/{provider}", "/{provider}/{token}"])
+                .app_data(web::PayloadConfig::default().limit(1024 * 1024))
+                .route(web::post().to(receive)),
+        ),
     );
 }
 

@@ -25,6 +25,7 @@ mod newsletters_api;
 mod nul;
 mod offers_api;
 pub mod ops;
+mod page_cache;
 pub(crate) mod pages;
 mod profile_page;
 mod search;
@@ -112,8 +113,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(tracking::follow_site_click))
             .wrap(from_fn(error::with_site_header))
             .wrap(from_fn(csrf::ensure_cookie))
-            .configure(tracking::configure)
             .configure(site::configure)
+            .configure(tracking::configure)
             .configure(billing::configure)
             .configure(gift_subscriptions::configure)
             .configure(editor::configure)

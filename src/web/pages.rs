@@ -22,7 +22,7 @@ use crate::{
     },
 };
 
-const FLASH_COOKIE: &str = "bs_flash";
+pub const FLASH_COOKIE: &str = "bs_flash";
 
 /// A form with nothing but its CSRF token (a button).
 #[derive(serde::Deserialize)]
@@ -131,7 +131,16 @@ pub fn render(
     status: StatusCode,
     page: &impl askama::Template,
 ) -> anyhow::Result<HttpResponse> {
-    let html = views::render(page)?;
+    Ok(html_page(req, status, views::render(page)?))
+}
+
+/// A rendered page as the response; a one-time message it showed is
+/// forgotten.
+pub fn html_page(
+    req: &HttpRequest,
+    status: StatusCode,
+    html: impl Into<actix_web::web::Bytes>,
+) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response.content_type("text/html; charset=utf-8");
     if req.cookie(FLASH_COOKIE).is_some() {
@@ -140,7 +149,7 @@ pub fn render(
         gone.make_removal();
         response.cookie(gone);
     }
-    Ok(response.body(html))
+    response.body(html.into())
 }
 
 /// 303 See Other to `to`, carrying a one-time message for the next page.

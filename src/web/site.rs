@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, get, http::StatusCode, http::header, 
 
 use crate::web::{
     error::{PageResult, Problem},
-    join, pages,
+    join,
+    page_cache::{self, PageKey},
+    pages,
 };
 use crate::{
     accounts,
@@ -29,11 +31,13 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(home)
+    // Readers' pages first: routes are tried in order, and each pattern
+    // tried costs a match on every request.
+    cfg.service(article_page)
+        .service(home)
         .service(archive)
         .service(tag_page)
         .service(author_page)
-        .service(article_page)
         .service(gift_page)
         .service(email_copy_page)
         .service(create_gift)
@@ -74,17 +78,29 @@ async fn home(
 ) -> PageResult<HttpResponse> {
     let page = list_page(query.page)?;
     let latest = reading::latest_page(&state, reader.who(), page).await?;
-    let layout = pages::layout(&req, &reader).await;
-    let page = HomePage {
-        subscribe: (reader.user.is_none() && page.number == 1).then(|| {
-            let trail = pages::arrival(&req, &state.config);
-            join::form_view(&state, &layout.site, &SignupSource::Home, &trail)
-        }),
-        articles: cards(&latest, page, &layout.site)?,
-        pager: Pager::new("/", page.number, latest.has_older),
-        layout,
+    not_past_the_end(&latest, page)?;
+    let render = || async {
+        let layout = pages::layout(&req, &reader).await;
+        views::render(&HomePage {
+            subscribe: (reader.user.is_none() && page.number == 1).then(|| {
+                let trail = pages::arrival(&req, &state.config);
+                join::form_view(&state, &layout.site, &SignupSource::Home, &trail)
+            }),
+            articles: cards(&latest, &layout.site),
+            pager: Pager::new("/", page.number, latest.has_older),
+            layout,
+        })
     };
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    Ok(page_cache::respond(&req, &reader, &state, |key| listing(key, &latest), render).await?)
+}
+
+/// A list page's key: the posts it shows, as loaded. Cards show no part of
+/// a body but the free preview, whatever the reader may read.
+fn listing(key: PageKey, listed: &reading::LatestPage) -> PageKey {
+    listed
+        .articles
+        .iter()
+        .fold(key, |key, readable| key.from(&readable.article))
 }
 
 /// A list page from `?page=` (30 posts a page), or the 404 for one that
@@ -101,20 +117,21 @@ fn list_page(raw: Option<i64>) -> Result<Page, Problem> {
     }
 }
 
-/// The cards of a list page, or the 404 for a page past its end.
-fn cards(
-    listed: &reading::LatestPage,
-    page: Page,
-    site: &Publication,
-) -> Result<Vec<ArticleSummary>, Problem> {
+/// The 404 for a page of a list past its end.
+fn not_past_the_end(listed: &reading::LatestPage, page: Page) -> Result<(), Problem> {
     if page.number > 1 && listed.articles.is_empty() {
         return Err(past_the_end(page.number));
     }
-    Ok(listed
+    Ok(())
+}
+
+/// The cards of a list page.
+fn cards(listed: &reading::LatestPage, site: &Publication) -> Vec<ArticleSummary> {
+    listed
         .articles
         .iter()
         .map(|a| summary(&a.article, site))
-        .collect())
+        .collect()
 }
 
 fn past_the_end(number: i64) -> Problem {
@@ -141,15 +158,19 @@ async fn tag_page(
         }
         reading::TagLookup::Missing => return Err(Problem::not_found("There is no tag by that name.").into()),
     };
-    let layout = pages::layout(&req, &reader).await;
-    let page = views::TagPage {
-        articles: cards(&listed, page, &layout.site)?,
-        pager: Pager::new(&format!("/tag/{}", tag.slug), page.number, listed.has_older),
-        name: tag.name,
-        slug: tag.slug,
-        layout,
+    not_past_the_end(&listed, page)?;
+    let render = || async {
+        let layout = pages::layout(&req, &reader).await;
+        views::render(&views::TagPage {
+            articles: cards(&listed, &layout.site),
+            pager: Pager::new(&format!("/tag/{}", tag.slug), page.number, listed.has_older),
+            name: tag.name.clone(),
+            slug: tag.slug.clone(),
+            layout,
+        })
     };
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    let pin = |key: PageKey| listing(key, &listed).showing(&tag.name);
+    Ok(page_cache::respond(&req, &reader, &state, pin, render).await?)
 }
 
 /// Every post on the site by month, newest first: titles and dates only.
@@ -240,8 +261,12 @@ async fn show_article(
         let today = time::OffsetDateTime::now_utc().date();
         state.page_views.count(readable.article.row.id, user_agent, today);
     }
-    let page = article_page_for(req, reader, state, &readable, ArticleExtras::default()).await;
-    Ok(pages::render(req, StatusCode::OK, &page)?)
+    let pin = |key: PageKey| key.showing(readable.access).from(&readable.article);
+    let render = || async {
+        let page = article_page_for(req, reader, state, &readable, ArticleExtras::default()).await;
+        views::render_sized(&page, page.html.len())
+    };
+    Ok(page_cache::respond(req, reader, state, pin, render).await?)
 }
 
 /// A writer's page: their name, bio and avatar, and their posts, 30 a page.
@@ -258,21 +283,26 @@ async fn author_page(
     else {
         return Err(Problem::not_found("There is no author by that name here.").into());
     };
-    let layout = pages::layout(&req, &reader).await;
-    let page = views::AuthorPage {
-        articles: cards(&listed, page, &layout.site)?,
-        pager: Pager::new(
-            &format!("/author/{}", profile.slug),
-            page.number,
-            listed.has_older,
-        ),
-        name: profile.display_name().to_owned(),
-        bio: profile.bio.unwrap_or_default(),
-        avatar_url: profile.avatar_url,
-        url: state.config.url_for(&format!("/author/{}", profile.slug)),
-        layout,
+    not_past_the_end(&listed, page)?;
+    let render = || async {
+        let layout = pages::layout(&req, &reader).await;
+        views::render(&views::AuthorPage {
+            articles: cards(&listed, &layout.site),
+            pager: Pager::new(
+                &format!("/author/{}", profile.slug),
+                page.number,
+                listed.has_older,
+            ),
+            name: profile.display_name().to_owned(),
+            bio: profile.bio.clone().unwrap_or_default(),
+            avatar_url: profile.avatar_url.clone(),
+            url: state.config.url_for(&format!("/author/{}", profile.slug)),
+            layout,
+        })
     };
-    Ok(pages::render(&req, StatusCode::OK, &page)?)
+    let shown = (profile.display_name(), &profile.bio, &profile.avatar_url);
+    let pin = |key: PageKey| listing(key, &listed).showing(shown);
+    Ok(page_cache::respond(&req, &reader, &state, pin, render).await?)
 }
 
 /// What the gift and email-copy routes change on an article page.
@@ -291,13 +321,13 @@ struct ArticleExtras {
 /// The article page for a decided article: the body or teaser the policy
 /// chose, its call to action and banner, and the gift button for those who
 /// may give one.
-async fn article_page_for(
+async fn article_page_for<'a>(
     req: &HttpRequest,
     reader: &CurrentReader,
     state: &AppState,
-    readable: &reading::ReadableArticle,
+    readable: &'a reading::ReadableArticle,
     extras: ArticleExtras,
-) -> ArticlePage {
+) -> ArticlePage<'a> {
     // What a sign-up or subscription from this page is attributed to.
     let mut trail = pages::arrival(req, &state.config);
     trail.post = crate::domain::slug::Slug::parse(&readable.article.row.slug).ok();
@@ -352,7 +382,7 @@ async fn article_page_for(
     ArticlePage {
         subscribe,
         subscribe_url,
-        html: readable.html().to_owned(),
+        html: readable.html(),
         sharing: super::sharing::for_article(&readable.article, &state.config, &layout.site),
         article: summary(&readable.article, &layout.site),
         layout,

@@ -80,9 +80,18 @@ pub struct Layout {
 }
 
 pub fn render(template: &impl Template) -> anyhow::Result<String> {
+    render_sized(template, 0)
+}
+
+/// `render` into a buffer with room for `extra` bytes of dynamic content
+/// (an article's body) beyond the template's own text, so the page is not
+/// copied again each time the buffer would have grown.
+pub fn render_sized<T: Template>(template: &T, extra: usize) -> anyhow::Result<String> {
+    let mut page = String::with_capacity(T::SIZE_HINT + extra);
     template
-        .render()
-        .map_err(|e| anyhow::anyhow!("rendering a template: {e}"))
+        .render_into(&mut page)
+        .map_err(|e| anyhow::anyhow!("rendering a template: {e}"))?;
+    Ok(page)
 }
 
 /// An article as the list and the article page show it.
@@ -252,7 +261,7 @@ pub struct CtaView {
 
 #[derive(Template)]
 #[template(path = "pages/article.html")]
-pub struct ArticlePage {
+pub struct ArticlePage<'a> {
     pub layout: Layout,
     /// The email-only form, for anonymous readers of public and members
     /// articles (under the article, or in the members-only teaser).
@@ -262,7 +271,7 @@ pub struct ArticlePage {
     pub article: ArticleSummary,
     pub sharing: Sharing,
     /// The body or the preview, as the access policy decided.
-    pub html: String,
+    pub html: &'a str,
     pub cta: Option<CtaView>,
     pub banner: Option<BannerView>,
     /// Why a gift link showed the teaser (expired, used up, withdrawn).

@@ -31,6 +31,7 @@ mod newsletters;
 mod offers;
 mod ops;
 mod overview;
+mod page_cache;
 mod pages;
 mod reading;
 mod search;

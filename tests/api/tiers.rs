@@ -927,7 +927,11 @@ async fn prices_in_several_currencies_show_one_currency_at_a_time_in_the_readers
     let (status, _) = app.get_text(&reader, "/subscribe?currency=zzz").await;
     assert_eq!(status, StatusCode::OK, "an unknown currency shows the default");
     let (status, _) = app.get_text(&reader, "/subscribe?currency=%00zz").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a NUL in any query string is refused");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a NUL in any query string is refused"
+    );
 }
 
 #[tokio::test]
