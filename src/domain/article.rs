@@ -124,6 +124,13 @@ impl ArticleTitle {
     pub const MAX_CHARS: usize = 300;
 
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        // Before trimming: a leading tab is as wrong as one inside.
+        if text.chars().any(char::is_control) {
+            return Err(InvalidInput::new(
+                "title",
+                "title must not contain control characters",
+            ));
+        }
         let title = text.trim();
         if title.is_empty() {
             return Err(InvalidInput::new("title", "title must not be empty"));
@@ -132,12 +139,6 @@ impl ArticleTitle {
             return Err(InvalidInput::new(
                 "title",
                 format!("title must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
-        if title.chars().any(char::is_control) {
-            return Err(InvalidInput::new(
-                "title",
-                "title must not contain control characters",
             ));
         }
         Ok(Self(title.to_owned()))

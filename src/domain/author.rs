@@ -19,13 +19,15 @@ pub fn name(raw: &str) -> Result<String, InvalidInput> {
 
 /// A few lines about the author, plain text (shown as written, escaped).
 pub fn bio(raw: &str) -> Result<String, InvalidInput> {
-    let value = raw.trim().replace("\r\n", "\n");
-    if value.chars().any(|c| c.is_control() && c != '\n') {
+    // Before trimming: a leading tab is as wrong as one inside. Line ends
+    // may come as CR LF, CR or LF; they are kept as LF.
+    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
         return Err(InvalidInput::new(
             "bio",
             "bio must be plain text without control characters",
         ));
     }
+    let value = raw.trim().replace("\r\n", "\n").replace('\r', "\n");
     if value.chars().count() > MAX_BIO_CHARS {
         return Err(InvalidInput::new(
             "bio",

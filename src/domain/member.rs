@@ -118,18 +118,19 @@ pub fn label_slug(name: &str) -> Slug {
 
 /// The note editors keep on a member: free text, several lines.
 pub fn member_note(raw: &str) -> Result<String, InvalidInput> {
+    // Before trimming: a leading vertical tab is as wrong as one inside.
+    if raw
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(InvalidInput::new("note", "note must not hold control characters"));
+    }
     let note = raw.trim();
     if note.chars().count() > MAX_NOTE_CHARS {
         return Err(InvalidInput::new(
             "note",
             format!("note must be at most {MAX_NOTE_CHARS} characters"),
         ));
-    }
-    if note
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(InvalidInput::new("note", "note must not hold control characters"));
     }
     Ok(note.to_owned())
 }

@@ -396,14 +396,16 @@ pub(crate) fn one_line(
     min: usize,
     max: usize,
 ) -> Result<String, InvalidInput> {
-    let value = raw.trim();
-    let length = value.chars().count();
-    if value.chars().any(char::is_control) {
+    // Control characters are looked for before trimming: a leading tab or
+    // NEL is as wrong as one inside, as the OpenAPI patterns say.
+    if raw.chars().any(char::is_control) {
         return Err(InvalidInput::new(
             field,
             format!("{field} must be one line without control characters"),
         ));
     }
+    let value = raw.trim();
+    let length = value.chars().count();
     if length < min || length > max {
         let message = if min == 0 {
             format!("{field} must be at most {max} characters")

@@ -93,7 +93,7 @@ struct PatchAuthor {
     slug: Option<String>,
     /// Plain text, at most 1,000 characters; paragraphs split by a blank line.
     #[serde(default, deserialize_with = "crate::domain::nullable")]
-    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$")]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\x00-\x09\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")]
     bio: Option<Option<String>>,
     /// A path on this site (`/media/…`) or an `https://` address.
     #[serde(default, deserialize_with = "crate::domain::nullable")]
