@@ -111,13 +111,70 @@ fn set_outcome(
         .execute(c))
 }
 
+/// Marks rows sent, any number in one statement: the worker records a
+/// group of answers at once, and a statement per message held PostgreSQL's
+/// fan-out to a round trip each.
 pub fn mark_sent(
     conn: &mut DbConnection,
     queue: Queue,
-    id: i32,
+    ids: &[i32],
     now: PrimitiveDateTime,
 ) -> QueryResult<usize> {
-    set_outcome(conn, queue, id, DeliveryStatus::Sent, None, None, Some(now))
+    let sent = DeliveryStatus::Sent;
+    update_held(
+        conn,
+        queue,
+        ids,
+        &format!("status = '{sent}', sent_at = $1, last_error = NULL"),
+        now,
+    )
+}
+
+/// Hands claimed rows back unsent, due at `now`, their attempt not counted:
+/// a worker told to slow down lets go of the round it had ready, rather
+/// than hold it past its lease.
+pub fn release(
+    conn: &mut DbConnection,
+    queue: Queue,
+    ids: &[i32],
+    now: PrimitiveDateTime,
+) -> QueryResult<usize> {
+    let pending = DeliveryStatus::Pending;
+    update_held(
+        conn,
+        queue,
+        ids,
+        &format!("status = '{pending}', next_attempt_at = $1, attempts = attempts - 1"),
+        now,
+    )
+}
+
+/// `SET {set}` (which binds `$1` to `at`) on those of `ids` this worker
+/// still holds: a row reclaimed after our lease ran out belongs to the
+/// other worker now.
+fn update_held(
+    conn: &mut DbConnection,
+    queue: Queue,
+    ids: &[i32],
+    set: &str,
+    at: PrimitiveDateTime,
+) -> QueryResult<usize> {
+    let mut changed = 0;
+    // The ids are integers, written into the statement as such; chunks
+    // keep each statement a few kilobytes.
+    for chunk in ids.chunks(1_000) {
+        let list = chunk.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "UPDATE {} SET {set}, lease_until = NULL WHERE id IN ({list}) AND status = '{}'",
+            queue.table(),
+            DeliveryStatus::Sending
+        );
+        let sql = numbered_placeholders(conn, &sql);
+        changed += crate::per_backend!(conn, |c| diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(at)
+            .execute(c))?;
+    }
+    Ok(changed)
 }
 
 pub fn mark_retry(

@@ -4,8 +4,9 @@
 //! in flight go to the database in one transaction (one commit per message
 //! held the engine to a third of the SMTP ceiling). A sending slot waits for
 //! its outcome's commit before it sends again, so a crash can repeat at most
-//! one message per slot (`mail_concurrency`). Runs inside `serve` and
-//! alone as `broadsheet worker`; any number may share one database.
+//! one message per slot (`mail_concurrency`). The next batch is claimed
+//! and rendered while one sends. Runs inside `serve` and alone as
+//! `broadsheet worker`; any number may share one database.
 
 use std::{
     collections::HashMap,
@@ -70,10 +71,29 @@ struct OutcomeRow {
 }
 
 impl OutcomeRow {
+    /// Records a group of outcomes: the messages sent (nearly all of them)
+    /// in one statement per queue, the rest one by one.
+    fn record_all(conn: &mut db::DbConnection, rows: Vec<Self>, max_attempts: i32) -> anyhow::Result<()> {
+        let (sent, other): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| row.result.is_ok());
+        for queue in [Queue::Deliveries, Queue::Outbox] {
+            let ids: Vec<i32> = sent
+                .iter()
+                .filter(|row| row.queue == queue)
+                .map(|row| row.id)
+                .collect();
+            if !ids.is_empty() {
+                mail_queue::mark_sent(conn, queue, &ids, db::now())?;
+            }
+        }
+        other
+            .into_iter()
+            .try_for_each(|row| row.record(conn, max_attempts))
+    }
+
     fn record(self, conn: &mut db::DbConnection, max_attempts: i32) -> anyhow::Result<()> {
         let (queue, id) = (self.queue, self.id);
         match self.result {
-            Ok(()) => mail_queue::mark_sent(conn, queue, id, db::now())?,
+            Ok(()) => mail_queue::mark_sent(conn, queue, &[id], db::now())?,
             Err(SendFailure::Transient(e) | SendFailure::Throttled(e)) if self.attempts < max_attempts => {
                 mail_queue::mark_retry(conn, queue, id, self.retry_at, &e)?
             }
@@ -116,19 +136,44 @@ impl Worker {
     }
 
     /// Sends forever: a round whenever mail is due, otherwise waits for a
-    /// wake-up from this process or the poll interval.
+    /// wake-up from this process or the poll interval. The next round is
+    /// claimed and rendered while one sends, so the SMTP connections never
+    /// wait on the database between rounds.
     pub async fn run(self) {
         let poll = Duration::from_millis(self.state.config.worker_poll_ms);
         tracing::info!(transport = %self.state.mailer.describe(), "email worker started");
+        let mut ready: Option<Vec<Outgoing>> = None;
         loop {
             if let Some(until) = self.paused_until() {
+                if let Some(round) = ready.take() {
+                    self.hand_back(round).await;
+                }
                 tokio::time::sleep_until(until.into()).await;
             }
-            match self.run_once().await {
-                Ok(0) => {
+            let round = match ready.take() {
+                Some(round) => Ok(round),
+                None => self.claim_round().await,
+            };
+            match round {
+                Ok(round) if round.is_empty() => {
+                    if let Err(e) = self.finish_sends().await {
+                        tracing::warn!(error = ?e, "finishing sends failed; retrying shortly");
+                    }
                     let _ = tokio::time::timeout(poll, self.state.mail_wakeup.wait()).await;
                 }
-                Ok(_) => {}
+                Ok(round) => {
+                    let (sent, next) = tokio::join!(self.send_round(round), self.claim_round());
+                    if let Err(e) = sent {
+                        tracing::warn!(error = ?e, "finishing sends failed; retrying shortly");
+                    }
+                    match next {
+                        Ok(next) => ready = Some(next),
+                        Err(e) => {
+                            tracing::warn!(error = ?e, "email worker round failed; retrying shortly");
+                            tokio::time::sleep(poll).await;
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = ?e, "email worker round failed; retrying shortly");
                     tokio::time::sleep(poll).await;
@@ -145,6 +190,18 @@ impl Worker {
     /// One round: claim due rows of both queues, send them, record the
     /// outcomes. Returns how many messages it handled.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let round = self.claim_round().await?;
+        let handled = round.len();
+        if handled == 0 {
+            self.finish_sends().await?;
+        } else {
+            self.send_round(round).await?;
+        }
+        Ok(handled)
+    }
+
+    /// Claims due rows of both queues and builds their messages.
+    async fn claim_round(&self) -> anyhow::Result<Vec<Outgoing>> {
         let lease = time::Duration::seconds(self.state.config.mail_lease_secs);
         let (deliveries, transactional) = db::run(&self.state.pool, move |conn| {
             let now = db::now();
@@ -154,13 +211,14 @@ impl Worker {
         })
         .await
         .context("claiming mail")?;
-        let handled = deliveries.len() + transactional.len();
-        if handled == 0 {
-            db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
-            return Ok(0);
-        }
         let mut outgoing = self.prepare_newsletters(deliveries).await?;
         outgoing.extend(self.prepare_transactional(transactional).await?);
+        Ok(outgoing)
+    }
+
+    /// Sends a round with bounded concurrency, recording outcomes as they
+    /// come, then marks sends with nothing left as finished.
+    async fn send_round(&self, outgoing: Vec<Outgoing>) -> anyhow::Result<()> {
         let concurrency = self.state.config.mail_concurrency;
         let (record, outcomes) = mpsc::unbounded_channel();
         let sending = async {
@@ -170,8 +228,30 @@ impl Worker {
                 .await;
         };
         tokio::join!(sending, self.record_outcomes(outcomes));
+        self.finish_sends().await
+    }
+
+    async fn finish_sends(&self) -> anyhow::Result<()> {
         db::run(&self.state.pool, |conn| Ok(sends::finish_done(conn, db::now())?)).await?;
-        Ok(handled)
+        Ok(())
+    }
+
+    /// Lets go of a round claimed but not sent (see `mail_queue::release`);
+    /// if that fails the rows come back when their lease runs out.
+    async fn hand_back(&self, round: Vec<Outgoing>) {
+        let ids = |queue| -> Vec<i32> { round.iter().filter(|o| o.queue == queue).map(|o| o.id).collect() };
+        let (deliveries, transactional) = (ids(Queue::Deliveries), ids(Queue::Outbox));
+        let released = db::run(&self.state.pool, move |conn| {
+            db::write_transaction(conn, |conn| {
+                mail_queue::release(conn, Queue::Deliveries, &deliveries, db::now())?;
+                mail_queue::release(conn, Queue::Outbox, &transactional, db::now())?;
+                Ok(())
+            })
+        })
+        .await;
+        if let Err(e) = released {
+            tracing::warn!(error = ?e, "handing back a claimed round failed; its lease will free it");
+        }
     }
 
     async fn deliver(&self, item: Outgoing, record: &mpsc::UnboundedSender<Outcome>) {
@@ -214,11 +294,7 @@ impl Worker {
                 .unzip();
             let count = written.len();
             let recorded = db::run(&self.state.pool, move |conn| {
-                db::write_transaction(conn, |conn| {
-                    written
-                        .into_iter()
-                        .try_for_each(|outcome| outcome.record(conn, max_attempts))
-                })
+                db::write_transaction(conn, |conn| OutcomeRow::record_all(conn, written, max_attempts))
             })
             .await;
             if let Err(e) = recorded {

@@ -192,7 +192,7 @@ fn record(
     let Some(error) = error else {
         stored::mark_healthy(conn, delivery.webhook_id)?;
         stored::set_response_status(conn, delivery.id, status.map(i32::from))?;
-        mail_queue::mark_sent(conn, Queue::Webhooks, delivery.id, now)?;
+        mail_queue::mark_sent(conn, Queue::Webhooks, &[delivery.id], now)?;
         return Ok(());
     };
     if !delivery.enabled {

@@ -241,6 +241,59 @@ async fn a_server_answering_421_and_451_for_a_while_gets_everything_in_the_end()
     assert_eq!(progress["sent"], 6, "{progress}");
 }
 
+/// The worker claims and renders its next round while one sends. When the
+/// server asks it to slow down, the round it has ready is handed back at
+/// once (due again, its attempt not counted) instead of being held through
+/// the pause, where another worker could not take it.
+#[tokio::test]
+async fn a_worker_told_to_slow_down_hands_back_the_round_it_had_ready_and_sends_it_later_once() {
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(
+        &sink,
+        &[
+            ("BROADSHEET_MAIL_CONCURRENCY", "2"),
+            ("BROADSHEET_MAIL_RETRY_BASE_MS", "2000"),
+        ],
+    )
+    .await;
+    let key = app.editor_key().await;
+    // More than one round of 200.
+    let members = app.add_verified_members("paced", 450).await;
+    sink.fail_temporarily(421, 2); // a pause of 2 s, then 4 s
+    let article = publish_paid(&app, &key, "all").await;
+    // The first round goes out but for the two refused messages…
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sink.newsletters().len() < 198 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sink.newsletters().len(), 198);
+    // …and during the pause nothing is held: rows are either sent or due.
+    let held = || async { app.count_where("deliveries", "status = 'sending'").await };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while held().await > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        held().await,
+        0,
+        "the round made ready was handed back during the pause"
+    );
+    assert_eq!(sink.newsletters().len(), 198, "and not sent while paused");
+
+    let progress = wait_until_finished(&app, &key, &article["send_id"]).await;
+    assert_eq!(progress["sent"], 450, "{progress}");
+    let counts = sink.per_recipient();
+    assert!(
+        members.iter().all(|m| counts.get(m) == Some(&1)),
+        "each exactly once"
+    );
+    assert_eq!(
+        app.count_where("deliveries", "attempts > 1").await,
+        2,
+        "only the two refused messages were tried twice"
+    );
+}
+
 #[tokio::test]
 async fn a_rejected_recipient_is_failed_and_suppressed_and_the_rest_are_delivered() {
     let sink = SmtpSink::start().await;

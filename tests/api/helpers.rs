@@ -522,6 +522,11 @@ impl TestApp {
     }
 
     pub async fn count_rows(&self, table: &'static str) -> i64 {
+        self.count_where(table, "1 = 1").await
+    }
+
+    /// Rows of `table` matching a fixed SQL condition.
+    pub async fn count_where(&self, table: &'static str, condition: &'static str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -529,7 +534,8 @@ impl TestApp {
         }
         self.db(move |conn| {
             let count: Count =
-                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn)?;
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
+                    .get_result(conn)?;
             Ok(count.n)
         })
         .await
