@@ -93,13 +93,62 @@ where
         let mut conn = pool
             .get()
             .map_err(|e| anyhow::Error::new(Unavailable(e.to_string())))?;
-        work(&mut conn).map_err(|e| match lost_connection(&e) {
-            Some(why) => anyhow::Error::new(Unavailable(why)),
-            None => e,
-        })
+        work(&mut conn).map_err(outage_or)
     })
     .await
     .map_err(|e| anyhow::anyhow!("database task panicked: {e}"))?
+}
+
+/// One pooled connection kept across several pieces of blocking work, for a
+/// task that writes many times in a row (the worker's outcome recorder):
+/// checked out once, so PostgreSQL's check on checkout (`SELECT 1`) and the
+/// pool's bookkeeping are paid once, not before every write. A piece of
+/// work that fails gives the connection back for the pool to judge.
+pub struct Held {
+    pool: Pool,
+    conn: Option<PooledConnection>,
+}
+
+type PooledConnection = diesel::r2d2::PooledConnection<connection::ConnectionManager>;
+
+impl Held {
+    pub fn new(pool: &Pool) -> Self {
+        Self {
+            pool: pool.clone(),
+            conn: None,
+        }
+    }
+
+    /// As [`run`], on the held connection (checked out first if need be).
+    pub async fn run<T, F>(&mut self, work: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let (pool, held) = (self.pool.clone(), self.conn.take());
+        let (kept, result) = tokio::task::spawn_blocking(move || {
+            let mut conn = match held.map_or_else(|| pool.get(), Ok) {
+                Ok(conn) => conn,
+                Err(e) => return (None, Err(anyhow::Error::new(Unavailable(e.to_string())))),
+            };
+            match work(&mut conn) {
+                Ok(value) => (Some(conn), Ok(value)),
+                Err(e) => (None, Err(outage_or(e))),
+            }
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("database task panicked: {e}"))?;
+        self.conn = kept;
+        result
+    }
+}
+
+/// `error`, or the outage it is (see [`lost_connection`]).
+fn outage_or(error: anyhow::Error) -> anyhow::Error {
+    match lost_connection(&error) {
+        Some(why) => anyhow::Error::new(Unavailable(why)),
+        None => error,
+    }
 }
 
 /// The server went away under a query (restarted, stopped, connections

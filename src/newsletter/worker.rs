@@ -72,22 +72,37 @@ struct OutcomeRow {
 
 impl OutcomeRow {
     /// Records a group of outcomes: the messages sent (nearly all of them)
-    /// in one statement per queue, the rest one by one.
+    /// in one statement per queue, the rest one by one. A group of sent
+    /// messages of one queue, the usual case, is that one statement alone,
+    /// atomic by itself; anything more is one transaction, one commit.
     fn record_all(conn: &mut db::DbConnection, rows: Vec<Self>, max_attempts: i32) -> anyhow::Result<()> {
         let (sent, other): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| row.result.is_ok());
-        for queue in [Queue::Deliveries, Queue::Outbox] {
-            let ids: Vec<i32> = sent
-                .iter()
-                .filter(|row| row.queue == queue)
-                .map(|row| row.id)
-                .collect();
-            if !ids.is_empty() {
-                mail_queue::mark_sent(conn, queue, &ids, db::now())?;
-            }
-        }
-        other
+        let sent_by_queue: Vec<(Queue, Vec<i32>)> = [Queue::Deliveries, Queue::Outbox]
             .into_iter()
-            .try_for_each(|row| row.record(conn, max_attempts))
+            .map(|queue| {
+                let ids = sent
+                    .iter()
+                    .filter(|row| row.queue == queue)
+                    .map(|row| row.id)
+                    .collect();
+                (queue, ids)
+            })
+            .filter(|(_, ids): &(Queue, Vec<i32>)| !ids.is_empty())
+            .collect();
+        let one_statement = other.is_empty() && sent_by_queue.len() <= 1;
+        let write = |conn: &mut db::DbConnection| -> anyhow::Result<()> {
+            for (queue, ids) in &sent_by_queue {
+                mail_queue::mark_sent(conn, *queue, ids, db::now())?;
+            }
+            other
+                .into_iter()
+                .try_for_each(|row| row.record(conn, max_attempts))
+        };
+        if one_statement {
+            write(conn)
+        } else {
+            db::write_transaction(conn, write)
+        }
     }
 
     fn record(self, conn: &mut db::DbConnection, max_attempts: i32) -> anyhow::Result<()> {
@@ -286,6 +301,8 @@ impl Worker {
     /// and are sent again when it runs out: a duplicate beats a loss.
     async fn record_outcomes(&self, mut outcomes: mpsc::UnboundedReceiver<Outcome>) {
         let max_attempts = self.state.config.mail_max_attempts;
+        // One connection for the round's writes: no checkout before each.
+        let mut db = db::Held::new(&self.state.pool);
         let mut batch = Vec::new();
         while outcomes.recv_many(&mut batch, OUTCOMES_PER_COMMIT).await > 0 {
             let (written, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut batch)
@@ -293,10 +310,9 @@ impl Worker {
                 .map(|outcome| (outcome.row, outcome.committed))
                 .unzip();
             let count = written.len();
-            let recorded = db::run(&self.state.pool, move |conn| {
-                db::write_transaction(conn, |conn| OutcomeRow::record_all(conn, written, max_attempts))
-            })
-            .await;
+            let recorded = db
+                .run(move |conn| OutcomeRow::record_all(conn, written, max_attempts))
+                .await;
             if let Err(e) = recorded {
                 tracing::error!(error = ?e, count, "recording delivery outcomes failed");
             }

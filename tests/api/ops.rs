@@ -204,3 +204,34 @@ async fn with_postgresql_down_pages_answer_503_with_a_retry_page_and_recover_wit
     assert_eq!(status, StatusCode::OK, "ready again, same process");
     assert_eq!(app.get(&format!("/p/{public}")).await.status(), StatusCode::OK);
 }
+
+/// The worker's outcome recorder writes through one held connection: work
+/// run through it shares that connection (a temporary table, which only
+/// its own connection sees, is still there), and work that fails gives it
+/// back to the pool instead of keeping a connection that may be broken.
+#[tokio::test]
+async fn work_run_through_a_held_connection_shares_it_until_a_piece_fails() {
+    use diesel::RunQueryDsl;
+    fn execute(conn: &mut broadsheet::db::DbConnection, sql: &'static str) -> anyhow::Result<()> {
+        diesel::sql_query(sql).execute(conn)?;
+        Ok(())
+    }
+    let app = spawn_app().await;
+    let mut held = broadsheet::db::Held::new(&app.pool);
+    held.run(|conn| execute(conn, "CREATE TEMPORARY TABLE held_marker (n INTEGER)"))
+        .await
+        .expect("the first piece of work");
+    // The pool's other connection taken meanwhile: a connection given back
+    // between the two pieces would now be this one.
+    let other = app.pool.get().expect("the pool's other connection");
+    held.run(|conn| execute(conn, "INSERT INTO held_marker (n) VALUES (1)"))
+        .await
+        .expect("the same connection, which still has its temporary table");
+    drop(other);
+    let failed = held
+        .run(|conn| execute(conn, "INSERT INTO no_such_table (n) VALUES (1)"))
+        .await;
+    assert!(failed.is_err());
+    let after = held.run(|_| Ok("a connection again")).await;
+    assert_eq!(after.unwrap(), "a connection again");
+}
