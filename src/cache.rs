@@ -1,7 +1,8 @@
 //! Short-lived caches for the lookups every page view makes: who the
 //! session belongs to (with their subscriptions and comps), what is at a
-//! slug, the pages of post lists (front page, tags, authors), and the
-//! publication's settings. Without them an article view costs three to
+//! slug and at a tag's slug, the pages of post lists (front page, tags,
+//! authors) and of the archive, a search's matches, and the publication's
+//! settings. Without them an article view costs three to
 //! five statements and a front page four; with them a hot page costs none.
 //! Beside them, pages rendered for anonymous readers (`RenderedPage`), keyed
 //! by everything they were rendered from (`web::page_cache`).
@@ -66,6 +67,13 @@ pub struct ReadCache {
     /// A page of a list of posts by its key (`ListKey`), whole articles in
     /// order: what the front, tag and author pages show.
     lists: Entries<ListedArticles>,
+    /// A page of the archive (titles and dates) by its key.
+    archive: Entries<ArchiveSlice>,
+    /// What is at a tag's slug.
+    tags: Entries<TagAtSlug>,
+    /// A search's matches by its query (every reader's own decision is
+    /// made afresh on them).
+    searches: Entries<SearchLoad>,
     /// One entry (key ""): the settings every page shows.
     publication: Entries<Arc<Publication>>,
     /// Whole pages as anonymous readers get them, by `web::page_cache::PageKey`.
@@ -141,6 +149,29 @@ impl<V> Drop for LoadingGuard<'_, V> {
 /// A page of a list of posts, as loaded.
 pub type ListedArticles = Arc<Vec<Arc<Article>>>;
 
+/// A slice of the archive, as loaded (no bodies).
+pub type ArchiveSlice = Arc<Vec<crate::db::articles::ArchiveEntry>>;
+
+/// What a search found: the matches in what everyone may read, the
+/// candidates from whole bodies, and the matched articles, best first.
+pub type SearchLoad = Arc<SearchMatches>;
+
+#[derive(Default)]
+pub struct SearchMatches {
+    pub open: Vec<crate::db::search::OpenHit>,
+    pub full: Vec<crate::db::search::FullHit>,
+    pub articles: Vec<Arc<Article>>,
+}
+
+/// What a tag's slug leads to.
+#[derive(Clone)]
+pub enum TagAtSlug {
+    Found(Arc<crate::db::tags::Tag>),
+    /// The tag was renamed; it lives at this slug now.
+    Moved(Arc<str>),
+    Missing,
+}
+
 /// A page's HTML as rendered for anonymous readers, holding the loaded
 /// inputs it was rendered from (an article, the settings). Their addresses
 /// are part of its key, so the page is reused only while the read cache
@@ -179,6 +210,9 @@ impl ReadCache {
             sessions: Entries::new(ttl, MAX_ENTRIES),
             articles: Entries::new(ttl, MAX_ENTRIES),
             lists: Entries::new(ttl, MAX_LISTS),
+            archive: Entries::new(ttl, MAX_LISTS),
+            tags: Entries::new(ttl, MAX_ENTRIES),
+            searches: Entries::new(ttl, MAX_LISTS),
             publication: Entries::new(ttl, MAX_ENTRIES),
             pages: Entries::new(ttl, MAX_PAGES),
             last_publication: std::sync::RwLock::new(None),
@@ -212,6 +246,34 @@ impl ReadCache {
         load: impl Future<Output = anyhow::Result<ListedArticles>>,
     ) -> anyhow::Result<ListedArticles> {
         self.cached(&self.lists, key, load).await
+    }
+
+    /// The cached slice of the archive, or `load`'s answer (then cached).
+    pub async fn archive(
+        &self,
+        key: &str,
+        load: impl Future<Output = anyhow::Result<ArchiveSlice>>,
+    ) -> anyhow::Result<ArchiveSlice> {
+        self.cached(&self.archive, key, load).await
+    }
+
+    /// What is cached at a tag's `slug`, or `load`'s answer (then cached).
+    pub async fn tag(
+        &self,
+        slug: &str,
+        load: impl Future<Output = anyhow::Result<TagAtSlug>>,
+    ) -> anyhow::Result<TagAtSlug> {
+        self.cached(&self.tags, slug, load).await
+    }
+
+    /// The cached matches of a search (`key`: the query as the engine
+    /// reads it), or `load`'s answer (then cached).
+    pub async fn search(
+        &self,
+        key: &str,
+        load: impl Future<Output = anyhow::Result<SearchLoad>>,
+    ) -> anyhow::Result<SearchLoad> {
+        self.cached(&self.searches, key, load).await
     }
 
     /// The cached settings, or `load`'s answer (then cached).
@@ -337,6 +399,9 @@ impl ReadCache {
         self.sessions.clear();
         self.articles.clear();
         self.lists.clear();
+        self.archive.clear();
+        self.tags.clear();
+        self.searches.clear();
         self.publication.clear();
         self.pages.clear();
     }

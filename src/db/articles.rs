@@ -411,12 +411,19 @@ pub struct ArchiveEntry {
     pub published_at: Option<PrimitiveDateTime>,
 }
 
-/// Every live post on the site, newest first, without bodies.
-pub fn archive(conn: &mut DbConnection, now: PrimitiveDateTime) -> QueryResult<Vec<ArchiveEntry>> {
+/// A slice of the live posts on the site, newest first, without bodies.
+pub fn archive(
+    conn: &mut DbConnection,
+    now: PrimitiveDateTime,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<ArchiveEntry>> {
     articles::table
         .filter(listed_on_site(now))
         .order((articles::published_at.desc(), articles::id.desc()))
         .select((articles::slug, articles::title, articles::published_at))
+        .limit(limit)
+        .offset(offset)
         .load(conn)
 }
 

@@ -5,13 +5,13 @@
 pub mod feeds;
 mod search;
 
-pub use search::{SEARCH_LIMIT, SearchResult, search};
+pub use search::{SEARCH_LIMIT, SearchResult, Searched, search};
 
 use std::sync::Arc;
 
 pub use crate::domain::access::CtaLink;
 use crate::{
-    cache::AtSlug,
+    cache::{AtSlug, TagAtSlug},
     db::{
         self,
         articles::{self, Article, ArticleRow},
@@ -292,7 +292,7 @@ async fn listing_page(
 
 /// What is at a tag's slug.
 pub enum TagLookup {
-    Found(Box<Tag>, LatestPage),
+    Found(Arc<Tag>, LatestPage),
     /// The tag was renamed; it lives at this slug now.
     Moved(String),
     Missing,
@@ -301,20 +301,26 @@ pub enum TagLookup {
 /// A page of the live posts carrying the tag at `slug`, as `who` may see
 /// them.
 pub async fn tagged(state: &AppState, who: Who<'_>, slug: String, page: Page) -> anyhow::Result<TagLookup> {
-    let found = db::run(&state.pool, move |conn| {
-        if let Some(tag) = db::tags::find_by_slug(conn, &slug)? {
-            return Ok(Ok(tag));
-        }
-        Ok(Err(db::tags::redirect_target(conn, &slug)?))
-    })
-    .await?;
-    Ok(match found {
-        Ok(tag) => {
+    let load = async {
+        let slug = slug.clone();
+        db::run(&state.pool, move |conn| {
+            if let Some(tag) = db::tags::find_by_slug(conn, &slug)? {
+                return Ok(TagAtSlug::Found(Arc::new(tag)));
+            }
+            Ok(match db::tags::redirect_target(conn, &slug)? {
+                Some(new_slug) => TagAtSlug::Moved(new_slug.into()),
+                None => TagAtSlug::Missing,
+            })
+        })
+        .await
+    };
+    Ok(match state.read_cache.tag(&slug, load).await? {
+        TagAtSlug::Found(tag) => {
             let listed = listing_page(state, who, Listing::Tagged(tag.id), page).await?;
-            TagLookup::Found(Box::new(tag), listed)
+            TagLookup::Found(tag, listed)
         }
-        Err(Some(new_slug)) => TagLookup::Moved(new_slug),
-        Err(None) => TagLookup::Missing,
+        TagAtSlug::Moved(new_slug) => TagLookup::Moved(new_slug.to_string()),
+        TagAtSlug::Missing => TagLookup::Missing,
     })
 }
 
@@ -404,10 +410,32 @@ async fn listed(
     state.read_cache.list(&key, load).await
 }
 
-/// Every live post's title, slug and date, newest first: the archive, which
-/// carries no part of any body.
-pub async fn archive(state: &AppState) -> anyhow::Result<Vec<articles::ArchiveEntry>> {
-    db::run(&state.pool, |conn| Ok(articles::archive(conn, db::now())?)).await
+/// A page of the archive: live posts' titles, slugs and dates, newest
+/// first (no part of any body), and whether an older page follows.
+pub struct ArchivePage {
+    pub entries: crate::cache::ArchiveSlice,
+    pub has_older: bool,
+}
+
+impl ArchivePage {
+    /// The posts on this page (the slice holds one more, to know whether an
+    /// older page follows).
+    pub fn posts(&self, page: Page) -> &[articles::ArchiveEntry] {
+        &self.entries[..self.entries.len().min(page.per_page as usize)]
+    }
+}
+
+pub async fn archive(state: &AppState, page: Page) -> anyhow::Result<ArchivePage> {
+    let (limit, offset) = (page.per_page + 1, page.offset());
+    let load = db::run(&state.pool, move |conn| {
+        Ok(Arc::new(articles::archive(conn, db::now(), limit, offset)?))
+    });
+    let entries = state
+        .read_cache
+        .archive(&format!("{limit}:{offset}"), load)
+        .await?;
+    let has_older = entries.len() as i64 > page.per_page;
+    Ok(ArchivePage { entries, has_older })
 }
 
 /// What the sitemap lists: live posts and pages, no bodies.

@@ -8,12 +8,13 @@ use crate::web::{
     CurrentReader,
     api::{AuthorJson, TagJson},
     error::{ApiResult, PageResult, Problem},
+    page_cache::{self, PageKey},
     pages,
-    views::{SearchPage, SearchResultView},
+    views::{self, SearchPage, SearchResultView},
 };
 use crate::{
     domain::{search::SearchQuery, time::rfc3339},
-    reading::{self, SearchResult},
+    reading::{self, SearchResult, Searched},
     state::AppState,
 };
 
@@ -35,13 +36,19 @@ async fn run(
     state: &AppState,
     reader: &CurrentReader,
     query: Option<SearchQuery>,
-) -> anyhow::Result<Vec<SearchResult>> {
+) -> anyhow::Result<Searched> {
     match query {
         Some(query) => reading::search(state, reader.who(), query).await,
-        None => Ok(Vec::new()),
+        None => Ok(Searched {
+            results: Vec::new(),
+            matches: Default::default(),
+        }),
     }
 }
 
+/// The search page. An anonymous reader's page is rendered once for all of
+/// them (`page_cache`: keyed by the query asked, the matches as loaded and
+/// what was decided for each result); an invalid query is a 400 page.
 #[get("/search")]
 async fn search_page(
     req: HttpRequest,
@@ -50,11 +57,35 @@ async fn search_page(
     params: web::Query<SearchParams>,
 ) -> PageResult<HttpResponse> {
     let typed = params.q.trim().to_owned();
-    let (status, error, results) = match SearchQuery::parse(&typed) {
-        Ok(query) => (StatusCode::OK, None, run(&state, &reader, query).await?),
-        Err(invalid) => (StatusCode::BAD_REQUEST, Some(invalid.message), Vec::new()),
+    let query = match SearchQuery::parse(&typed) {
+        Ok(Some(query)) => query,
+        Ok(None) => {
+            let page = search_page_view(&req, &reader, typed, None, &[]).await;
+            return Ok(pages::render(&req, StatusCode::OK, &page)?);
+        }
+        Err(invalid) => {
+            let page = search_page_view(&req, &reader, typed, Some(invalid.message), &[]).await;
+            return Ok(pages::render(&req, StatusCode::BAD_REQUEST, &page)?);
+        }
     };
-    let layout = pages::layout(&req, &reader).await;
+    let searched = reading::search(&state, reader.who(), query).await?;
+    let decided: Vec<_> = searched.results.iter().map(|r| r.readable.access).collect();
+    let pin = |key: PageKey| key.showing(decided).from(&searched.matches);
+    let render = || async {
+        let page = search_page_view(&req, &reader, typed.clone(), None, &searched.results).await;
+        views::render(&page)
+    };
+    Ok(page_cache::respond(&req, &reader, &state, pin, render).await?)
+}
+
+async fn search_page_view(
+    req: &HttpRequest,
+    reader: &CurrentReader,
+    typed: String,
+    error: Option<String>,
+    results: &[SearchResult],
+) -> SearchPage {
+    let layout = pages::layout(req, reader).await;
     let results: Vec<SearchResultView> = results
         .iter()
         .map(|result| SearchResultView {
@@ -62,7 +93,7 @@ async fn search_page(
             snippet_html: result.snippet_html.clone(),
         })
         .collect();
-    let page = SearchPage {
+    SearchPage {
         count_label: match results.len() {
             0 => format!("Nothing found for “{typed}”."),
             1 => format!("1 result for “{typed}”."),
@@ -73,8 +104,7 @@ async fn search_page(
         error,
         results,
         layout,
-    };
-    Ok(pages::render(&req, status, &page)?)
+    }
 }
 
 /// One result in `/api/search`.
@@ -114,7 +144,7 @@ async fn search_api(
     }
     let query =
         SearchQuery::parse(&typed).map_err(|invalid| Problem::bad_request(invalid.message).on_field("q"))?;
-    let results = run(&state, &reader, query).await?;
+    let results = run(&state, &reader, query).await?.results;
     Ok(web::Json(SearchJson {
         query: typed,
         results: results

@@ -173,24 +173,53 @@ async fn tag_page(
     Ok(page_cache::respond(&req, &reader, &state, pin, render).await?)
 }
 
-/// Every post on the site by month, newest first: titles and dates only.
+/// How many posts a page of the archive lists: titles and dates only, so
+/// a page is about 15 KB.
+const ARCHIVE_PAGE_SIZE: i64 = 100;
+
+/// Every post on the site by month, newest first: titles and dates only,
+/// 100 a page (`/archive?page=2`…); a page past the end is a 404.
 #[get("/archive")]
 async fn archive(
     req: HttpRequest,
     state: web::Data<AppState>,
     reader: CurrentReader,
+    query: web::Query<HomeQuery>,
 ) -> PageResult<HttpResponse> {
-    let entries = reading::archive(&state).await?;
-    let layout = pages::layout(&req, &reader).await;
+    let page = Page {
+        per_page: ARCHIVE_PAGE_SIZE,
+        ..list_page(query.page)?
+    };
+    let listed = reading::archive(&state, page).await?;
+    if page.number > 1 && listed.entries.is_empty() {
+        return Err(past_the_end(page.number).into());
+    }
+    let render = || async {
+        let layout = pages::layout(&req, &reader).await;
+        views::render(&views::ArchivePage {
+            months: archive_months(listed.posts(page), &layout.site),
+            pager: Pager::new("/archive", page.number, listed.has_older),
+            layout,
+        })
+    };
+    let pin = |key: PageKey| key.from(&listed.entries);
+    Ok(page_cache::respond(&req, &reader, &state, pin, render).await?)
+}
+
+/// The archive's posts grouped by the month they came out in, in order.
+fn archive_months(
+    posts: &[crate::db::articles::ArchiveEntry],
+    site: &Publication,
+) -> Vec<views::ArchiveMonth> {
     let mut months: Vec<views::ArchiveMonth> = Vec::new();
-    for entry in entries {
+    for entry in posts {
         let published = entry.published_at.unwrap_or_else(crate::db::now);
-        let label = layout.site.month(published);
+        let label = site.month(published);
         let post = views::ArchivePost {
-            slug: entry.slug,
-            title: entry.title,
+            slug: entry.slug.clone(),
+            title: entry.title.clone(),
             published_iso: crate::domain::time::rfc3339(published),
-            published_human: layout.site.date(published),
+            published_human: site.date(published),
         };
         match months.last_mut() {
             Some(month) if month.label == label => month.posts.push(post),
@@ -200,11 +229,7 @@ async fn archive(
             }),
         }
     }
-    Ok(pages::render(
-        &req,
-        StatusCode::OK,
-        &views::ArchivePage { layout, months },
-    )?)
+    months
 }
 
 #[get("/p/{slug}")]

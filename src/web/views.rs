@@ -236,6 +236,7 @@ pub struct TagPage {
 pub struct ArchivePage {
     pub layout: Layout,
     pub months: Vec<ArchiveMonth>,
+    pub pager: Pager,
 }
 
 /// One month of the archive ("December 2026"), newest post first.

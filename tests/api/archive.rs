@@ -127,3 +127,48 @@ async fn the_archive_lists_every_post_by_month_with_titles_and_dates_only() {
     let (_, sitemap) = app.get_text(&new_client(), "/sitemap.xml").await;
     assert!(sitemap.contains("/archive</loc>"));
 }
+
+#[tokio::test]
+async fn the_archive_lists_a_hundred_posts_a_page_shows_a_new_post_at_once_and_a_page_past_the_end_is_a_404()
+{
+    let app = spawn_app().await;
+    let key = app.editor_key().await;
+    publish_many(&app, &key, 101).await;
+    let browser = new_client();
+    let archived = |page: &str| page.matches("<li><time datetime=").count();
+
+    let (status, first) = app.get_text(&browser, "/archive").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(archived(&first), 100);
+    assert!(first.contains(">Post 101</a>") && first.contains(">Post 2</a>"));
+    assert!(!first.contains(">Post 1</a>"), "the oldest is on the next page");
+    assert!(first.contains(r#"<link rel="next" href="/archive?page=2">"#));
+    assert!(!first.contains(r#"rel="prev""#));
+
+    let (_, second) = app.get_text(&browser, "/archive?page=2").await;
+    assert_eq!(archived(&second), 1);
+    assert!(second.contains(">Post 1</a>"));
+    assert!(second.contains(r#"<link rel="prev" href="/archive">"#) && !second.contains(r#"rel="next""#));
+
+    // Read again within the cache's lifetime: a post published through this
+    // instance shows at once, pushing the oldest but one onto page two.
+    let response = app
+        .post_article(
+            &key,
+            json!({"title": "Just out", "markdown": "New.", "visibility": "public", "publish": true}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, first) = app.get_text(&browser, "/archive").await;
+    assert!(first.contains(">Just out</a>"), "{first}");
+    assert!(!first.contains(">Post 2</a>"));
+    let (_, second) = app.get_text(&browser, "/archive?page=2").await;
+    assert_eq!(archived(&second), 2);
+
+    for past in ["/archive?page=3", "/archive?page=0", "/archive?page=100001"] {
+        let response = app.get_with(&browser, past).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{past}");
+    }
+    let (status, _) = app.get_text(&browser, "/archive?page=two").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -210,6 +210,8 @@ async fn only_live_posts_are_found_and_edits_unpublishing_and_deleting_show_at_o
         ["Weather"],
         "no drafts, no email-only posts"
     );
+    let (_, page) = app.get_text(&anonymous, "/search?q=cumulus").await;
+    assert!(page.contains("1 result for “cumulus”."), "{page}");
 
     call(
         &app,
@@ -222,6 +224,11 @@ async fn only_live_posts_are_found_and_edits_unpublishing_and_deleting_show_at_o
     assert!(
         found(&app, &anonymous, "cumulus").await.is_empty(),
         "an edit reindexes"
+    );
+    let (_, page) = app.get_text(&anonymous, "/search?q=cumulus").await;
+    assert!(
+        page.contains("Nothing found for “cumulus”."),
+        "the page an anonymous reader was served before the edit is not served after it: {page}"
     );
     assert_eq!(found(&app, &anonymous, "stratus").await, ["Weather"]);
     call(
