@@ -43,6 +43,11 @@ pub struct Options {
     pub connections: usize,
     pub fanout_sizes: Vec<usize>,
     pub logins: usize,
+    /// `broadsheet worker` processes delivering each fan-out.
+    pub workers: usize,
+    /// Kill one worker (SIGKILL) halfway through each fan-out; the others
+    /// finish, and what it held comes back when its lease runs out.
+    pub kill_one_worker: bool,
     /// PostgreSQL instead of a fresh SQLite file.
     pub database_url: Option<String>,
     /// This binary: it runs the server under test (`serve`, the product
@@ -90,15 +95,40 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     baseline.wait_ready().await?;
     broadsheet.wait_ready().await?;
 
+    // The same product with its read cache (and so its page cache) off:
+    // every request pays its queries, as every miss and every instance of a
+    // scaled-out deployment does.
+    let cold = Server::start_with(
+        &options.binary,
+        &["serve"],
+        &database_url,
+        dir.path(),
+        &[("BROADSHEET_READ_CACHE_MS", "0".into())],
+    )?;
+    cold.wait_ready().await?;
+
     let cookie = format!("bs_session={}", seeded.subscriber_token);
     let paid = format!("/p/{}", seeded.paid_slug);
     let json = format!("/api/articles/{}", seeded.paid_slug);
+    let tag = format!("/tag/{}", db::seed::BENCH_TOPICS[0]);
+    let search = format!("/search?q={}", db::seed::BENCH_TOPICS[1]);
     let runs: Vec<(&str, &Server, &str, Option<&str>)> = vec![
         ("baseline: hello, 5 KB", &baseline, "/", None),
         ("anonymous teaser GET /p/{slug}", &broadsheet, &paid, None),
         ("subscriber full article", &broadsheet, &paid, Some(&cookie)),
         ("JSON GET /api/articles/{slug}", &broadsheet, &json, None),
         ("home page GET /", &broadsheet, "/", None),
+        ("tag page GET /tag/{slug}", &broadsheet, &tag, None),
+        ("archive GET /archive", &broadsheet, "/archive", None),
+        (
+            "search GET /search?q= (1 in 10 posts match)",
+            &broadsheet,
+            &search,
+            None,
+        ),
+        ("cold: anonymous teaser", &cold, &paid, None),
+        ("cold: subscriber full article", &cold, &paid, Some(&cookie)),
+        ("cold: home page", &cold, "/", None),
     ];
     let mut results = Vec::new();
     for (name, server, path, cookie) in runs {
@@ -122,6 +152,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let storm = login_storm(&broadsheet, &paid, &cookie, &seeded.login_emails, &options).await?;
     drop(baseline);
     drop(broadsheet);
+    drop(cold);
 
     let fanout = fan_out(&database_url, dir.path(), &seeded, &options).await?;
     print_report(&results, &storm, &fanout, &options);
@@ -501,15 +532,30 @@ async fn login_storm(
 
 struct FanOut {
     size: usize,
+    workers: usize,
+    /// From the editor's click to the send's delivery rows committed.
+    publish_secs: f64,
     engine_per_second: f64,
     raw_per_second: f64,
-    /// Peak resident memory of the `broadsheet worker` process that sent it.
+    /// Messages that arrived more than once (by Message-ID), and recipients
+    /// who got nothing.
+    duplicates: usize,
+    missing: usize,
+    /// Whether one worker was killed halfway.
+    killed_one: bool,
+    /// Peak resident memory of the `broadsheet worker` processes (the
+    /// largest of them).
     peak_rss_mb: f64,
 }
 
+/// How long a killed worker's claimed rows stay held in the kill runs (the
+/// product's default is five minutes): the documented window for a worker
+/// that dies mid-send.
+const KILL_RUN_LEASE_SECS: u64 = 10;
+
 /// Publishes an article to `size` recipients and times it to the last
-/// message arriving at a local SMTP sink; a fresh `broadsheet worker`
-/// process delivers each round, so its peak memory is the engine's own.
+/// message arriving at a local SMTP sink; fresh `broadsheet worker`
+/// processes deliver each round, so their peak memory is the engine's own.
 /// Then sends `size` pre-built messages over the same SMTP pool for the
 /// baseline.
 async fn fan_out(
@@ -526,16 +572,16 @@ async fn fan_out(
         let size = size.min(options.members);
         subscribe_first(&state, size).await?;
         sink.clear();
-        let worker = Server::start_with(
-            &options.binary,
-            &["worker"],
-            database_url,
-            data_dir,
-            &[
-                ("SMTP_URL", sink.url()),
-                ("BROADSHEET_WORKER_POLL_MS", "20".into()),
-            ],
-        )?;
+        let mut env = vec![
+            ("SMTP_URL", sink.url()),
+            ("BROADSHEET_WORKER_POLL_MS", "20".into()),
+        ];
+        if options.kill_one_worker {
+            env.push(("BROADSHEET_MAIL_LEASE_SECS", KILL_RUN_LEASE_SECS.to_string()));
+        }
+        let mut workers = (0..options.workers.max(1))
+            .map(|_| Server::start_with(&options.binary, &["worker"], database_url, data_dir, &env))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let started = Instant::now();
         let draft = ArticleDraft {
             publish: true,
@@ -549,25 +595,49 @@ async fn fan_out(
         publishing::create_article(&state, seeded.editor, draft)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let publish_secs = started.elapsed().as_secs_f64();
         // A generous bound so a stuck engine fails the run instead of hanging.
         let limit = Duration::from_secs(60) + Duration::from_millis(size as u64 * 10);
-        let delivered = sink.wait_for(size, limit).await;
+        let killed_one = options.kill_one_worker && workers.len() > 1;
+        if killed_one {
+            sink.wait_for(size / 2, limit).await;
+            let mut victim = workers.remove(0);
+            victim.child.kill().context("killing a worker")?;
+            let _ = victim.child.wait();
+        }
+        let mut delivered = sink.wait_for(size, limit).await;
+        // A repeat counts towards the total: wait for every distinct one.
+        while sink.distinct_message_ids().0 < size && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            delivered = sink.distinct_message_ids().0;
+        }
         let engine = size as f64 / started.elapsed().as_secs_f64();
-        let peak_rss_mb = worker.peak_rss_mb();
-        drop(worker);
-        if delivered != size {
+        let peak_rss_mb = workers.iter().map(Server::peak_rss_mb).fold(0.0, f64::max);
+        // Anything sent twice arrives within a moment of the last message.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(workers);
+        if delivered < size {
             bail!("the fan-out delivered {delivered} of {size} within {limit:?}");
         }
-
+        let (distinct, total) = sink.distinct_message_ids();
         sink.clear();
         let raw = raw_smtp(&sink, size, config.mail_concurrency).await?;
-        results.push(FanOut {
+        let result = FanOut {
             size,
+            workers: options.workers.max(1),
+            publish_secs,
             engine_per_second: engine,
             raw_per_second: raw,
+            duplicates: total - distinct,
+            missing: size.saturating_sub(distinct),
+            killed_one,
             peak_rss_mb,
-        });
-        println!("  fan-out {size}: {engine:.0} msg/s (raw SMTP {raw:.0} msg/s)");
+        };
+        println!(
+            "  fan-out {size} with {} worker(s): {engine:.0} msg/s (raw SMTP {raw:.0} msg/s), published in {publish_secs:.2} s, {} duplicates, {} missing",
+            result.workers, result.duplicates, result.missing
+        );
+        results.push(result);
     }
     Ok(results)
 }
@@ -661,15 +731,22 @@ fn print_report(results: &[(&str, LoadResult)], storm: &Storm, fanout: &[FanOut]
         storm.article.errors
     );
     println!();
-    println!("| fan-out recipients | engine msg/s | raw SMTP msg/s | × raw | worker peak RSS MB |");
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| fan-out recipients | workers | publish s | engine msg/s | raw SMTP msg/s | × raw | duplicates | missing | worker peak RSS MB |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for f in fanout {
         println!(
-            "| {} | {:.0} | {:.0} | {:.2} | {:.1} |",
+            "| {} | {}{} | {:.2} | {:.0} | {:.0} | {:.2} | {} | {} | {:.1} |",
             f.size,
+            f.workers,
+            if f.killed_one { ", one killed halfway" } else { "" },
+            f.publish_secs,
             f.engine_per_second,
             f.raw_per_second,
             f.engine_per_second / f.raw_per_second.max(1.0),
+            f.duplicates,
+            f.missing,
             f.peak_rss_mb
         );
     }

@@ -35,6 +35,13 @@ struct Cli {
     /// Concurrent logins in the login storm.
     #[arg(long, default_value_t = 200)]
     logins: usize,
+    /// `broadsheet worker` processes delivering each fan-out.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Kill one worker halfway through each fan-out (with `--workers` ≥ 2):
+    /// the others finish and the sink counts repeats and gaps.
+    #[arg(long)]
+    kill_one_worker: bool,
 }
 
 /// What a child process of the benchmark runs (configured by its
@@ -66,6 +73,8 @@ async fn main() -> anyhow::Result<()> {
                 connections: cli.connections,
                 fanout_sizes: cli.fanout,
                 logins: cli.logins,
+                workers: cli.workers,
+                kill_one_worker: cli.kill_one_worker,
                 database_url: std::env::var("DATABASE_URL")
                     .ok()
                     .filter(|url| url.starts_with("postgres")),

@@ -23,10 +23,17 @@ pub struct BenchPlan<'a> {
     pub rendered: &'a Rendered,
 }
 
+/// The topics of the seeded articles: article `i` is about
+/// `BENCH_TOPICS[i % 10]`, in its title and as its tag (slug and name).
+pub const BENCH_TOPICS: [&str; 10] = [
+    "harbour", "orchard", "ferry", "glacier", "market", "lantern", "quarry", "meadow", "tramway", "foundry",
+];
+
 /// An editor, `members` verified readers (`member{i}@bench.test`; member 0 an
 /// active subscriber signed in with `session_token_hash`) and `articles`
-/// published articles (`bench-{i}`, paid, public and members in turn).
-/// Returns the editor's id.
+/// published articles (`bench-{i}`, paid, public and members in turn, each
+/// titled and tagged with its topic from `BENCH_TOPICS`). Returns the
+/// editor's id.
 pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<i32> {
     use schema::{articles as a, sessions as s, subscriptions as sub, users as u};
     let now = crate::db::now();
@@ -86,7 +93,7 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
                 let visibility = ["paid", "public", "members"][i % 3];
                 (
                     a::slug.eq(format!("bench-{i}")),
-                    a::title.eq(format!("Bench article {i}")),
+                    a::title.eq(format!("Bench article {i} on the {}", BENCH_TOPICS[i % 10])),
                     a::author_id.eq(editor_id),
                     a::body_markdown.eq(plan.markdown),
                     a::body_html.eq(&plan.rendered.body_html),
@@ -108,6 +115,26 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
     )
     .execute(conn)?;
     super::authors::ensure_profile(conn, editor_id, now)?;
+    let topics: Vec<_> = BENCH_TOPICS
+        .iter()
+        .map(|topic| {
+            (
+                schema::tags::slug.eq(*topic),
+                schema::tags::name.eq(*topic),
+                schema::tags::created_at.eq(now),
+                schema::tags::updated_at.eq(now),
+            )
+        })
+        .collect();
+    crate::per_backend!(conn, |c| diesel::insert_into(schema::tags::table)
+        .values(&topics)
+        .execute(c))?;
+    // Each article's title ends with its topic.
+    diesel::sql_query(
+        "INSERT INTO article_tags (article_id, tag_id, position) \
+         SELECT a.id, t.id, 0 FROM articles a JOIN tags t ON a.title LIKE '% ' || t.slug",
+    )
+    .execute(conn)?;
     Ok(editor_id)
 }
 
