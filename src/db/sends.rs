@@ -30,15 +30,21 @@ pub struct Send {
 }
 
 /// Members who may get `newsletter_id`: subscribed to it, verified, and not
-/// on the suppression list. Returns (id, role).
-pub fn newsletter_audience(conn: &mut DbConnection, newsletter_id: i32) -> QueryResult<Vec<(i32, Role)>> {
-    let rows: Vec<(i32, String)> = users::table
+/// on the suppression list (users joined to their subscriptions).
+#[diesel::dsl::auto_type]
+fn audience_of(newsletter_id: i32) -> _ {
+    users::table
         .inner_join(newsletter_subscriptions::table)
         .filter(newsletter_subscriptions::newsletter_id.eq(newsletter_id))
         .filter(users::email_verified_at.is_not_null())
         .filter(diesel::dsl::not(diesel::dsl::exists(
             suppressions::table.filter(suppressions::email.eq(users::email)),
         )))
+}
+
+/// The audience of `newsletter_id` (see `audience_of`) as (id, role).
+pub fn newsletter_audience(conn: &mut DbConnection, newsletter_id: i32) -> QueryResult<Vec<(i32, Role)>> {
+    let rows: Vec<(i32, String)> = audience_of(newsletter_id)
         .order(users::id)
         .select((users::id, users::role))
         .load(conn)?;
@@ -50,15 +56,7 @@ pub fn newsletter_audience(conn: &mut DbConnection, newsletter_id: i32) -> Query
 /// How many members would get an email through `newsletter_id` sent now
 /// (subscribed, verified, not suppressed), whatever the segment.
 pub fn audience_size(conn: &mut DbConnection, newsletter_id: i32) -> QueryResult<i64> {
-    users::table
-        .inner_join(newsletter_subscriptions::table)
-        .filter(newsletter_subscriptions::newsletter_id.eq(newsletter_id))
-        .filter(users::email_verified_at.is_not_null())
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            suppressions::table.filter(suppressions::email.eq(users::email)),
-        )))
-        .count()
-        .get_result(conn)
+    audience_of(newsletter_id).count().get_result(conn)
 }
 
 /// A stored enum that is not one of ours is a deserialization error.
@@ -69,17 +67,27 @@ fn stored<T>(parsed: Result<T, crate::domain::InvalidInput>) -> QueryResult<T> {
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values).
 const INSERT_CHUNK: usize = 5_000;
 
+/// Who a send goes to.
+pub enum Recipients<'a> {
+    /// These members (chosen in Rust: a segment by standing).
+    Listed(&'a [i32]),
+    /// The newsletter's whole audience (`audience_of`), chosen and inserted
+    /// by the database in one `INSERT … SELECT`: a million recipients are
+    /// never loaded into the process.
+    WholeAudience,
+}
+
 /// Creates the send for `article_id` through `newsletter_id` and a pending
 /// delivery per recipient, unless the article already has a send: emailing
-/// is once per article. Returns the new send's id.
+/// is once per article. Returns the new send's id and its recipients.
 pub fn create(
     conn: &mut DbConnection,
     article_id: i32,
     newsletter_id: i32,
     segment: &str,
-    recipients: &[i32],
+    recipients: Recipients<'_>,
     now: PrimitiveDateTime,
-) -> QueryResult<Option<i32>> {
+) -> QueryResult<Option<(i32, usize)>> {
     let exists: bool = diesel::select(diesel::dsl::exists(
         sends::table.filter(sends::article_id.eq(article_id)),
     ))
@@ -92,37 +100,68 @@ pub fn create(
             sends::article_id.eq(article_id),
             sends::newsletter_id.eq(newsletter_id),
             sends::segment.eq(segment),
-            sends::status.eq(if recipients.is_empty() {
-                SendStatus::Finished.as_str()
-            } else {
-                SendStatus::Sending.as_str()
-            }),
-            sends::total.eq(recipients.len() as i32),
+            sends::status.eq(SendStatus::Sending.as_str()),
+            sends::total.eq(0),
             sends::created_at.eq(now),
-            sends::finished_at.eq(recipients.is_empty().then_some(now)),
         ))
         .execute(conn)?;
     let send_id: i32 = sends::table
         .filter(sends::article_id.eq(article_id))
         .select(sends::id)
         .first(conn)?;
-    for chunk in recipients.chunks(INSERT_CHUNK) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|&user_id| {
-                (
-                    deliveries::send_id.eq(send_id),
-                    deliveries::user_id.eq(user_id),
-                    deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-                    deliveries::next_attempt_at.eq(now),
-                )
-            })
-            .collect();
-        per_backend!(conn, |c| diesel::insert_into(deliveries::table)
-            .values(&rows)
-            .execute(c))?;
-    }
-    Ok(Some(send_id))
+    let pending = DeliveryStatus::Pending.as_str();
+    let total = match recipients {
+        Recipients::Listed(ids) => {
+            for chunk in ids.chunks(INSERT_CHUNK) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|&user_id| {
+                        (
+                            deliveries::send_id.eq(send_id),
+                            deliveries::user_id.eq(user_id),
+                            deliveries::status.eq(pending),
+                            deliveries::next_attempt_at.eq(now),
+                        )
+                    })
+                    .collect();
+                per_backend!(conn, |c| diesel::insert_into(deliveries::table)
+                    .values(&rows)
+                    .execute(c))?;
+            }
+            ids.len()
+        }
+        Recipients::WholeAudience => {
+            use diesel::sql_types::{Integer, Text, Timestamp};
+            let each = audience_of(newsletter_id).select((
+                send_id.into_sql::<Integer>(),
+                users::id,
+                pending.into_sql::<Text>(),
+                now.into_sql::<Timestamp>(),
+            ));
+            diesel::insert_into(deliveries::table)
+                .values(each)
+                .into_columns((
+                    deliveries::send_id,
+                    deliveries::user_id,
+                    deliveries::status,
+                    deliveries::next_attempt_at,
+                ))
+                .execute(conn)?
+        }
+    };
+    // A send to nobody is finished as it starts.
+    diesel::update(sends::table.find(send_id))
+        .set((
+            sends::total.eq(total as i32),
+            sends::status.eq(if total == 0 {
+                SendStatus::Finished.as_str()
+            } else {
+                SendStatus::Sending.as_str()
+            }),
+            sends::finished_at.eq((total == 0).then_some(now)),
+        ))
+        .execute(conn)?;
+    Ok(Some((send_id, total)))
 }
 
 pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Send>> {

@@ -50,13 +50,14 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
         );
         return Ok(None);
     };
-    let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn, through.id)?;
     let paid_only = through.visibility == NewsletterVisibility::Paid;
-    let recipients: Vec<i32> = if segment == EmailSegment::All && !paid_only {
-        audience.iter().map(|(id, _)| *id).collect()
+    let chosen: Vec<i32>;
+    let recipients = if segment == EmailSegment::All && !paid_only {
+        sends::Recipients::WholeAudience
     } else {
+        let audience: Vec<(i32, Role)> = sends::newsletter_audience(conn, through.id)?;
         let facts = members::load_many(conn, &audience)?;
-        audience
+        chosen = audience
             .iter()
             .filter(|(id, _)| {
                 let paying = facts
@@ -66,20 +67,22 @@ pub fn fan_out(conn: &mut DbConnection, article: &Article, policy: &Policy) -> a
                 in_segment && (paying || !paid_only)
             })
             .map(|(id, _)| *id)
-            .collect()
+            .collect();
+        sends::Recipients::Listed(&chosen)
     };
-    let send_id = sends::create(
+    let created = sends::create(
         conn,
         article.row.id,
         through.id,
         segment.as_str(),
-        &recipients,
+        recipients,
         now,
     )
     .context("queuing the newsletter deliveries")?;
-    if let Some(send_id) = send_id {
-        tracing::info!(article_id = article.row.id, send_id, newsletter = %through.slug, recipients = recipients.len(), %segment, "newsletter queued");
+    if let Some((send_id, recipients)) = created {
+        tracing::info!(article_id = article.row.id, send_id, newsletter = %through.slug, recipients, %segment, "newsletter queued");
     }
+    let send_id = created.map(|(send_id, _)| send_id);
     Ok(send_id)
 }
 
