@@ -17,7 +17,10 @@ fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
             "--connections",
             "2",
             "--fanout",
-            "10,30",
+            "30",
+            "--workers",
+            "2",
+            "--kill-one-worker",
             "--logins",
             "3",
         ])
@@ -35,9 +38,20 @@ fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
         "| baseline: hello, 5 KB |",
         "| anonymous teaser GET /p/{slug} |",
         "| subscriber full article |",
+        "| tag page GET /tag/{slug} |",
+        "| archive GET /archive |",
+        "| search GET /search?q=",
+        "| cold: subscriber full article |",
         "during 3 concurrent logins (3 succeeded)",
-        "| 30 |",
     ] {
         assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
     }
+    // With one of the two workers killed halfway, every recipient still
+    // got the issue (the sink counts by Message-ID).
+    let fan_out = stdout
+        .lines()
+        .find(|line| line.starts_with("| 30 | 2, one killed halfway |"))
+        .unwrap_or_else(|| panic!("no fan-out row in:\n{stdout}"));
+    let missing = fan_out.split('|').nth(8).map(str::trim);
+    assert_eq!(missing, Some("0"), "{fan_out}");
 }
