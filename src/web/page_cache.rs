@@ -81,7 +81,7 @@ where
     let Some(key) = PageKey::anonymous(req, reader, state) else {
         return Ok(pages::html_page(req, StatusCode::OK, render().await?));
     };
-    let site = crate::publication::current(state).await;
+    let site = pages::publication(req, state).await;
     let PageKey { key, inputs } = pin(key).from(&site);
     let page = state
         .read_cache

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::{
-    HttpRequest, HttpResponse,
+    HttpMessage, HttpRequest, HttpResponse,
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
     http::{StatusCode, header},
 };
@@ -61,11 +61,25 @@ pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> std::net:
     .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }
 
+/// The publication's settings for this request, loaded once per request
+/// (the read cache's entry, or the database when the cache is off) and
+/// shared by everything that renders it: the page cache's key and the
+/// layout see the very same load.
+pub async fn publication(req: &HttpRequest, state: &crate::state::AppState) -> Arc<Publication> {
+    let loaded = req.extensions().get::<Arc<Publication>>().cloned();
+    if let Some(site) = loaded {
+        return site;
+    }
+    let site = crate::publication::current(state).await;
+    req.extensions_mut().insert(site.clone());
+    site
+}
+
 /// The header and footer of a page, with the publication's current settings.
 pub async fn layout(req: &HttpRequest, reader: &CurrentReader) -> Layout {
     let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
     let site = match state {
-        Some(state) => crate::publication::current(state).await,
+        Some(state) => publication(req, state).await,
         None => Arc::new(Publication::new(SiteSettings::defaults(
             "Broadsheet",
             "Broadsheet",
