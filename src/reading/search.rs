@@ -38,6 +38,8 @@ pub struct Searched {
 /// free previews; a match in the rest of a body counts only where the
 /// access policy lets this reader read that body in full, and only then
 /// may its snippet quote it. Nothing is opened (no metered read is spent).
+/// The matches are the same for every reader and come through the read
+/// cache (`ReadCache::search`); each reader's decisions are made here.
 pub async fn search(state: &AppState, who: Who<'_>, query: SearchQuery) -> anyhow::Result<Searched> {
     let load = async {
         let query = query.clone();
