@@ -156,7 +156,6 @@ pub type ArchiveSlice = Arc<Vec<crate::db::articles::ArchiveEntry>>;
 /// candidates from whole bodies, and the matched articles, best first.
 pub type SearchLoad = Arc<SearchMatches>;
 
-#[derive(Default)]
 pub struct SearchMatches {
     pub open: Vec<crate::db::search::OpenHit>,
     pub full: Vec<crate::db::search::FullHit>,

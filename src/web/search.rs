@@ -14,7 +14,7 @@ use crate::web::{
 };
 use crate::{
     domain::{search::SearchQuery, time::rfc3339},
-    reading::{self, SearchResult, Searched},
+    reading::{self, SearchResult},
     state::AppState,
 };
 
@@ -32,17 +32,15 @@ struct SearchParams {
     q: String,
 }
 
+/// The API's results: none for a query with no words in it.
 async fn run(
     state: &AppState,
     reader: &CurrentReader,
     query: Option<SearchQuery>,
-) -> anyhow::Result<Searched> {
+) -> anyhow::Result<Vec<SearchResult>> {
     match query {
-        Some(query) => reading::search(state, reader.who(), query).await,
-        None => Ok(Searched {
-            results: Vec::new(),
-            matches: Default::default(),
-        }),
+        Some(query) => Ok(reading::search(state, reader.who(), query).await?.results),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -144,7 +142,7 @@ async fn search_api(
     }
     let query =
         SearchQuery::parse(&typed).map_err(|invalid| Problem::bad_request(invalid.message).on_field("q"))?;
-    let results = run(&state, &reader, query).await?.results;
+    let results = run(&state, &reader, query).await?;
     Ok(web::Json(SearchJson {
         query: typed,
         results: results
