@@ -27,7 +27,7 @@ use crate::{
         self,
         articles::{self, Article},
         engagement::{self, Moment},
-        mail_queue::{self, Claimed, Queue},
+        mail_queue::{self, ClaimCursor, Claimed, Queue},
         members,
         newsletters::{self, StoredNewsletter},
         outbox, sends, suppressions,
@@ -48,6 +48,9 @@ pub struct Worker {
     rate: Option<DefaultDirectRateLimiter>,
     /// After a 421/451: no new claims until then, and the next pause.
     pause: Mutex<(Option<Instant>, Duration)>,
+    /// Where this worker's claims of the newsletter queue and the outbox
+    /// have got to (see `mail_queue::ClaimCursor`).
+    cursors: Mutex<(ClaimCursor, ClaimCursor)>,
 }
 
 /// Most outcomes written in one transaction.
@@ -147,6 +150,7 @@ impl Worker {
             state,
             rate,
             pause: Mutex::new((None, first_pause)),
+            cursors: Mutex::default(),
         }
     }
 
@@ -218,14 +222,27 @@ impl Worker {
     /// Claims due rows of both queues and builds their messages.
     async fn claim_round(&self) -> anyhow::Result<Vec<Outgoing>> {
         let lease = time::Duration::seconds(self.state.config.mail_lease_secs);
-        let (deliveries, transactional) = db::run(&self.state.pool, move |conn| {
+        // Claims are not run side by side within a worker (`run` claims the
+        // next round while one sends, never two claims at once), so the
+        // cursors are copied out and back rather than held across the await.
+        let (mut newsletter_cursor, mut outbox_cursor) = *self.cursors.lock().expect("cursor lock");
+        let (deliveries, transactional, cursors) = db::run(&self.state.pool, move |conn| {
             let now = db::now();
-            let deliveries = mail_queue::claim(conn, Queue::Deliveries, now, now + lease, BATCH)?;
-            let transactional = mail_queue::claim(conn, Queue::Outbox, now, now + lease, BATCH)?;
-            Ok((deliveries, transactional))
+            let deliveries = mail_queue::claim(
+                conn,
+                Queue::Deliveries,
+                &mut newsletter_cursor,
+                now,
+                now + lease,
+                BATCH,
+            )?;
+            let transactional =
+                mail_queue::claim(conn, Queue::Outbox, &mut outbox_cursor, now, now + lease, BATCH)?;
+            Ok((deliveries, transactional, (newsletter_cursor, outbox_cursor)))
         })
         .await
         .context("claiming mail")?;
+        *self.cursors.lock().expect("cursor lock") = cursors;
         let mut outgoing = self.prepare_newsletters(deliveries).await?;
         outgoing.extend(self.prepare_transactional(transactional).await?);
         Ok(outgoing)

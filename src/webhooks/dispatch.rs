@@ -16,7 +16,7 @@ use url::Url;
 use crate::{
     db::{
         self,
-        mail_queue::{self, Queue},
+        mail_queue::{self, ClaimCursor, Queue},
         webhooks::{self as stored, DueDelivery},
     },
     domain::{delivery::retry_delay, webhook},
@@ -34,6 +34,8 @@ const MAX_ERROR_CHARS: usize = 300;
 pub struct Dispatcher {
     state: Arc<AppState>,
     http: reqwest::Client,
+    /// Where this dispatcher's claims have got to (see `mail_queue::ClaimCursor`).
+    cursor: std::sync::Mutex<ClaimCursor>,
 }
 
 /// What one POST came to.
@@ -50,7 +52,11 @@ impl Dispatcher {
     pub fn new(state: Arc<AppState>) -> Self {
         let timeout = Duration::from_secs(state.config.webhook_timeout_secs);
         let http = outbound::client(state.config.webhooks_allow_private, timeout);
-        Self { state, http }
+        Self {
+            state,
+            http,
+            cursor: Default::default(),
+        }
     }
 
     /// Sends forever: a round, then a pause when nothing was due.
@@ -73,20 +79,23 @@ impl Dispatcher {
         // The lease outlasts the longest POST, so no row is sent twice by
         // two dispatchers unless one of them died.
         let lease = time::Duration::seconds(self.state.config.webhook_timeout_secs as i64 * 2 + 60);
-        let due = db::run(&self.state.pool, move |conn| {
+        let mut cursor = *self.cursor.lock().expect("cursor lock");
+        let (due, cursor) = db::run(&self.state.pool, move |conn| {
             let now = db::now();
-            let claimed = mail_queue::claim(conn, Queue::Webhooks, now, now + lease, BATCH)?;
+            let claimed = mail_queue::claim(conn, Queue::Webhooks, &mut cursor, now, now + lease, BATCH)?;
             let ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
             let rows = stored::load_due(conn, &ids)?;
-            Ok(claimed
+            let due = claimed
                 .into_iter()
                 .filter_map(|c| {
                     let row = rows.iter().find(|r| r.id == c.id)?.clone();
                     Some((row, c.attempts))
                 })
-                .collect::<Vec<_>>())
+                .collect::<Vec<_>>();
+            Ok((due, cursor))
         })
         .await?;
+        *self.cursor.lock().expect("cursor lock") = cursor;
         let handled = due.len();
         if handled == 0 {
             return Ok(0);

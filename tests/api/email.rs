@@ -369,6 +369,76 @@ async fn two_workers_share_one_send_without_sending_anything_twice() {
     );
 }
 
+/// The claim, driven directly with a clock of the test's choosing: each
+/// claim starts past the last one (so a big send's claims never walk the
+/// rows already sent), comes back for a retry left behind once it reaches
+/// the end, and takes rows whose lease ran out ahead of pending ones at the
+/// next sweep, even while pending rows would fill every round.
+#[tokio::test]
+async fn a_claim_starts_past_the_last_one_comes_back_for_retries_and_takes_a_dead_workers_rows_at_the_next_sweep()
+ {
+    use broadsheet::db::mail_queue::{self, ClaimCursor, Queue};
+    let app = spawn_app_without_worker(HashMap::new()).await;
+    let key = app.editor_key().await;
+    app.add_verified_members("queued", 7).await;
+    publish_paid(&app, &key, "all").await;
+    let ids = |claimed: &[mail_queue::Claimed]| {
+        let mut ids: Vec<i32> = claimed.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids
+    };
+    let (rounds, all) = app
+        .db(move |conn| {
+            let t0 = broadsheet::db::now();
+            let seconds = time::Duration::seconds;
+            let mut cursor = ClaimCursor::default();
+            let mut claim = |conn: &mut _, at: time::PrimitiveDateTime, lease: i64| {
+                mail_queue::claim(conn, Queue::Deliveries, &mut cursor, at, at + seconds(lease), 2)
+            };
+            // Held for a second by a worker that then dies, one of them
+            // after handing it back for a retry.
+            let first = claim(conn, t0, 1)?;
+            mail_queue::mark_retry(
+                conn,
+                Queue::Deliveries,
+                first[0].id.min(first[1].id),
+                t0,
+                "421 busy",
+            )?;
+            // The other's lease has run out, but the sweep is not due yet.
+            let second = claim(conn, t0 + seconds(2), 60)?;
+            let third = claim(conn, t0 + seconds(3), 60)?;
+            // Due: the row held with a lapsed lease, then one pending.
+            let fourth = claim(conn, t0 + seconds(6), 60)?;
+            // Nothing pending is left past the cursor: the retry behind it.
+            let fifth = claim(conn, t0 + seconds(6), 60)?;
+            let all: Vec<i32> = {
+                use broadsheet::db::schema::deliveries::dsl::*;
+                use diesel::prelude::*;
+                let mut all = deliveries.select(id).load::<i32>(conn)?;
+                all.sort();
+                all
+            };
+            Ok(([first, second, third, fourth, fifth], all))
+        })
+        .await;
+    let [first, second, third, fourth, fifth] = rounds.map(|r| ids(&r));
+    assert_eq!(all.len(), 7);
+    assert_eq!(first, all[0..2], "the first claim starts at the lowest ids");
+    assert_eq!(second, all[2..4], "the next claim starts past the last one");
+    assert_eq!(third, all[4..6], "a lapsed lease waits for the sweep");
+    assert_eq!(
+        fourth,
+        [all[1], all[6]],
+        "the sweep takes the dead worker's row, and the round is filled from past the cursor"
+    );
+    assert_eq!(
+        fifth,
+        [all[0]],
+        "the retry behind the cursor is taken once the end is reached: {fifth:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_worker_killed_mid_send_and_restarted_delivers_to_everyone() {
     let sink = SmtpSink::start().await;
