@@ -159,7 +159,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench_config(database_url: &str, data_dir: &Path, smtp: Option<String>) -> anyhow::Result<Config> {
+pub(crate) fn bench_config(
+    database_url: &str,
+    data_dir: &Path,
+    smtp: Option<String>,
+) -> anyhow::Result<Config> {
     let mut values = std::collections::HashMap::from([
         ("DATABASE_URL", database_url.to_owned()),
         ("BROADSHEET_DATA_DIR", data_dir.display().to_string()),
@@ -172,14 +176,21 @@ fn bench_config(database_url: &str, data_dir: &Path, smtp: Option<String>) -> an
     Config::default().with_values(&values)
 }
 
-struct Seeded {
-    editor: Actor,
-    paid_slug: String,
-    subscriber_token: String,
-    login_emails: Vec<String>,
+pub(crate) struct Seeded {
+    pub(crate) editor: Actor,
+    pub(crate) paid_slug: String,
+    pub(crate) subscriber_token: String,
+    pub(crate) login_emails: Vec<String>,
 }
 
-/// A body of about 5 KB with a paywall divider, rendered once for all rows.
+/// Every seeded article's body and its rendering, made once for all rows.
+pub(crate) fn seeded_body() -> (String, markdown::Rendered) {
+    let markdown = sample_markdown();
+    let rendered = markdown::render(&markdown, 600, &Default::default());
+    (markdown, rendered)
+}
+
+/// A body of about 5 KB with a paywall divider.
 fn sample_markdown() -> String {
     let paragraph =
         "The river rose nine metres in a night, and the town learned what its grandparents had known. ";
@@ -194,7 +205,7 @@ fn sample_markdown() -> String {
     markdown
 }
 
-async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow::Result<Seeded> {
+pub(crate) async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow::Result<Seeded> {
     let password_hash = state
         .hasher
         .hash(Password::choose(BENCH_PASSWORD.into(), None)?)
@@ -202,8 +213,7 @@ async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow:
     let subscriber_token = token::generate("");
     let (articles, members, logins) = (options.articles, options.members.max(1), options.logins);
     let token_hash = token::hash(&subscriber_token);
-    let markdown = sample_markdown();
-    let rendered = markdown::render(&markdown, 600, &Default::default());
+    let (markdown, rendered) = seeded_body();
     let (editor_id, paid_slug) = db::run(&state.pool, move |conn| {
         let plan = db::seed::BenchPlan {
             members,
@@ -218,12 +228,7 @@ async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow:
         Ok((editor_id, "bench-0".to_owned()))
     })
     .await?;
-    // The search index, as publishing would have kept it (else the server
-    // under test would write it while the benchmark waits for it to start).
-    broadsheet::publishing::search::index_unindexed(&state.pool, state.config.preview_chars).await?;
-    // Statistics and vacuum after the bulk load, so the measured runs do
-    // not share the machine with autovacuum working through it.
-    broadsheet::db::run(&state.pool, |conn| Ok(broadsheet::db::seed::settle(conn)?)).await?;
+    index_and_settle(state).await?;
     Ok(Seeded {
         editor: Actor {
             user_id: editor_id,
@@ -237,18 +242,32 @@ async fn seed(state: &broadsheet::state::AppState, options: &Options) -> anyhow:
     })
 }
 
+/// After a bulk load: the search index, as publishing would have kept it
+/// (else the server under test would write it while the benchmark waits for
+/// it to start), then statistics and vacuum, so the measured runs do not
+/// share the machine with autovacuum working through the load.
+pub(crate) async fn index_and_settle(state: &broadsheet::state::AppState) -> anyhow::Result<()> {
+    broadsheet::publishing::search::index_unindexed(&state.pool, state.config.preview_chars).await?;
+    db::run(&state.pool, |conn| Ok(db::seed::settle(conn)?)).await
+}
+
 /// A server under test, in its own process so its memory is its own.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
-    fn start(binary: &Path, args: &[&str], database_url: &str, data_dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn start(
+        binary: &Path,
+        args: &[&str],
+        database_url: &str,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
         Self::start_with(binary, args, database_url, data_dir, &[])
     }
 
-    fn start_with(
+    pub(crate) fn start_with(
         binary: &Path,
         args: &[&str],
         database_url: &str,
@@ -273,11 +292,11 @@ impl Server {
         Ok(Self { child, port })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    async fn wait_ready(&self) -> anyhow::Result<()> {
+    pub(crate) async fn wait_ready(&self) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
         for _ in 0..200 {
             if client
@@ -294,7 +313,7 @@ impl Server {
     }
 
     /// Resident memory of the server process, from /proc.
-    fn rss_mb(&self) -> f64 {
+    pub(crate) fn rss_mb(&self) -> f64 {
         proc_status_mb(&format!("/proc/{}/status", self.child.id()), "VmRSS:")
     }
 
@@ -316,7 +335,12 @@ impl Drop for Server {
 /// measured, else with the built-in generator. wrk is much lighter, which
 /// matters on two cores shared with the server: the built-in one spends
 /// more per byte received, so it understates pages with larger bodies.
-async fn load(url: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> LoadResult {
+pub(crate) async fn load(
+    url: &str,
+    cookie: Option<&str>,
+    connections: usize,
+    duration: Duration,
+) -> LoadResult {
     if wrk_installed() {
         let (url, cookie) = (url.to_owned(), cookie.map(str::to_owned));
         let ran =

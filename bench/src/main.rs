@@ -5,11 +5,13 @@
 //! Performance).
 //!
 //!   cargo run --release -p broadsheet-bench -- [--articles N] [--members N] …
+//!   cargo run --release -p broadsheet-bench -- --scaling   (the curves)
 //!
 //! `DATABASE_URL=postgres://…` benchmarks PostgreSQL; otherwise SQLite in a
 //! temporary folder.
 
 mod bench;
+mod scaling;
 
 use anyhow::Context;
 use broadsheet::{config::Config, telemetry, web::startup};
@@ -42,6 +44,16 @@ struct Cli {
     /// the others finish and the sink counts repeats and gaps.
     #[arg(long)]
     kill_one_worker: bool,
+    /// Instead of the main run: the scaling curves, the anonymous teaser as
+    /// the publication grows (sizes below).
+    #[arg(long)]
+    scaling: bool,
+    /// Article counts for `--scaling`, at the first member count.
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000, 100_000])]
+    scale_articles: Vec<usize>,
+    /// Member counts for `--scaling`, at the last article count.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000, 1_000_000])]
+    scale_members: Vec<usize>,
 }
 
 /// What a child process of the benchmark runs (configured by its
@@ -80,7 +92,15 @@ async fn main() -> anyhow::Result<()> {
                     .filter(|url| url.starts_with("postgres")),
                 binary: std::env::current_exe().context("finding this binary")?,
             };
-            bench::run(options).await
+            if cli.scaling {
+                let curves = scaling::Curves {
+                    articles: cli.scale_articles,
+                    members: cli.scale_members,
+                };
+                scaling::run(options, curves).await
+            } else {
+                bench::run(options).await
+            }
         }
         Some(Role::Serve) => {
             let mut config = Config::load(None)?;

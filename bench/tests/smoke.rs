@@ -55,3 +55,36 @@ fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
     let missing = fan_out.split('|').nth(8).map(str::trim);
     assert_eq!(missing, Some("0"), "{fan_out}");
 }
+
+/// The scaling curves' harness, on tiny sizes: it grows the publication
+/// between steps and prints a row per size.
+#[test]
+fn the_scaling_curves_grow_the_publication_and_print_a_row_per_size() {
+    let output = Command::new(env!("CARGO_BIN_EXE_broadsheet-bench"))
+        .args([
+            "--scaling",
+            "--scale-articles",
+            "5,15",
+            "--scale-members",
+            "20,40",
+            "--duration-secs",
+            "1",
+            "--connections",
+            "2",
+            "--logins",
+            "2",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running the benchmark");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for row in ["| 5 | 20 | ", "| 15 | 20 | ", "| 15 | 40 | "] {
+        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
+    }
+}

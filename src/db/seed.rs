@@ -2,6 +2,8 @@
 //! members and articles in a few multi-row statements, far faster than the
 //! product's one-at-a-time paths. Nothing in the product calls these.
 
+use std::ops::Range;
+
 use diesel::prelude::*;
 
 use crate::{
@@ -35,7 +37,7 @@ pub const BENCH_TOPICS: [&str; 10] = [
 /// titled and tagged with its topic from `BENCH_TOPICS`). Returns the
 /// editor's id.
 pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<i32> {
-    use schema::{articles as a, sessions as s, subscriptions as sub, users as u};
+    use schema::{sessions as s, subscriptions as sub, users as u};
     let now = crate::db::now();
     diesel::insert_into(u::table)
         .values((
@@ -49,20 +51,8 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
         .filter(u::email.eq("editor@bench.test"))
         .select(u::id)
         .first(conn)?;
-    for start in (0..plan.members).step_by(2000) {
-        let rows: Vec<_> = (start..(start + 2000).min(plan.members))
-            .map(|i| {
-                (
-                    u::email.eq(format!("member{i}@bench.test")),
-                    u::role.eq("reader"),
-                    u::email_verified_at.eq(Some(now)),
-                    u::password_hash.eq((i < plan.logins).then(|| plan.password_hash.to_owned())),
-                    u::created_at.eq(now),
-                )
-            })
-            .collect();
-        crate::per_backend!(conn, |c| diesel::insert_into(u::table).values(&rows).execute(c))?;
-    }
+    super::authors::ensure_profile(conn, editor_id, now)?;
+    add_bench_members(conn, 0..plan.members.max(1), plan)?;
     let subscriber: i32 = u::table
         .filter(u::email.eq("member0@bench.test"))
         .select(u::id)
@@ -87,8 +77,64 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
             s::last_seen_at.eq(now),
         ))
         .execute(conn)?;
-    for start in (0..plan.articles).step_by(500) {
-        let rows: Vec<_> = (start..(start + 500).min(plan.articles))
+    let topics: Vec<_> = BENCH_TOPICS
+        .iter()
+        .map(|topic| {
+            (
+                schema::tags::slug.eq(*topic),
+                schema::tags::name.eq(*topic),
+                schema::tags::created_at.eq(now),
+                schema::tags::updated_at.eq(now),
+            )
+        })
+        .collect();
+    crate::per_backend!(conn, |c| diesel::insert_into(schema::tags::table)
+        .values(&topics)
+        .execute(c))?;
+    add_bench_articles(conn, 0..plan.articles, editor_id, plan)?;
+    Ok(editor_id)
+}
+
+/// Readers `member{i}@bench.test` for each `i` in `numbers` (the scaling
+/// runs grow the membership between measurements).
+pub fn add_bench_members(
+    conn: &mut DbConnection,
+    numbers: Range<usize>,
+    plan: &BenchPlan<'_>,
+) -> QueryResult<()> {
+    use schema::users as u;
+    let now = crate::db::now();
+    for start in numbers.clone().step_by(2000) {
+        let rows: Vec<_> = (start..(start + 2000).min(numbers.end))
+            .map(|i| {
+                (
+                    u::email.eq(format!("member{i}@bench.test")),
+                    u::role.eq("reader"),
+                    u::email_verified_at.eq(Some(now)),
+                    u::password_hash.eq((i < plan.logins).then(|| plan.password_hash.to_owned())),
+                    u::created_at.eq(now),
+                )
+            })
+            .collect();
+        crate::per_backend!(conn, |c| diesel::insert_into(u::table).values(&rows).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Articles `bench-{i}` for each `i` in `numbers`, bylined and tagged as
+/// publishing would have done (the tags must exist: `bench_data` makes
+/// them). Article `i` was published `i` minutes ago.
+pub fn add_bench_articles(
+    conn: &mut DbConnection,
+    numbers: Range<usize>,
+    editor_id: i32,
+    plan: &BenchPlan<'_>,
+) -> QueryResult<()> {
+    use schema::articles as a;
+    let now = crate::db::now();
+    let before: Option<i32> = a::table.select(diesel::dsl::max(a::id)).first(conn)?;
+    for start in numbers.clone().step_by(500) {
+        let rows: Vec<_> = (start..(start + 500).min(numbers.end))
             .map(|i| {
                 let visibility = ["paid", "public", "members"][i % 3];
                 (
@@ -109,33 +155,20 @@ pub fn bench_data(conn: &mut DbConnection, plan: &BenchPlan<'_>) -> QueryResult<
             .collect();
         crate::per_backend!(conn, |c| diesel::insert_into(a::table).values(&rows).execute(c))?;
     }
-    // Every post's byline: its writer, as publishing would have made it.
-    diesel::sql_query(
-        "INSERT INTO article_authors (article_id, user_id, position) SELECT id, author_id, 0 FROM articles",
-    )
+    // The new posts' bylines and tags (each title ends with its topic); the
+    // ids are integers, written into the statements as such.
+    let after = before.unwrap_or(0);
+    diesel::sql_query(format!(
+        "INSERT INTO article_authors (article_id, user_id, position) \
+         SELECT id, author_id, 0 FROM articles WHERE id > {after}"
+    ))
     .execute(conn)?;
-    super::authors::ensure_profile(conn, editor_id, now)?;
-    let topics: Vec<_> = BENCH_TOPICS
-        .iter()
-        .map(|topic| {
-            (
-                schema::tags::slug.eq(*topic),
-                schema::tags::name.eq(*topic),
-                schema::tags::created_at.eq(now),
-                schema::tags::updated_at.eq(now),
-            )
-        })
-        .collect();
-    crate::per_backend!(conn, |c| diesel::insert_into(schema::tags::table)
-        .values(&topics)
-        .execute(c))?;
-    // Each article's title ends with its topic.
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO article_tags (article_id, tag_id, position) \
-         SELECT a.id, t.id, 0 FROM articles a JOIN tags t ON a.title LIKE '% ' || t.slug",
-    )
+         SELECT a.id, t.id, 0 FROM articles a JOIN tags t ON a.title LIKE '% ' || t.slug WHERE a.id > {after}"
+    ))
     .execute(conn)?;
-    Ok(editor_id)
+    Ok(())
 }
 
 /// The first `size` readers get the first newsletter; nobody else does.
