@@ -149,6 +149,9 @@ pub fn create(
                 .execute(conn)?
         }
     };
+    if total >= FRESH_STATISTICS_FROM {
+        refresh_delivery_statistics(conn)?;
+    }
     // A send to nobody is finished as it starts.
     diesel::update(sends::table.find(send_id))
         .set((
@@ -162,6 +165,26 @@ pub fn create(
         ))
         .execute(conn)?;
     Ok(Some((send_id, total)))
+}
+
+/// A send at least this big refreshes the planner's statistics of the
+/// deliveries as it is queued.
+const FRESH_STATISTICS_FROM: usize = 1_000;
+
+/// Measured on PostgreSQL: right after a send of 100k was queued, the
+/// planner still believed the pending rows were a few dozen (autovacuum had
+/// not analysed the table yet), so each worker's claim read every pending
+/// row through a bitmap and sorted them all by id (28 ms a round, all
+/// through the send) instead of walking the pending index from its cursor
+/// (0.2 ms). `ANALYZE` in the publishing transaction counts its own new
+/// rows and commits with them; it samples a bounded number of rows (tens
+/// of milliseconds at a million). SQLite plans this claim without
+/// statistics.
+fn refresh_delivery_statistics(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(c) => diesel::sql_query("ANALYZE deliveries").execute(c).map(drop),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Send>> {

@@ -369,6 +369,20 @@ async fn two_workers_share_one_send_without_sending_anything_twice() {
     );
 }
 
+/// A send this big also refreshes the database's statistics as it is
+/// queued (on PostgreSQL, so the workers' claims walk the pending index):
+/// the deliveries and the total are there when the publish answers.
+#[tokio::test]
+async fn publishing_to_a_thousand_members_queues_one_delivery_each_before_it_answers() {
+    let app = spawn_app_without_worker(HashMap::new()).await;
+    let key = app.editor_key().await;
+    app.add_verified_members("crowd", 1_000).await;
+    let article = publish_paid(&app, &key, "all").await;
+    let progress = send_progress(&app, &key, &article["send_id"]).await;
+    assert_eq!(progress["total"], 1_000, "{progress}");
+    assert_eq!(app.count_where("deliveries", "status = 'pending'").await, 1_000);
+}
+
 /// The claim, driven directly with a clock of the test's choosing: each
 /// claim starts past the last one (so a big send's claims never walk the
 /// rows already sent), comes back for a retry left behind once it reaches
