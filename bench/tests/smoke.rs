@@ -6,34 +6,23 @@ use std::process::Command;
 /// measures nothing here; the figures come from release runs (README).
 #[test]
 fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
-    let output = Command::new(env!("CARGO_BIN_EXE_broadsheet-bench"))
-        .args([
-            "--articles",
-            "12",
-            "--members",
-            "30",
-            "--duration-secs",
-            "1",
-            "--connections",
-            "2",
-            "--fanout",
-            "30",
-            "--workers",
-            "2",
-            "--kill-one-worker",
-            "--logins",
-            "3",
-        ])
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("running the benchmark");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_bench(&[
+        "--articles",
+        "12",
+        "--members",
+        "30",
+        "--duration-secs",
+        "1",
+        "--connections",
+        "2",
+        "--fanout",
+        "30",
+        "--workers",
+        "2",
+        "--kill-one-worker",
+        "--logins",
+        "3",
+    ]);
     for row in [
         "| baseline: hello, 5 KB |",
         "| anonymous teaser GET /p/{slug} |",
@@ -60,31 +49,37 @@ fn the_benchmark_harness_runs_end_to_end_on_tiny_sizes() {
 /// between steps and prints a row per size.
 #[test]
 fn the_scaling_curves_grow_the_publication_and_print_a_row_per_size() {
+    let stdout = run_bench(&[
+        "--scaling",
+        "--scale-articles",
+        "5,15",
+        "--scale-members",
+        "20,40",
+        "--duration-secs",
+        "1",
+        "--connections",
+        "2",
+        "--logins",
+        "2",
+    ]);
+    for row in ["| 5 | 20 | ", "| 15 | 20 | ", "| 15 | 40 | "] {
+        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
+    }
+}
+
+/// Runs the benchmark on SQLite with `args`; its output, once it succeeded.
+fn run_bench(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_broadsheet-bench"))
-        .args([
-            "--scaling",
-            "--scale-articles",
-            "5,15",
-            "--scale-members",
-            "20,40",
-            "--duration-secs",
-            "1",
-            "--connections",
-            "2",
-            "--logins",
-            "2",
-        ])
+        .args(args)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
         .output()
         .expect("running the benchmark");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for row in ["| 5 | 20 | ", "| 15 | 20 | ", "| 15 | 40 | "] {
-        assert!(stdout.contains(row), "missing {row:?} in:\n{stdout}");
-    }
+    stdout
 }

@@ -103,26 +103,65 @@ pub fn layout_offline(req: &HttpRequest) -> Layout {
     layout_with(req, &CurrentReader::anonymous(), site)
 }
 
+/// What the layout shows differently to different signed-in readers, short
+/// of their own email and form token: part of a shared page's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderFlags {
+    /// A signed-in member who could pay but does not: "Upgrade" in the header.
+    pub upgrade: bool,
+    /// Authors, editors and admins get a link to the editor.
+    pub is_staff: bool,
+}
+
+impl ReaderFlags {
+    pub fn of(req: &HttpRequest, reader: &CurrentReader) -> Self {
+        let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
+        let billing_on = state.is_some_and(|state| state.billing.is_some());
+        let upgrade = billing_on
+            && match (&reader.reader, state) {
+                (Reader::Member(member), Some(state)) => matches!(
+                    Standing::of(member, crate::db::now(), &state.policy),
+                    Standing::Free | Standing::Lapsed
+                ),
+                _ => false,
+            };
+        Self {
+            upgrade,
+            is_staff: reader.user.as_ref().is_some_and(|u| u.role().is_staff()),
+        }
+    }
+}
+
+/// Set on a request whose page is rendered once for every signed-in reader
+/// with the same key (`page_cache`): the layout writes these stand-ins where
+/// the reader's own email and form token go, and each response gets its
+/// reader's put in their place.
+#[derive(Clone)]
+pub struct SharedRender {
+    pub csrf_token: &'static str,
+    pub email: &'static str,
+}
+
 fn layout_with(req: &HttpRequest, reader: &CurrentReader, site: Arc<Publication>) -> Layout {
     let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
     let billing_on = state.is_some_and(|state| state.billing.is_some());
-    // A signed-in member who could pay but does not: "Upgrade" in the header.
-    let upgrade = billing_on
-        && match (&reader.reader, state) {
-            (Reader::Member(member), Some(state)) => matches!(
-                Standing::of(member, crate::db::now(), &state.policy),
-                Standing::Free | Standing::Lapsed
-            ),
-            _ => false,
-        };
+    let flags = ReaderFlags::of(req, reader);
+    let shared = req.extensions().get::<SharedRender>().cloned();
+    let (user_email, csrf_token) = match shared {
+        Some(stand_ins) => (
+            reader.user.as_ref().map(|_| stand_ins.email.to_owned()),
+            stand_ins.csrf_token.to_owned(),
+        ),
+        None => (reader.email(), csrf::token_for(req)),
+    };
     Layout {
         subscribe_url: if billing_on { "/subscribe" } else { "/join" },
-        upgrade,
+        upgrade: flags.upgrade,
         copyright: site.copyright(crate::db::now()),
         site,
-        user_email: reader.email(),
-        is_staff: reader.user.as_ref().is_some_and(|u| u.role().is_staff()),
-        csrf_token: csrf::token_for(req),
+        user_email,
+        is_staff: flags.is_staff,
+        csrf_token,
         flash: req
             .cookie(FLASH_COOKIE)
             .map(|c| {

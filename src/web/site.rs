@@ -286,7 +286,14 @@ async fn show_article(
         let today = time::OffsetDateTime::now_utc().date();
         state.page_views.count(readable.article.row.id, user_agent, today);
     }
-    let pin = |key: PageKey| key.showing(readable.access).from(&readable.article);
+    // Members share the page too: what it shows of one beyond the layout is
+    // the access decision (in the key) and whether they may gift the post.
+    let gift_form = may_gift(reader, &readable, state);
+    let pin = |key: PageKey| {
+        key.showing(readable.access)
+            .from(&readable.article)
+            .for_members_too(("may gift", gift_form))
+    };
     let render = || async {
         let page = article_page_for(req, reader, state, &readable, ArticleExtras::default()).await;
         views::render_sized(&page, page.html.len())
@@ -386,14 +393,7 @@ async fn article_page_for<'a>(
         }),
         _ => None,
     };
-    let may_gift = match &reader.reader {
-        _ if extras.email_copy => false,
-        Reader::Member(member) => {
-            readable.article.visibility() != Visibility::Public
-                && Standing::for_tiers(member, &readable.article.tiers, db::now(), &state.policy).is_paying()
-        }
-        Reader::Anonymous => false,
-    };
+    let may_gift = !extras.email_copy && may_gift(reader, readable, state);
     let layout = pages::layout(req, reader).await;
     // Anonymous readers of what members may read get the email-only form:
     // under a public article, or in a members-only teaser.
@@ -415,6 +415,18 @@ async fn article_page_for<'a>(
         banner,
         notice: extras.notice,
         may_gift,
+    }
+}
+
+/// Whether the reader may give this article away (a paying member, of a
+/// post that is not free to all anyway).
+fn may_gift(reader: &CurrentReader, readable: &reading::ReadableArticle, state: &AppState) -> bool {
+    match &reader.reader {
+        Reader::Member(member) => {
+            readable.article.visibility() != Visibility::Public
+                && Standing::for_tiers(member, &readable.article.tiers, db::now(), &state.policy).is_paying()
+        }
+        Reader::Anonymous => false,
     }
 }
 

@@ -148,3 +148,72 @@ async fn strangers_reading_at_the_same_moment_as_a_subscriber_never_get_the_subs
         "the subscriber's twenty reads are whole, the strangers' twenty are teasers"
     );
 }
+
+/// The form token a page carries.
+fn form_token(page: &str) -> String {
+    const FIELD: &str = "name=\"csrf_token\" value=\"";
+    let start = page.find(FIELD).expect("a CSRF field") + FIELD.len();
+    page[start..start + 43].to_owned()
+}
+
+/// Members share one rendering of a post per access decision (the page is
+/// rendered with stand-ins for the reader's own details): each still gets
+/// their own email and a form token that works for them and nobody else.
+#[tokio::test]
+async fn subscribers_reading_a_post_at_the_same_moment_each_get_their_own_email_and_working_form_token() {
+    let app = spawn_app().await;
+    let key = app.editor_key().await;
+    let (_, slug) = publish(&app, &key, "Paid piece", "paid").await;
+    let path = format!("/p/{slug}");
+    let (ann, _) = app.subscriber_with_session_token("ann@example.com").await;
+    let (bob, _) = app.subscriber_with_session_token("bob@example.com").await;
+    let (free, _) = app.member("free@example.com").await;
+    let (_, anns) = app.get_text(&ann, &path).await;
+    let (_, bobs) = app.get_text(&bob, &path).await;
+    let (_, frees) = app.get_text(&free, &path).await;
+    for (page, own, others) in [
+        (&anns, "ann@example.com", ["bob@example.com", "free@example.com"]),
+        (&bobs, "bob@example.com", ["ann@example.com", "free@example.com"]),
+        (&frees, "free@example.com", ["ann@example.com", "bob@example.com"]),
+    ] {
+        assert!(
+            page.contains(&format!("title=\"{own}\"")),
+            "{own} sees their own email"
+        );
+        assert!(
+            others.iter().all(|other| !page.contains(other)),
+            "{own} sees nobody else's"
+        );
+    }
+    assert!(anns.contains(PAID_MARKER) && bobs.contains(PAID_MARKER));
+    assert!(!frees.contains(PAID_MARKER), "a free member's page is the teaser");
+    let (anns_token, bobs_token) = (form_token(&anns), form_token(&bobs));
+    assert_ne!(anns_token, bobs_token);
+    assert_eq!(
+        anns.replace("ann@example.com", "bob@example.com")
+            .replace(&anns_token, &bobs_token),
+        bobs,
+        "the two pages differ by the reader's details alone"
+    );
+
+    // Ann's token logs Bob out of nothing; his own does.
+    let log_out = |client: &reqwest::Client, token: &str| {
+        client
+            .post(app.url("/logout"))
+            .form(&[("csrf_token", token.to_owned())])
+            .send()
+    };
+    assert_eq!(
+        log_out(&bob, &anns_token).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        log_out(&bob, &bobs_token).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, after) = app.get_text(&bob, &path).await;
+    assert!(
+        !after.contains(PAID_MARKER) && !after.contains("bob@example.com"),
+        "Bob is signed out"
+    );
+}
