@@ -27,6 +27,14 @@ async fn publish(app: &crate::helpers::TestApp, key: &str, title: &str, visibili
     )
 }
 
+/// A fresh app with one paid post; the post's address.
+async fn app_with_paid_post() -> (crate::helpers::TestApp, String) {
+    let app = spawn_app().await;
+    let key = app.editor_key().await;
+    let (_, slug) = publish(&app, &key, "Paid piece", "paid").await;
+    (app, format!("/p/{slug}"))
+}
+
 #[tokio::test]
 async fn an_edit_shows_to_anonymous_readers_at_once_here_and_within_the_cache_lifetime_on_another_instance() {
     let app = spawn_app().await;
@@ -83,10 +91,7 @@ async fn an_edit_shows_to_anonymous_readers_at_once_here_and_within_the_cache_li
 
 #[tokio::test]
 async fn a_shared_page_is_only_shared_by_readers_who_would_see_the_same_page() {
-    let app = spawn_app().await;
-    let key = app.editor_key().await;
-    let (_, slug) = publish(&app, &key, "Paid piece", "paid").await;
-    let path = format!("/p/{slug}");
+    let (app, path) = app_with_paid_post().await;
     let stranger = new_client();
     let (_, teaser) = app.get_text(&stranger, &path).await;
     assert!(teaser.contains("Already a subscriber? Log in") && !teaser.contains(PAID_MARKER));
@@ -126,10 +131,7 @@ async fn a_shared_page_is_only_shared_by_readers_who_would_see_the_same_page() {
 
 #[tokio::test]
 async fn strangers_reading_at_the_same_moment_as_a_subscriber_never_get_the_subscribers_page() {
-    let app = spawn_app().await;
-    let key = app.editor_key().await;
-    let (_, slug) = publish(&app, &key, "Paid piece", "paid").await;
-    let path = format!("/p/{slug}");
+    let (app, path) = app_with_paid_post().await;
     let (subscriber, _) = app.subscriber_with_session_token("payer@example.com").await;
     let stranger = new_client();
     let opens: Vec<_> = (0..40)
@@ -161,10 +163,7 @@ fn form_token(page: &str) -> String {
 /// their own email and a form token that works for them and nobody else.
 #[tokio::test]
 async fn subscribers_reading_a_post_at_the_same_moment_each_get_their_own_email_and_working_form_token() {
-    let app = spawn_app().await;
-    let key = app.editor_key().await;
-    let (_, slug) = publish(&app, &key, "Paid piece", "paid").await;
-    let path = format!("/p/{slug}");
+    let (app, path) = app_with_paid_post().await;
     let (ann, _) = app.subscriber_with_session_token("ann@example.com").await;
     let (bob, _) = app.subscriber_with_session_token("bob@example.com").await;
     let (free, _) = app.member("free@example.com").await;
