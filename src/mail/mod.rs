@@ -5,6 +5,7 @@
 
 pub mod compose;
 pub mod newsletter;
+mod shared_part;
 pub mod tracking;
 
 pub mod smtp;

@@ -9,18 +9,19 @@ use askama::Template;
 use lettre::{
     Message,
     message::{
-        MultiPart,
-        header::{Header, HeaderName, HeaderValue},
+        MultiPart, SinglePart,
+        header::{ContentType, Header, HeaderName, HeaderValue},
     },
 };
 
 use super::{
     compose::{from, to},
+    shared_part::{SharedPart, StandIns},
     tracking::{self, OPEN_SLOT, TrackedLinks},
 };
 use crate::{
     config::Config,
-    domain::{access::CtaLink, settings::Publication},
+    domain::{access::CtaLink, settings::Publication, tracking::LinkKey},
     security::signed::{self, SigningKey},
 };
 
@@ -185,12 +186,24 @@ pub struct Personal {
     pub delivery_id: Option<i32>,
 }
 
-/// An issue rendered and inlined, waiting for each recipient's links.
+/// Where one recipient's copy differs from another's.
+#[derive(Debug, Clone, Copy)]
+enum StandIn {
+    ReadOnline,
+    Unsubscribe,
+    OpenPixel,
+    Click(LinkKey),
+}
+
+/// An issue rendered and inlined, waiting for each recipient's links: its
+/// text and HTML cut at the stand-ins and encoded once (`shared_part`).
 pub struct RenderedIssue {
     sender_name: String,
     subject: String,
-    text: String,
-    html: String,
+    /// Stand-in `i` of both parts is `stand_ins[i]`.
+    stand_ins: Vec<StandIn>,
+    text: SharedPart,
+    html: SharedPart,
     links: TrackedLinks,
 }
 
@@ -253,11 +266,19 @@ impl NewsletterIssue<'_> {
             Some(_) => format!("[Test] {}", self.subject),
             None => self.subject.to_owned(),
         };
+        let mut stand_ins = vec![(StandIn::ReadOnline, READ_ONLINE_SLOT.to_owned())];
+        stand_ins.push((StandIn::Unsubscribe, UNSUBSCRIBE_SLOT.to_owned()));
+        if self.tracking.opens {
+            stand_ins.push((StandIn::OpenPixel, OPEN_SLOT.to_owned()));
+        }
+        stand_ins.extend(links.stand_ins().map(|(key, slot)| (StandIn::Click(key), slot)));
+        let finder = StandIns::new(&stand_ins.iter().map(|(_, slot)| slot).collect::<Vec<_>>())?;
         Ok(RenderedIssue {
             sender_name: self.sender_name.to_owned(),
             subject,
-            text,
-            html,
+            stand_ins: stand_ins.into_iter().map(|(stand_in, _)| stand_in).collect(),
+            text: SharedPart::new(&text, &finder),
+            html: SharedPart::new(&html, &finder),
             links,
         })
     }
@@ -288,19 +309,33 @@ impl RenderedIssue {
         unsubscribe_url: &str,
         personal: &Personal,
     ) -> (String, String) {
-        let fill = |part: &str| {
-            part.replace(READ_ONLINE_SLOT, &personal.read_online_url)
-                .replace(UNSUBSCRIBE_SLOT, unsubscribe_url)
-        };
+        let values = self.personal_values(key, url_for, unsubscribe_url, personal);
+        (self.text.filled(&values), self.html.filled(&values))
+    }
+
+    /// What each stand-in is for this recipient.
+    fn personal_values(
+        &self,
+        key: &SigningKey,
+        url_for: &dyn Fn(&str) -> String,
+        unsubscribe_url: &str,
+        personal: &Personal,
+    ) -> Vec<String> {
         let delivery = personal.delivery_id.map(|id| (key, id));
-        let mut html = self.links.fill(&fill(&self.html), delivery, url_for);
-        if let Some(id) = personal.delivery_id
-            && html.contains(OPEN_SLOT)
-        {
-            let pixel = url_for(&format!("/o/{}.gif", signed::open_token(key, id)));
-            html = html.replace(OPEN_SLOT, &pixel);
-        }
-        (fill(&self.text), html)
+        self.stand_ins
+            .iter()
+            .map(|stand_in| match stand_in {
+                StandIn::ReadOnline => personal.read_online_url.clone(),
+                StandIn::Unsubscribe => unsubscribe_url.to_owned(),
+                StandIn::OpenPixel => match personal.delivery_id {
+                    Some(id) => url_for(&format!("/o/{}.gif", signed::open_token(key, id))),
+                    // No delivery to count against (a test send, which
+                    // never carries the pixel).
+                    None => OPEN_SLOT.to_owned(),
+                },
+                StandIn::Click(link) => self.links.link_for(*link, delivery, url_for),
+            })
+            .collect()
     }
 
     /// One recipient's message, with one-click unsubscribe headers.
@@ -319,7 +354,7 @@ impl RenderedIssue {
             from.email, personal.unsubscribe_token
         );
         let url_for = |path: &str| config.url_for(path);
-        let (text, html) = self.bodies(key, &url_for, &unsubscribe_url, personal);
+        let values = self.personal_values(key, &url_for, &unsubscribe_url, personal);
         let mut builder = Message::builder()
             .from(from)
             .to(to(to_email)?)
@@ -332,7 +367,16 @@ impl RenderedIssue {
                 .header(DeliveryHeader(id))
                 .header(PostmarkDeliveryMetadata(id));
         }
-        Ok(builder.multipart(MultiPart::alternative_plain_html(text, html))?)
+        let part = |content_type, shared: &SharedPart| {
+            SinglePart::builder()
+                .header(content_type)
+                .body(shared.encoded(&values))
+        };
+        Ok(builder.multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, &self.text))
+                .singlepart(part(ContentType::TEXT_HTML, &self.html)),
+        )?)
     }
 }
 
@@ -429,5 +473,87 @@ mod tests {
         }
         assert!(html.contains("https://news.example.com/media/logo.png"));
         assert!(html.contains(r#"alt="The river in flood""#));
+    }
+
+    /// What a mail client shows of a sent message: its text and HTML parts
+    /// decoded, and the longest line of the message as sent.
+    fn as_received(message: &Message) -> (String, String, usize) {
+        use mailparse::MailHeaderMap;
+        let raw = message.formatted();
+        let longest = raw
+            .split(|&b| b == b'\n')
+            .map(|line| line.len())
+            .max()
+            .unwrap_or(0);
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        let part = |mime: &str| {
+            let found = parsed.subparts.iter().find(|p| p.ctype.mimetype == mime).unwrap();
+            assert_eq!(
+                found
+                    .get_headers()
+                    .get_first_value("Content-Transfer-Encoding")
+                    .as_deref(),
+                Some("quoted-printable")
+            );
+            found.get_body().unwrap()
+        };
+        (part("text/plain"), part("text/html"), longest)
+    }
+
+    /// Each recipient's message is the copy's text encoded once, joined
+    /// with their own encoded links: it must decode to exactly what filling
+    /// the links into the copy gives, whatever the text holds (long lines,
+    /// letters beyond ASCII, `=`, lines starting with a dot, trailing
+    /// spaces, tracked links, the pixel), with no line over RFC 2045's 76.
+    #[test]
+    fn a_message_decodes_to_the_recipients_copy_and_keeps_every_line_short() {
+        let site = site();
+        let html = format!(
+            "<p>{}</p>\n.a line that starts with a dot\ntrailing spaces   \n<p><a href=\"https://elsewhere.org/x?a=1&amp;b=2\">away</a> <a href=\"{}/p/other#notes\">ours</a></p>",
+            "Café “quoted”, a=b &amp; c. ".repeat(40),
+            Config::default().url_for(""),
+        );
+        let text = "Line one =\n.a line that starts with a dot\ntrailing spaces   \nCafé ".repeat(30);
+        let mut issue = issue(&site, None, None);
+        issue.html = &html;
+        issue.text = &text;
+        issue.tracking = Tracking {
+            clicks: true,
+            opens: true,
+        };
+        let config = Config::default();
+        let url_for = |path: &str| config.url_for(path);
+        let rendered = issue.render(url_for).unwrap();
+        assert!(
+            rendered.tracked_links().addresses().count() >= 2,
+            "the body's links are tracked"
+        );
+        let key = SigningKey::new([7; 32]);
+        for delivery_id in [41, 42] {
+            let personal = Personal {
+                read_online_url: format!("https://example.com/p/river?reader={delivery_id}"),
+                unsubscribe_token: format!("TOKEN{delivery_id}"),
+                delivery_id: Some(delivery_id),
+            };
+            let message = rendered
+                .message(
+                    &config,
+                    &key,
+                    "ana@example.com",
+                    "<m@example.com>".into(),
+                    &personal,
+                )
+                .unwrap();
+            let (sent_text, sent_html, longest) = as_received(&message);
+            let unsubscribe_url = config.url_for(&format!("/unsubscribe/TOKEN{delivery_id}"));
+            let (text, html) = rendered.bodies(&key, &url_for, &unsubscribe_url, &personal);
+            assert_eq!(sent_text.replace("\r\n", "\n"), text);
+            assert_eq!(sent_html.replace("\r\n", "\n"), html);
+            assert!(longest <= 76 + 2, "a line of {longest} bytes");
+            assert!(html.contains(&format!("reader={delivery_id}")));
+            assert!(html.contains(&signed::open_token(&key, delivery_id)));
+            assert!(!html.contains("broadsheet.invalid") && !text.contains("broadsheet.invalid"));
+            assert!(text.contains("Café") && html.contains("“quoted”"));
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Click and open tracking in a newsletter's HTML. A copy shared by many
 //! recipients has its links replaced by stand-ins naming each link's key
 //! (`track_links`, once per copy); each recipient's message then gets their
-//! own signed links (`TrackedLinks::fill`, a single pass over the text).
+//! own signed links (`TrackedLinks::link_for`, put in by `shared_part`).
 //!
 //! A link to another site becomes `/r/{token}`, which records the click and
 //! redirects to the address the send recorded. A link to this site keeps its
@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// The stand-in of a tracked link: this prefix, the link key's 16 hex
-/// digits and a slash. A valid URL on a reserved domain, never sent.
+/// digits and a slash (`click_stand_in`).
 const CLICK_SLOT: &str = "https://click.broadsheet.invalid/";
 /// The stand-in of the open pixel's address.
 pub const OPEN_SLOT: &str = "https://open.broadsheet.invalid/";
@@ -40,41 +40,29 @@ impl TrackedLinks {
         self.links.iter().map(|(key, (url, _))| (*key, url.as_str()))
     }
 
-    /// `html` with each stand-in replaced by `delivery_id`'s own link (or,
-    /// with no delivery, the address itself).
-    pub fn fill(
+    /// Each tracked link's stand-in, by key.
+    pub fn stand_ins(&self) -> impl Iterator<Item = (LinkKey, String)> + '_ {
+        self.links.keys().map(|key| (*key, click_stand_in(*key)))
+    }
+
+    /// `delivery_id`'s own link for the one with `key` (or, with no
+    /// delivery, the address itself), escaped for an HTML attribute.
+    pub fn link_for(
         &self,
-        html: &str,
+        key: LinkKey,
         delivery: Option<(&SigningKey, i32)>,
         url_for: &dyn Fn(&str) -> String,
     ) -> String {
-        let mut filled = String::with_capacity(html.len() + self.links.len() * 48);
-        let mut rest = html;
-        while let Some(at) = rest.find(CLICK_SLOT) {
-            filled.push_str(&rest[..at]);
-            let after = &rest[at + CLICK_SLOT.len()..];
-            let found = after
-                .get(..17)
-                .filter(|slot| slot.ends_with('/'))
-                .and_then(|slot| LinkKey::parse_hex(&slot[..16]))
-                .and_then(|key| Some((key, self.links.get(&key)?)));
-            match found {
-                Some((key, (url, on_site))) => {
-                    filled.push_str(&escape_markup(&personal_link(
-                        key, url, *on_site, delivery, url_for,
-                    )));
-                    rest = &after[17..];
-                }
-                // Not one of ours (a body that quotes the stand-in): as is.
-                None => {
-                    filled.push_str(CLICK_SLOT);
-                    rest = after;
-                }
-            }
+        match self.links.get(&key) {
+            Some((url, on_site)) => escape_markup(&personal_link(key, url, *on_site, delivery, url_for)),
+            None => click_stand_in(key),
         }
-        filled.push_str(rest);
-        filled
     }
+}
+
+/// A tracked link's stand-in: a valid URL on a reserved domain, never sent.
+fn click_stand_in(key: LinkKey) -> String {
+    format!("{CLICK_SLOT}{}/", key.hex())
 }
 
 /// One recipient's link to `url`.
@@ -120,7 +108,7 @@ pub fn track_links(html: &str, site: &str, untracked: &[&str]) -> anyhow::Result
                 return Ok(());
             }
             let key = LinkKey::of(&url);
-            a.set_attribute("href", &format!("{CLICK_SLOT}{}/", key.hex()))?;
+            a.set_attribute("href", &click_stand_in(key))?;
             let on_site = url.starts_with(site);
             tracked.links.insert(key, (url, on_site));
             Ok(())
@@ -171,7 +159,12 @@ mod tests {
         assert!(shared.contains("https://unsubscribe.broadsheet.invalid/"));
 
         let key = SigningKey::new([7; 32]);
-        let mine = links.fill(&shared, Some((&key, 12)), &url_for);
+        let fill = |delivery: Option<(&SigningKey, i32)>| {
+            links.stand_ins().fold(shared.clone(), |html, (link, stand_in)| {
+                html.replace(&stand_in, &links.link_for(link, delivery, &url_for))
+            })
+        };
+        let mine = fill(Some((&key, 12)));
         let external = LinkKey::of("https://elsewhere.org/a?x=1&y=2");
         let token = signed::click_token(&key, 12, external);
         assert_eq!(
@@ -183,7 +176,7 @@ mod tests {
         assert!(mine.contains(&format!("https://news.example.com/p/other?bs_click={ours}#notes")));
         assert!(!mine.contains(CLICK_SLOT));
 
-        let untracked = links.fill(&shared, None, &url_for);
+        let untracked = fill(None);
         assert!(untracked.contains(r#"href="https://elsewhere.org/a?x=1&amp;y=2""#));
     }
 
