@@ -100,19 +100,52 @@ impl Mailer {
 
     /// Sends `message`; `Ok` means the server answered 250 (or the file is
     /// written).
-    pub async fn send(&self, mut message: Message) -> Result<(), SendFailure> {
+    pub async fn send(&self, message: Message) -> Result<(), SendFailure> {
+        self.stage(message).await?.finish().await
+    }
+
+    /// The first half of a send: over SMTP, the message's transaction is
+    /// opened (see `SmtpPool::stage`) and nothing is accepted yet; the other
+    /// transports do all their work in [`StagedMessage::finish`].
+    pub async fn stage(&self, mut message: Message) -> Result<StagedMessage<'_>, SendFailure> {
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
-        match &self.transport {
-            Transport::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
-            Transport::SmtpImplicitTls(smtp) => smtp.send(message).await.map(|_| ()).map_err(classify_smtp),
-            Transport::Folder(folder, _) => folder
+        Ok(match &self.transport {
+            Transport::Smtp(pool) => {
+                let formatted = message.formatted();
+                let staged = pool.stage(message.envelope(), &formatted).await?;
+                StagedMessage::Smtp(Box::new(staged), formatted)
+            }
+            _ => StagedMessage::Whole(&self.transport, message),
+        })
+    }
+}
+
+/// A message half sent (see [`Mailer::stage`]).
+pub enum StagedMessage<'a> {
+    /// Boxed: an open SMTP connection is over a kilobyte.
+    Smtp(Box<smtp::Staged<'a>>, Vec<u8>),
+    Whole(&'a Transport, Message),
+}
+
+impl StagedMessage<'_> {
+    /// Completes the send: `Ok` means the message is taken.
+    pub async fn finish(self) -> Result<(), SendFailure> {
+        match self {
+            StagedMessage::Smtp(staged, formatted) => staged.finish(&formatted).await,
+            StagedMessage::Whole(Transport::Smtp(pool), message) => {
+                pool.send(message.envelope(), &message.formatted()).await
+            }
+            StagedMessage::Whole(Transport::SmtpImplicitTls(smtp), message) => {
+                smtp.send(message).await.map(|_| ()).map_err(classify_smtp)
+            }
+            StagedMessage::Whole(Transport::Folder(folder, _), message) => folder
                 .send(message)
                 .await
                 .map(|_| ())
                 .map_err(|e| SendFailure::Transient(format!("writing the message file: {e}"))),
-            Transport::Memory(sent) => {
+            StagedMessage::Whole(Transport::Memory(sent), message) => {
                 sent.lock()
                     .expect("the memory mailbox is not poisoned")
                     .push(message);

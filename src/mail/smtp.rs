@@ -15,6 +15,7 @@
 //! itself, so that mode keeps lettre's pool (see `mail::Transport`).
 
 use std::{
+    future::Future,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -25,10 +26,11 @@ use lettre::{
     transport::smtp::{
         authentication::{Credentials, Mechanism},
         client::{AsyncSmtpConnection, TlsParameters},
-        extension::ClientId,
+        commands::{Data, Mail, Rcpt},
+        extension::{ClientId, Extension, MailBodyParameter, MailParameter},
     },
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use url::Url;
 
 use crate::mail::{SendFailure, classify_smtp};
@@ -190,7 +192,17 @@ impl SmtpPool {
     /// Sends one message; the connection goes back to the pool only after a
     /// clean answer (after an error its state is unknown).
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendFailure> {
-        let _permit = self
+        self.stage(envelope, message).await?.finish(message).await
+    }
+
+    /// Opens a message's transaction: MAIL, RCPT and DATA, each answered.
+    /// The server has not taken the message until [`Staged::finish`] sends
+    /// its content and the final dot; if we go away before that, it drops
+    /// it (RFC 5321 §4.1.1.4). The worker stages the next message while the
+    /// previous one's outcome is being written, so the round trips overlap
+    /// the commit without a second message being accepted unrecorded.
+    pub async fn stage(&self, envelope: &Envelope, message: &[u8]) -> Result<Staged<'_>, SendFailure> {
+        let permit = self
             .permits
             .acquire()
             .await
@@ -203,15 +215,28 @@ impl SmtpPool {
                 .await
                 .map_err(|e| SendFailure::Transient(format!("connecting to the SMTP server: {e:#}")))?,
         };
-        match tokio::time::timeout(self.timeout, conn.send(envelope, message)).await {
-            Ok(Ok(_)) => {
-                self.put_back(conn);
-                Ok(())
-            }
-            Ok(Err(error)) => {
+        match self
+            .within_timeout(open_transaction(&mut conn, envelope, message))
+            .await
+        {
+            Ok(()) => Ok(Staged {
+                pool: self,
+                _permit: permit,
+                conn,
+            }),
+            Err(failure) => {
                 conn.abort().await;
-                Err(classify_smtp(error))
+                Err(failure)
             }
+        }
+    }
+
+    async fn within_timeout<T>(
+        &self,
+        exchange: impl Future<Output = Result<T, SendFailure>>,
+    ) -> Result<T, SendFailure> {
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(answer) => answer,
             Err(_) => Err(SendFailure::Transient(format!(
                 "the SMTP server did not answer within {:?}",
                 self.timeout
@@ -243,6 +268,74 @@ impl SmtpPool {
             });
         }
     }
+}
+
+/// A message whose transaction is open (see [`SmtpPool::stage`]), holding
+/// its connection and its place in the pool.
+pub struct Staged<'a> {
+    pool: &'a SmtpPool,
+    _permit: SemaphorePermit<'a>,
+    conn: AsyncSmtpConnection,
+}
+
+impl Staged<'_> {
+    /// Sends the content and the final dot: `Ok` once the server has taken
+    /// the message. The connection goes back to the pool only after a clean
+    /// answer (after an error its state is unknown).
+    pub async fn finish(mut self, message: &[u8]) -> Result<(), SendFailure> {
+        let content = async { self.conn.message(message).await.map_err(classify_smtp) };
+        match self.pool.within_timeout(content).await {
+            Ok(_) => {
+                self.pool.put_back(self.conn);
+                Ok(())
+            }
+            Err(failure) => {
+                self.conn.abort().await;
+                Err(failure)
+            }
+        }
+    }
+}
+
+/// MAIL FROM (with SMTPUTF8 or 8BITMIME when the envelope or the message
+/// needs them and the server offers them), RCPT TO each recipient, DATA:
+/// lettre's `send` up to the content, which it offers no way to stop before.
+async fn open_transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<(), SendFailure> {
+    let mut parameters = Vec::new();
+    let addresses = envelope.from().into_iter().chain(envelope.to());
+    if addresses
+        .map(AsRef::<str>::as_ref)
+        .any(|address| !address.is_ascii())
+    {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(SendFailure::Permanent(
+                "the recipient's address is not ASCII and the server does not offer SMTPUTF8".into(),
+            ));
+        }
+        parameters.push(MailParameter::SmtpUtfEight);
+    }
+    if !message.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(SendFailure::Permanent(
+                "the message is not ASCII and the server does not offer 8BITMIME".into(),
+            ));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), parameters))
+        .await
+        .map_err(classify_smtp)?;
+    for recipient in envelope.to() {
+        conn.command(Rcpt::new(recipient.clone(), Vec::new()))
+            .await
+            .map_err(classify_smtp)?;
+    }
+    conn.command(Data).await.map_err(classify_smtp)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -289,5 +382,38 @@ mod tests {
         ] {
             assert!(SmtpServer::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_staged_message_arrives_only_once_finished_and_never_if_abandoned() {
+        let sink = broadsheet_testkit::smtp_sink::SmtpSink::start().await;
+        let pool = SmtpPool::new(SmtpServer::parse(&sink.url()).unwrap(), 1, Duration::from_secs(5));
+        let envelope = |to: &str| {
+            Envelope::new(
+                Some("news@example.com".parse().unwrap()),
+                vec![to.parse().unwrap()],
+            )
+            .unwrap()
+        };
+        let message = b"Subject: Hello\r\n\r\nA line.\r\n.A line that starts with a dot.\r\n";
+
+        let abandoned = pool.stage(&envelope("gone@example.com"), message).await.unwrap();
+        let staged = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            sink.received().len()
+        };
+        assert_eq!(staged.await, 0, "nothing is taken before the final dot");
+        drop(abandoned); // the worker went away mid-transaction
+
+        let next = pool.stage(&envelope("kept@example.com"), message).await.unwrap();
+        next.finish(message).await.unwrap();
+        let received = sink.received();
+        assert_eq!(received.len(), 1, "only the finished message arrived");
+        assert_eq!(received[0].to, ["kept@example.com"]);
+        assert!(
+            received[0].data.contains("\r\n.A line that starts with a dot."),
+            "{:?}",
+            received[0].data
+        );
     }
 }

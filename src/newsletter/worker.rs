@@ -2,8 +2,9 @@
 //! and an optional rate, and records outcomes as the server answers them,
 //! group-committed: whatever answers arrived while the previous write was
 //! in flight go to the database in one transaction (one commit per message
-//! held the engine to a third of the SMTP ceiling). A sending slot waits for
-//! its outcome's commit before it sends again, so a crash can repeat at most
+//! held the engine to a third of the SMTP ceiling). A sending slot opens its
+//! next message's SMTP transaction while its last outcome commits, and
+//! completes it only once that commit is done, so a crash can repeat at most
 //! one message per slot (`mail_concurrency`). The next batch is claimed
 //! and rendered while one sends. Runs inside `serve` and alone as
 //! `broadsheet worker`; any number may share one database.
@@ -16,7 +17,7 @@ use std::{
 };
 
 use anyhow::Context;
-use futures::StreamExt;
+use futures::{StreamExt, stream::FuturesUnordered};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lettre::Message;
 use time::PrimitiveDateTime;
@@ -248,16 +249,17 @@ impl Worker {
         Ok(outgoing)
     }
 
-    /// Sends a round with bounded concurrency, recording outcomes as they
-    /// come, then marks sends with nothing left as finished.
+    /// Sends a round through `mail_concurrency` slots, recording outcomes as
+    /// they come, then marks sends with nothing left as finished.
     async fn send_round(&self, outgoing: Vec<Outgoing>) -> anyhow::Result<()> {
-        let concurrency = self.state.config.mail_concurrency;
+        let queue = Mutex::new(outgoing.into_iter());
         let (record, outcomes) = mpsc::unbounded_channel();
         let sending = async {
             let record = record; // dropped when sending ends, which ends recording
-            futures::stream::iter(outgoing)
-                .for_each_concurrent(concurrency, |item| self.deliver(item, &record))
-                .await;
+            let mut slots: FuturesUnordered<_> = (0..self.state.config.mail_concurrency.max(1))
+                .map(|_| self.run_slot(&queue, &record))
+                .collect();
+            while slots.next().await.is_some() {}
         };
         tokio::join!(sending, self.record_outcomes(outcomes));
         self.finish_sends().await
@@ -286,31 +288,58 @@ impl Worker {
         }
     }
 
-    async fn deliver(&self, item: Outgoing, record: &mpsc::UnboundedSender<Outcome>) {
-        if let Some(rate) = &self.rate {
-            rate.until_ready().await;
+    /// One sending slot: takes messages from the round until none is left.
+    /// While the previous message's outcome is being committed, the next
+    /// one's SMTP transaction is opened (MAIL, RCPT, DATA), and it is
+    /// completed (content and final dot, when the server takes it) only once
+    /// that commit is done: the round trips overlap the commit, and still at
+    /// most one message per slot is ever taken by the server and not on
+    /// record, which is all a crash can repeat.
+    async fn run_slot(
+        &self,
+        queue: &Mutex<std::vec::IntoIter<Outgoing>>,
+        record: &mpsc::UnboundedSender<Outcome>,
+    ) {
+        let mut previous_commit: Option<oneshot::Receiver<()>> = None;
+        loop {
+            let Some(item) = queue.lock().expect("round lock").next() else {
+                break;
+            };
+            if let Some(rate) = &self.rate {
+                rate.until_ready().await;
+            }
+            let staged = self.state.mailer.stage(item.message).await;
+            if let Some(commit) = previous_commit.take() {
+                let _ = commit.await;
+            }
+            let result = match staged {
+                Ok(staged) => staged.finish().await,
+                Err(failure) => Err(failure),
+            };
+            if let Err(SendFailure::Throttled(_)) = &result {
+                self.slow_down();
+            } else if result.is_ok() {
+                self.pause.lock().expect("pause lock").1 =
+                    Duration::from_millis(self.state.config.mail_retry_base_ms);
+            }
+            let (committed, commit) = oneshot::channel();
+            // The receiver lives as long as this round: sending cannot fail.
+            let _ = record.send(Outcome {
+                row: OutcomeRow {
+                    queue: item.queue,
+                    id: item.id,
+                    attempts: item.attempts,
+                    to: item.to,
+                    retry_at: self.retry_at(item.attempts),
+                    result,
+                },
+                committed,
+            });
+            previous_commit = Some(commit);
         }
-        let result = self.state.mailer.send(item.message).await;
-        if let Err(SendFailure::Throttled(_)) = &result {
-            self.slow_down();
-        } else if result.is_ok() {
-            self.pause.lock().expect("pause lock").1 =
-                Duration::from_millis(self.state.config.mail_retry_base_ms);
+        if let Some(commit) = previous_commit {
+            let _ = commit.await;
         }
-        let (committed, wait_for_commit) = oneshot::channel();
-        // The receiver lives as long as this round: sending cannot fail.
-        let _ = record.send(Outcome {
-            row: OutcomeRow {
-                queue: item.queue,
-                id: item.id,
-                attempts: item.attempts,
-                to: item.to,
-                retry_at: self.retry_at(item.attempts),
-                result,
-            },
-            committed,
-        });
-        let _ = wait_for_commit.await;
     }
 
     /// Writes outcomes as they come, each write taking all that queued up
