@@ -39,10 +39,14 @@ struct Faults {
     temporary: Option<(u16, usize)>,
 }
 
+/// Called with each message at its final dot, before the sink answers.
+type OnMessage = Arc<dyn Fn(&Received) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    on_message: Arc<Mutex<Option<OnMessage>>>,
     faults: Arc<Mutex<Faults>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
     /// Keep each message's text (tests read it); the benchmark counts only
@@ -66,6 +70,7 @@ impl SmtpSink {
         let sink = Self {
             port: listener.local_addr().unwrap().port(),
             received: Default::default(),
+            on_message: Default::default(),
             faults: Default::default(),
             tasks: Default::default(),
             keep_text,
@@ -125,6 +130,13 @@ impl SmtpSink {
 
     pub fn fail_temporarily(&self, code: u16, transactions: usize) {
         self.faults.lock().expect("sink lock").temporary = Some((code, transactions));
+    }
+
+    /// Runs `check` on each message as it completes (at its final dot,
+    /// before the 250): the moment the message is the server's, so a test
+    /// can look at what the sender has on record then.
+    pub fn on_each_message(&self, check: impl Fn(&Received) + Send + Sync + 'static) {
+        *self.on_message.lock().expect("sink lock") = Some(Arc::new(check));
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -251,10 +263,15 @@ impl SmtpSink {
                         data.push_str(&line);
                     }
                 }
-                self.received.lock().expect("sink lock").push(Received {
+                let message = Received {
                     to: std::mem::take(&mut to),
                     data,
-                });
+                };
+                let check = self.on_message.lock().expect("sink lock").clone();
+                if let Some(check) = check {
+                    check(&message);
+                }
+                self.received.lock().expect("sink lock").push(message);
                 "250 2.0.0 queued".into()
             } else if upper == "QUIT" {
                 write.write_all(b"221 2.0.0 bye\r\n").await?;

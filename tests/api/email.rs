@@ -513,6 +513,52 @@ async fn a_worker_killed_mid_send_and_restarted_delivers_to_everyone() {
 }
 
 #[tokio::test]
+async fn no_more_messages_than_sending_slots_are_ever_the_servers_and_not_on_record() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering::SeqCst},
+    };
+
+    use broadsheet::{db::sends, domain::delivery::DeliveryStatus};
+
+    let sink = SmtpSink::start().await;
+    let app = app_sending_to(&sink, &[("BROADSHEET_MAIL_CONCURRENCY", "4")]).await;
+    let key = app.editor_key().await;
+    app.add_verified_members("window", 400).await;
+    // At each newsletter's final dot, before the server answers: the
+    // messages the server has (this one too) less those on record as sent.
+    // That difference is what a crash at that moment would send again.
+    let (taken, widest) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    {
+        let (taken, widest, pool) = (taken.clone(), widest.clone(), app.pool.clone());
+        sink.on_each_message(move |message| {
+            if !message.is_newsletter() {
+                return;
+            }
+            let taken = taken.fetch_add(1, SeqCst) + 1;
+            let mut conn = pool.get().expect("a database connection");
+            let recorded = sends::counts_by_status(&mut conn)
+                .expect("delivery counts")
+                .into_iter()
+                .find(|(status, _)| *status == DeliveryStatus::Sent)
+                .map_or(0, |(_, n)| n as usize);
+            widest.fetch_max(taken.saturating_sub(recorded), SeqCst);
+        });
+    }
+
+    let article = publish_paid(&app, &key, "all").await;
+    let progress = wait_until_finished(&app, &key, &article["send_id"]).await;
+
+    assert_eq!(progress["sent"], 400, "{progress}");
+    assert_eq!(taken.load(SeqCst), 400, "each member got one copy");
+    let widest = widest.load(SeqCst);
+    assert!(
+        (1..=4).contains(&widest),
+        "{widest} messages were the server's and not on record at once; one per slot (4) is the bound"
+    );
+}
+
+#[tokio::test]
 async fn one_click_unsubscribe_with_no_cookie_leaves_the_newsletter_before_the_next_send() {
     let sink = SmtpSink::start().await;
     let app = app_sending_to(&sink, &[]).await;
